@@ -1,0 +1,12 @@
+//! tablepay's business rules about money and bills. Pure: no I/O, no async, no database.
+//!
+//! Everything that decides an amount lives here, so that it can be property-tested in
+//! isolation and the API, the database and the payment providers only move the results.
+
+pub mod allocate;
+pub mod money;
+pub mod pricing;
+
+pub use allocate::{allocate, split_equally};
+pub use money::{Currency, MinorUnit, MoneyError, UnknownCurrency};
+pub use pricing::{Line, PricedBill, PricedLine, PricingError, PricingRules, TaxMode, Totals, price_bill};
