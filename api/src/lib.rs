@@ -1,1 +1,96 @@
+//! tablepay's HTTP API: routes, authentication, persistence and the server that runs them.
 
+pub mod auth;
+pub mod billing;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod routes;
+pub mod secrets;
+pub mod settings;
+
+use std::net::TcpListener;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::settings::Settings;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    pub admin_token: String,
+}
+
+/// Starts serving on `listener`. The returned server runs until stopped or signalled.
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let workers = state.settings.http_workers;
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(problem_bodies())
+            .configure(routes::configure)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("resource"))
+}
+
+/// Gives every error answer a problem+json body, including the ones actix writes itself
+/// (405 for a known path with another method, and the like).
+fn problem_bodies() -> ErrorHandlers<BoxBody> {
+    let mut handlers = ErrorHandlers::new();
+    for status in [
+        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
+        StatusCode::METHOD_NOT_ALLOWED,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    ] {
+        handlers = handlers.handler(status, ensure_problem);
+    }
+    handlers
+}
+
+fn ensure_problem(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("resource"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::new(status, "method_not_allowed", "this path does not support this method")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "payload_too_large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::new(status, "unsupported_media_type", "request bodies are application/json")
+        }
+        StatusCode::BAD_REQUEST => ApiError::bad_request("the request could not be read"),
+        _ => ApiError::internal(format!("unhandled {status}")),
+    };
+    let (req, _) = res.into_parts();
+    let response: HttpResponse<EitherBody<BoxBody>> = actix_web::ResponseError::error_response(&error).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response)))
+}

@@ -1,0 +1,188 @@
+//! Loading a bill with everything needed to show it, and pricing it through `domain`.
+//!
+//! A bill is always read with the same five queries whatever its number of items, so the
+//! guest's page costs the same for a coffee and for a banquet.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use tablepay_domain::{Currency, Line, MinorUnit, PricedBill, PricingRules, TaxMode, Totals, price_bill};
+
+use crate::db::DbConn;
+use crate::db::models::{Bill, BillItem, DiningTable, Staff, Venue};
+use crate::db::schema::{bill_items, bills, dining_tables, staff, venues};
+use crate::error::ApiError;
+
+/// A bill with its venue, table, server and items, as stored.
+#[derive(Debug, Clone)]
+pub struct BillRecord {
+    pub bill: Bill,
+    pub venue: Venue,
+    pub table: DiningTable,
+    pub server: Option<Staff>,
+    pub items: Vec<BillItem>,
+}
+
+pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>, ApiError> {
+    let Some(bill) = bills::table.find(bill_id).select(Bill::as_select()).first(conn).optional()? else {
+        return Ok(None);
+    };
+    let venue = venues::table.find(&bill.venue_id).select(Venue::as_select()).first(conn)?;
+    let table = dining_tables::table.find(&bill.table_id).select(DiningTable::as_select()).first(conn)?;
+    let server = match &bill.server_id {
+        Some(id) => staff::table.find(id).select(Staff::as_select()).first(conn).optional()?,
+        None => None,
+    };
+    let items = bill_items::table
+        .filter(bill_items::bill_id.eq(&bill.id))
+        .order((bill_items::position.asc(), bill_items::id.asc()))
+        .select(BillItem::as_select())
+        .load(conn)?;
+    Ok(Some(BillRecord { bill, venue, table, server, items }))
+}
+
+pub fn pricing_rules(venue: &Venue) -> Result<PricingRules, ApiError> {
+    let tax_mode = TaxMode::parse(&venue.tax_mode).ok_or_else(|| ApiError::internal("stored tax mode is invalid"))?;
+    Ok(PricingRules {
+        tax_mode,
+        tax_rate_bps: u32::try_from(venue.tax_rate_bps).map_err(|_| ApiError::internal("stored tax rate is invalid"))?,
+        service_charge_bps: u32::try_from(venue.service_charge_bps)
+            .map_err(|_| ApiError::internal("stored service charge is invalid"))?,
+    })
+}
+
+pub fn currency(venue: &Venue) -> Result<Currency, ApiError> {
+    venue.currency.parse().map_err(|_| ApiError::internal("stored currency is invalid"))
+}
+
+/// Prices the active items. A bill that cannot be priced (amounts past the supported range)
+/// is refused with 422 before it is ever stored, so this only fails on data we wrote.
+pub fn price(venue: &Venue, items: &[BillItem]) -> Result<PricedBill, ApiError> {
+    let lines: Vec<Line> = items
+        .iter()
+        .filter(|i| i.status == "active")
+        .map(|i| Line {
+            quantity: i.quantity,
+            unit_price: MinorUnit(i.unit_price),
+            tax_rate_bps: i.tax_rate_bps.and_then(|r| u32::try_from(r).ok()),
+            discount: MinorUnit::ZERO,
+        })
+        .collect();
+    price_bill(pricing_rules(venue)?, &lines, MinorUnit::ZERO).map_err(|e| ApiError::invalid(format!("the bill cannot be priced: {e}")))
+}
+
+#[derive(Debug, Serialize)]
+pub struct StaffRef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemView {
+    pub id: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub tax_rate_bps: u32,
+    pub external_ref: Option<String>,
+    /// Payable amount of the whole line: its price with its part of tax, service charge and
+    /// discounts. The active lines' amounts sum to `totals.total`.
+    pub amount: MinorUnit,
+    pub tax: MinorUnit,
+    pub paid_amount: MinorUnit,
+    pub held_amount: MinorUnit,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BillView {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venue_id: Option<String>,
+    pub table_id: String,
+    pub table_label: String,
+    pub external_ref: Option<String>,
+    pub status: String,
+    pub currency: &'static str,
+    pub server: Option<StaffRef>,
+    pub version: i64,
+    pub items: Vec<ItemView>,
+    pub adjustments: Vec<serde_json::Value>,
+    pub totals: Totals,
+    pub split: Option<serde_json::Value>,
+    pub payments: Vec<serde_json::Value>,
+    pub opened_at: Timestamp,
+    pub paid_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+}
+
+/// Who is looking: staff and POS see ids; a guest sees names only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Venue,
+    Guest,
+}
+
+impl BillRecord {
+    pub fn view(&self, audience: Audience) -> Result<BillView, ApiError> {
+        let priced = price(&self.venue, &self.items)?;
+        let rules = pricing_rules(&self.venue)?;
+        let totals = Totals::new(&priced, MinorUnit::ZERO, MinorUnit::ZERO, MinorUnit::ZERO)
+            .map_err(|e| ApiError::internal(format!("bill {}: {e}", self.bill.id)))?;
+        let mut priced_lines = priced.lines.iter();
+        let items = self
+            .items
+            .iter()
+            .map(|item| {
+                let line = if item.status == "active" { priced_lines.next().copied() } else { None };
+                ItemView {
+                    id: item.id.clone(),
+                    name: item.name.clone(),
+                    quantity: item.quantity,
+                    unit_price: item.unit_price,
+                    tax_rate_bps: line.map_or_else(
+                        || item.tax_rate_bps.and_then(|r| u32::try_from(r).ok()).unwrap_or(rules.tax_rate_bps),
+                        |l| l.tax_rate_bps,
+                    ),
+                    external_ref: item.external_ref.clone(),
+                    amount: line.map_or(MinorUnit::ZERO, |l| l.amount),
+                    tax: line.map_or(MinorUnit::ZERO, |l| l.tax),
+                    paid_amount: MinorUnit::ZERO,
+                    held_amount: MinorUnit::ZERO,
+                    status: item.status.clone(),
+                }
+            })
+            .collect();
+        let guest = audience == Audience::Guest;
+        Ok(BillView {
+            id: self.bill.id.clone(),
+            venue_id: (!guest).then(|| self.bill.venue_id.clone()),
+            table_id: self.bill.table_id.clone(),
+            table_label: self.table.label.clone(),
+            external_ref: self.bill.external_ref.clone(),
+            status: self.bill.status.clone(),
+            currency: currency(&self.venue)?.code(),
+            server: self.server.as_ref().map(|s| StaffRef { id: (!guest).then(|| s.id.clone()), name: s.name.clone() }),
+            version: self.bill.version,
+            items,
+            adjustments: Vec::new(),
+            totals,
+            split: None,
+            payments: Vec::new(),
+            opened_at: Timestamp(self.bill.opened_at),
+            paid_at: self.bill.paid_at.map(Timestamp),
+            closed_at: self.bill.closed_at.map(Timestamp),
+        })
+    }
+}
+
+/// A UTC time rendered as RFC 3339 (`2026-11-23T15:26:05.123Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub NaiveDateTime);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+}

@@ -1,0 +1,147 @@
+//! Request plumbing shared by every route: capped bodies parsed after authentication, ids
+//! parsed at the edge, and the JSON replies.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Largest request body accepted; a bill of a few hundred items fits many times over.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The raw request body, at most [`MAX_BODY_BYTES`] (413 beyond). Parsed with
+/// [`Body::json`] inside the handler, after the caller is known, so an anonymous caller
+/// learns nothing from validation errors.
+#[derive(Debug, Clone)]
+pub struct Body(pub Bytes);
+
+impl Body {
+    /// Parses the body as `T`: 400 for malformed JSON, wrong types, unknown fields and
+    /// numbers outside `i64`; 415 for a declared non-JSON content type.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.0.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request("a JSON request body is required"));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&self.0);
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body at {}: {}", e.path(), e.inner())))?;
+        de.end().map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+        Ok(value)
+    }
+
+    /// The body as canonical JSON (sorted keys, no spaces), or the raw bytes when it is not
+    /// JSON; the idempotency fingerprint is taken over this.
+    pub fn canonical(&self) -> Vec<u8> {
+        match serde_json::from_slice::<Value>(&self.0) {
+            Ok(v) => v.to_string().into_bytes(),
+            Err(_) => self.0.to_vec(),
+        }
+    }
+}
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Body, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+                return Err(too_large());
+            }
+            if let Some(ct) = content_type {
+                let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                if !(essence == "application/json" || essence.ends_with("+json")) {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        format!("request bodies are application/json, not {essence}"),
+                    ));
+                }
+            }
+            let mut buf = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+                if buf.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(Body(buf.freeze()))
+        })
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request bodies are limited to {} KiB", MAX_BODY_BYTES / 1024),
+    )
+}
+
+/// Parses an id from the path; anything that is not a UUID cannot name a resource (404).
+pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
+    Uuid::parse_str(raw).map(|u| u.hyphenated().to_string()).map_err(|_| ApiError::not_found(what))
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> String {
+    Uuid::now_v7().hyphenated().to_string()
+}
+
+/// A JSON reply with a status; what idempotency records store and replay.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn ok(body: impl serde::Serialize) -> Result<Reply, ApiError> {
+        Reply::with_status(StatusCode::OK, body)
+    }
+
+    pub fn created(body: impl serde::Serialize) -> Result<Reply, ApiError> {
+        Reply::with_status(StatusCode::CREATED, body)
+    }
+
+    pub fn with_status(status: StatusCode, body: impl serde::Serialize) -> Result<Reply, ApiError> {
+        Ok(Reply { status, body: serde_json::to_value(body)? })
+    }
+
+    pub fn into_response(self) -> HttpResponse {
+        let content_type = if self.status.is_success() { "application/json" } else { "application/problem+json" };
+        HttpResponse::build(self.status).insert_header((header::CONTENT_TYPE, content_type)).body(self.body.to_string())
+    }
+}
+
+/// Checks a name-like field: trimmed, 1 to `max` characters, no control characters.
+pub fn text_field(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::invalid(format!("{field} must not be empty")));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ApiError::invalid(format!("{field} must be at most {max} characters")));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ApiError::invalid(format!("{field} must not contain control characters")));
+    }
+    Ok(trimmed.to_owned())
+}

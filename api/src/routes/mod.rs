@@ -1,0 +1,32 @@
+//! HTTP routes, one module per resource, one handler per operation.
+
+pub mod bills;
+pub mod guest;
+pub mod system;
+pub mod tables;
+pub mod venues;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(system::healthz)).route("/readyz", web::get().to(system::readyz)).service(
+        web::scope("/v1")
+            .route("/venues", web::post().to(venues::create))
+            .route("/venues/{venue_id}", web::get().to(venues::get))
+            .route("/venues/{venue_id}/staff", web::post().to(venues::create_staff))
+            .route("/venues/{venue_id}/staff", web::get().to(venues::list_staff))
+            .route("/venues/{venue_id}/api-keys", web::post().to(venues::create_key))
+            .route("/api-keys/{key_id}", web::delete().to(venues::revoke_key))
+            .route("/venues/{venue_id}/tables", web::post().to(tables::create))
+            .route("/venues/{venue_id}/tables", web::get().to(tables::list))
+            .route("/tables/{table_id}", web::get().to(tables::get))
+            .route("/tables/{table_id}/qr-token/rotate", web::post().to(tables::rotate_qr))
+            .route("/venues/{venue_id}/bills", web::post().to(bills::create))
+            .route("/venues/{venue_id}/bills/by-ref/{external_ref}", web::put().to(bills::upsert_by_ref))
+            .route("/bills/{bill_id}", web::get().to(bills::get))
+            .route("/bills/{bill_id}/items", web::post().to(bills::add_items))
+            .route("/bills/{bill_id}/items/{item_id}", web::delete().to(bills::void_item))
+            .route("/bills/{bill_id}/close", web::post().to(bills::close))
+            .route("/t/{qr_token}", web::get().to(guest::view)),
+    );
+}

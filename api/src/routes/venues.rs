@@ -1,0 +1,321 @@
+//! Venues (created by the platform operator), their staff and their POS API keys.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tablepay_domain::{Currency, TaxMode};
+
+use crate::AppState;
+use crate::auth::{Caller, Role, VenueAuth};
+use crate::billing::Timestamp;
+use crate::db::models::{ApiKey, Staff, Venue};
+use crate::db::schema::{api_keys, staff, venues};
+use crate::db::{self, DbConn};
+use crate::error::ApiError;
+use crate::http::{Body, Reply, new_id, parse_id, text_field};
+use crate::idempotency;
+use crate::secrets::{digest, new_api_key};
+
+/// Payment providers a venue can choose.
+const PROVIDERS: &[&str] = &["sandbox"];
+const DEFAULT_TIP_PRESETS_BPS: &[u32] = &[1000, 1500, 2000];
+/// 100 % in basis points; no rate or percentage above it is accepted.
+pub const MAX_BPS: i64 = 10_000;
+/// The largest amount accepted in any money field (10^15 minor units), far above any bill
+/// and far enough below `i64::MAX` that sums of many of them cannot overflow.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateVenue {
+    name: String,
+    currency: String,
+    tax_mode: String,
+    tax_rate_bps: Option<i64>,
+    service_charge_bps: Option<i64>,
+    tip_presets_bps: Option<Vec<i64>>,
+    timezone: Option<String>,
+    payment_provider: Option<String>,
+    limits: Option<Limits>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub server_comp_limit: i64,
+    pub server_refund_limit: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VenueView {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub tax_mode: String,
+    pub tax_rate_bps: i32,
+    pub service_charge_bps: i32,
+    pub tip_presets_bps: Vec<u32>,
+    pub timezone: String,
+    pub payment_provider: String,
+    pub limits: Limits,
+    pub created_at: Timestamp,
+}
+
+impl VenueView {
+    pub fn from_row(v: &Venue) -> VenueView {
+        VenueView {
+            id: v.id.clone(),
+            name: v.name.clone(),
+            currency: v.currency.clone(),
+            tax_mode: v.tax_mode.clone(),
+            tax_rate_bps: v.tax_rate_bps,
+            service_charge_bps: v.service_charge_bps,
+            tip_presets_bps: tip_presets(v),
+            timezone: v.timezone.clone(),
+            payment_provider: v.payment_provider.clone(),
+            limits: Limits { server_comp_limit: v.server_comp_limit, server_refund_limit: v.server_refund_limit },
+            created_at: Timestamp(v.created_at),
+        }
+    }
+}
+
+pub fn tip_presets(v: &Venue) -> Vec<u32> {
+    serde_json::from_str(&v.tip_presets_bps).unwrap_or_default()
+}
+
+#[derive(Debug, Serialize)]
+struct KeyView {
+    id: String,
+    name: String,
+    role: &'static str,
+    key: String,
+    created_at: Timestamp,
+}
+
+pub fn bps(field: &str, value: i64) -> Result<i32, ApiError> {
+    if (0..=MAX_BPS).contains(&value) {
+        Ok(value as i32)
+    } else {
+        Err(ApiError::invalid(format!("{field} must be between 0 and {MAX_BPS} basis points")))
+    }
+}
+
+pub fn amount(field: &str, value: i64) -> Result<i64, ApiError> {
+    if (0..=MAX_AMOUNT).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(format!("{field} must be between 0 and {MAX_AMOUNT} minor units")))
+    }
+}
+
+fn validate(input: CreateVenue) -> Result<Venue, ApiError> {
+    let name = text_field("name", &input.name, 200)?;
+    let currency: Currency = input.currency.parse().map_err(|e: tablepay_domain::UnknownCurrency| ApiError::invalid(e.to_string()))?;
+    let tax_mode = TaxMode::parse(&input.tax_mode)
+        .ok_or_else(|| ApiError::invalid("tax_mode must be \"inclusive\" or \"exclusive\""))?;
+    let presets = match input.tip_presets_bps {
+        None => DEFAULT_TIP_PRESETS_BPS.to_vec(),
+        Some(list) => {
+            if list.len() > 6 {
+                return Err(ApiError::invalid("tip_presets_bps holds at most 6 presets"));
+            }
+            list.iter().map(|p| bps("tip_presets_bps", *p).map(|v| v as u32)).collect::<Result<_, _>>()?
+        }
+    };
+    let timezone = input.timezone.unwrap_or_else(|| "UTC".to_owned());
+    if timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(ApiError::invalid(format!("timezone {timezone:?} is not an IANA time zone such as Europe/Paris")));
+    }
+    let provider = input.payment_provider.unwrap_or_else(|| "sandbox".to_owned());
+    if !PROVIDERS.contains(&provider.as_str()) {
+        return Err(ApiError::invalid(format!(
+            "payment_provider {provider:?} is not available on this server; choose one of: {}",
+            PROVIDERS.join(", ")
+        )));
+    }
+    let limits = input.limits.unwrap_or(Limits { server_comp_limit: 0, server_refund_limit: 0 });
+    Ok(Venue {
+        id: new_id(),
+        name,
+        currency: currency.code().to_owned(),
+        tax_mode: tax_mode.as_str().to_owned(),
+        tax_rate_bps: bps("tax_rate_bps", input.tax_rate_bps.unwrap_or(0))?,
+        service_charge_bps: bps("service_charge_bps", input.service_charge_bps.unwrap_or(0))?,
+        tip_presets_bps: serde_json::to_string(&presets)?,
+        timezone,
+        payment_provider: provider,
+        server_comp_limit: amount("limits.server_comp_limit", limits.server_comp_limit)?,
+        server_refund_limit: amount("limits.server_refund_limit", limits.server_refund_limit)?,
+        created_at: db::now(),
+    })
+}
+
+/// Issues a key: stores its digest, returns the secret once.
+fn issue_key(conn: &mut DbConn, venue_id: &str, staff_id: Option<&str>, name: &str, role: Role) -> Result<KeyView, ApiError> {
+    let key = new_api_key(role.as_str());
+    let row = ApiKey {
+        id: new_id(),
+        venue_id: venue_id.to_owned(),
+        staff_id: staff_id.map(str::to_owned),
+        name: name.to_owned(),
+        role: role.as_str().to_owned(),
+        key_hash: digest(&key),
+        key_prefix: key.chars().take(12).collect(),
+        created_at: db::now(),
+        revoked_at: None,
+    };
+    diesel::insert_into(api_keys::table).values(&row).execute(conn)?;
+    Ok(KeyView { id: row.id, name: row.name, role: role.as_str(), key, created_at: Timestamp(row.created_at) })
+}
+
+fn new_staff(conn: &mut DbConn, venue_id: &str, name: &str, role: Role) -> Result<(Staff, KeyView), ApiError> {
+    let member =
+        Staff { id: new_id(), venue_id: venue_id.to_owned(), name: name.to_owned(), role: role.as_str().to_owned(), created_at: db::now() };
+    diesel::insert_into(staff::table).values(&member).execute(conn)?;
+    let key = issue_key(conn, venue_id, Some(&member.id), name, role)?;
+    Ok((member, key))
+}
+
+/// `POST /v1/venues` (admin token).
+pub async fn create(state: web::Data<AppState>, req: HttpRequest, caller: Caller, body: Body) -> Result<HttpResponse, ApiError> {
+    if !matches!(caller, Caller::Admin) {
+        return Err(ApiError::forbidden("only the platform operator's admin token creates venues"));
+    }
+    let input: CreateVenue = body.json()?;
+    idempotency::run(&state, &req, "admin".into(), &body, || async {
+        let venue = validate(input)?;
+        let db = state.db.clone();
+        db.write(move |conn| {
+            diesel::insert_into(venues::table).values(&venue).execute(conn)?;
+            let pos = issue_key(conn, &venue.id, None, "POS", Role::Pos)?;
+            let (_, manager) = new_staff(conn, &venue.id, "Manager", Role::Manager)?;
+            Reply::created(serde_json::json!({
+                "venue": VenueView::from_row(&venue),
+                "api_key": pos,
+                "manager_key": manager,
+            }))
+        })
+        .await
+    })
+    .await
+}
+
+/// `GET /v1/venues/{venue_id}`: the venue of the credential.
+pub async fn get(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let venue_id = parse_id(&path, "venue")?;
+    caller.0.require_venue(&venue_id, "venue")?;
+    let venue = state.db.run(move |conn| Ok(venues::table.find(&venue_id).select(Venue::as_select()).first(conn)?)).await?;
+    Ok(Reply::ok(VenueView::from_row(&venue))?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateStaff {
+    name: String,
+    role: String,
+}
+
+#[derive(Debug, Serialize)]
+struct StaffView {
+    id: String,
+    name: String,
+    role: String,
+    created_at: Timestamp,
+}
+
+impl StaffView {
+    fn from_row(s: &Staff) -> StaffView {
+        StaffView { id: s.id.clone(), name: s.name.clone(), role: s.role.clone(), created_at: Timestamp(s.created_at) }
+    }
+}
+
+/// `POST /v1/venues/{venue_id}/staff` (manager).
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let venue_id = parse_id(&path, "venue")?;
+    caller.require_venue(&venue_id, "venue")?;
+    caller.require_role(&[Role::Manager])?;
+    let input: CreateStaff = body.json()?;
+    idempotency::run(&state, &req, caller.scope(), &body, || async {
+        let name = text_field("name", &input.name, 200)?;
+        let role = match Role::parse(&input.role) {
+            Some(r @ (Role::Server | Role::Manager)) => r,
+            _ => return Err(ApiError::invalid("role must be \"server\" or \"manager\"")),
+        };
+        state
+            .db
+            .write(move |conn| {
+                let (member, key) = new_staff(conn, &venue_id, &name, role)?;
+                Reply::created(serde_json::json!({"staff": StaffView::from_row(&member), "key": key.key, "key_id": key.id}))
+            })
+            .await
+    })
+    .await
+}
+
+/// `GET /v1/venues/{venue_id}/staff` (manager).
+pub async fn list_staff(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let venue_id = parse_id(&path, "venue")?;
+    caller.0.require_venue(&venue_id, "venue")?;
+    caller.0.require_role(&[Role::Manager])?;
+    let members: Vec<Staff> = state
+        .db
+        .run(move |conn| {
+            Ok(staff::table.filter(staff::venue_id.eq(&venue_id)).order(staff::created_at.asc()).select(Staff::as_select()).load(conn)?)
+        })
+        .await?;
+    let data: Vec<StaffView> = members.iter().map(StaffView::from_row).collect();
+    Ok(Reply::ok(serde_json::json!({"data": data, "next_cursor": null}))?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKey {
+    name: String,
+}
+
+/// `POST /v1/venues/{venue_id}/api-keys` (manager): a new POS key.
+pub async fn create_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let venue_id = parse_id(&path, "venue")?;
+    caller.require_venue(&venue_id, "venue")?;
+    caller.require_role(&[Role::Manager])?;
+    let input: CreateKey = body.json()?;
+    idempotency::run(&state, &req, caller.scope(), &body, || async {
+        let name = text_field("name", &input.name, 200)?;
+        state.db.write(move |conn| Reply::created(issue_key(conn, &venue_id, None, &name, Role::Pos)?)).await
+    })
+    .await
+}
+
+/// `DELETE /v1/api-keys/{id}` (manager): revokes a POS or staff key of the venue at once.
+pub async fn revoke_key(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let key_id = parse_id(&path, "API key")?;
+    caller.require_role(&[Role::Manager])?;
+    state
+        .db
+        .write(move |conn| {
+            let key: Option<ApiKey> = api_keys::table.find(&key_id).select(ApiKey::as_select()).first(conn).optional()?;
+            let key = key.ok_or_else(|| ApiError::not_found("API key"))?;
+            caller.require_venue(&key.venue_id, "API key")?;
+            if key.revoked_at.is_none() {
+                diesel::update(api_keys::table.find(&key.id)).set(api_keys::revoked_at.eq(db::now())).execute(conn)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

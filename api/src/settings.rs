@@ -1,0 +1,91 @@
+//! Typed configuration read once from the environment, validated at start.
+
+use std::net::SocketAddr;
+
+use crate::db::DatabaseUrl;
+
+/// Everything `tablepay` reads from its environment. Defaults make `cargo run -- serve` work
+/// with no set-up: a SQLite file in the working directory and the sandbox provider.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    /// `None` when unset: `serve` then generates one and prints it once.
+    pub admin_token: Option<String>,
+    /// Base of the guest URLs printed on QR codes, without a trailing slash.
+    pub public_url: String,
+    pub db_pool_size: u32,
+    pub http_workers: usize,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, String> {
+        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads settings through `var`, so tests can pass their own environment.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let database_url =
+            DatabaseUrl::parse(&var("DATABASE_URL").unwrap_or_else(|| "sqlite://./tablepay.db".to_owned()))?;
+        let bind_text = var("TABLEPAY_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let bind: SocketAddr = bind_text
+            .parse()
+            .map_err(|_| format!("TABLEPAY_BIND must be an address and port such as 127.0.0.1:8080, got {bind_text:?}"))?;
+        let admin_token = var("TABLEPAY_ADMIN_TOKEN");
+        if let Some(token) = &admin_token
+            && (token.len() < 16 || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err("TABLEPAY_ADMIN_TOKEN must be at least 16 characters without spaces".into());
+        }
+        let public_url = var("TABLEPAY_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(format!("TABLEPAY_PUBLIC_URL must start with http:// or https://, got {public_url:?}"));
+        }
+        let db_pool_size = parse_number(&var, "TABLEPAY_DB_POOL_SIZE", 10, 1, 500)?;
+        let http_workers = parse_number(&var, "TABLEPAY_HTTP_WORKERS", 2, 1, 256)?;
+        Ok(Settings {
+            database_url,
+            bind,
+            admin_token,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            db_pool_size: db_pool_size as u32,
+            http_workers: http_workers as usize,
+        })
+    }
+}
+
+fn parse_number(var: &impl Fn(&str) -> Option<String>, name: &str, default: u64, min: u64, max: u64) -> Result<u64, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(format!("{name} must be a whole number from {min} to {max}, got {text:?}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        Settings::from_lookup(|name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn defaults_run_without_setup() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("./tablepay.db".into()));
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(s.admin_token.is_none());
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        assert!(settings(&[("TABLEPAY_BIND", "nowhere")]).expect_err("bad bind").contains("TABLEPAY_BIND"));
+        assert!(settings(&[("TABLEPAY_ADMIN_TOKEN", "short")]).expect_err("short").contains("TABLEPAY_ADMIN_TOKEN"));
+        assert!(settings(&[("DATABASE_URL", "mysql://x")]).expect_err("mysql").contains("DATABASE_URL"));
+        assert!(settings(&[("TABLEPAY_DB_POOL_SIZE", "0")]).expect_err("zero").contains("TABLEPAY_DB_POOL_SIZE"));
+    }
+}
