@@ -1,1 +1,10 @@
+//! Black-box tests of tablepay over HTTP. Every test runs twice: on a fresh SQLite file
+//! (`…::sqlite::…`) and on a fresh PostgreSQL database (`…::postgres::…`).
 
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod bills;
+mod errors;
+mod venues;

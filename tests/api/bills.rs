@@ -1,0 +1,234 @@
+//! Bills from the POS: totals in several currencies and tax modes, items, upsert, close,
+//! one open bill per table, idempotent creation.
+
+use futures_util::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, backend_tests};
+
+fn amounts(bill: &Value) -> Vec<i64> {
+    bill["items"].as_array().unwrap().iter().map(|i| i["amount"].as_i64().unwrap()).collect()
+}
+
+async fn inclusive_tax_in_eur_is_shown_not_added(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1900, 0).await;
+    let bill = app
+        .open_bill(
+            &venue,
+            "T1",
+            json!([{"name": "Schnitzel", "quantity": 2, "unit_price": 1190},
+                   {"name": "Apfelsaft", "quantity": 1, "unit_price": 1070, "tax_rate_bps": 700}]),
+        )
+        .await;
+    assert_eq!(bill["currency"], "EUR");
+    assert_eq!(bill["status"], "open");
+    assert_eq!(bill["version"], 1);
+    assert_eq!(
+        bill["totals"],
+        json!({"subtotal": 3450, "discounts": 0, "tax": 450, "service_charge": 0, "total": 3450,
+               "paid": 0, "pending": 0, "remaining": 3450, "tips": 0})
+    );
+    assert_eq!(amounts(&bill), vec![2380, 1070]);
+    assert_eq!(bill["items"][0]["tax_rate_bps"], 1900);
+    assert_eq!(bill["items"][1]["tax_rate_bps"], 700);
+}
+
+async fn exclusive_tax_and_service_in_jpy(app: TestApp) {
+    let venue = app.create_venue("JPY", "exclusive", 1000, 1000).await;
+    let bill = app
+        .open_bill(
+            &venue,
+            "T1",
+            json!([{"name": "Gyoza", "quantity": 3, "unit_price": 480},
+                   {"name": "Ramen", "quantity": 1, "unit_price": 1200, "tax_rate_bps": 800}]),
+        )
+        .await;
+    assert_eq!(bill["currency"], "JPY");
+    let t = &bill["totals"];
+    assert_eq!((t["subtotal"].as_i64(), t["tax"].as_i64(), t["service_charge"].as_i64()), (Some(2640), Some(240), Some(264)));
+    assert_eq!(t["total"], 3144);
+    // Each line carries its tax and its share of service; the lines sum to the total.
+    assert_eq!(amounts(&bill), vec![1728, 1416]);
+}
+
+async fn exclusive_tax_in_kwd_rounds_half_up_per_line(app: TestApp) {
+    let venue = app.create_venue("KWD", "exclusive", 500, 0).await;
+    let bill = app
+        .open_bill(
+            &venue,
+            "T1",
+            json!([{"name": "Machboos", "quantity": 1, "unit_price": 1255},
+                   {"name": "Karak", "quantity": 3, "unit_price": 333}]),
+        )
+        .await;
+    // 1.255 × 5 % = 0.06275 → 0.063; 0.999 × 5 % = 0.04995 → 0.050.
+    assert_eq!(bill["items"][0]["tax"], 63);
+    assert_eq!(bill["items"][1]["tax"], 50);
+    assert_eq!(bill["totals"]["tax"], 113);
+    assert_eq!(bill["totals"]["total"], 2367);
+    assert_eq!(bill["totals"]["remaining"], 2367);
+}
+
+async fn one_open_bill_per_table_even_under_concurrency(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let path = format!("/v1/venues/{}/bills", venue.id);
+    let attempts = (0..10).map(|i| {
+        let body = json!({"table_id": table["id"], "items": [{"name": format!("Dish {i}"), "quantity": 1, "unit_price": 100}]});
+        app.post(&path, Some(&venue.pos_key), body)
+    });
+    let answers = join_all(attempts).await;
+    let created = answers.iter().filter(|a| a.status.as_u16() == 201).count();
+    assert_eq!(created, 1, "exactly one bill opens");
+    for answer in answers.iter().filter(|a| a.status.as_u16() != 201) {
+        answer.assert_problem(409, "conflict");
+    }
+    let listed = app.get(&format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(listed["data"][0]["status"], "open");
+}
+
+async fn adding_and_voiding_items_reprices_the_bill(app: TestApp) {
+    let venue = app.create_venue("EUR", "exclusive", 1000, 0).await;
+    let bill = app.open_bill(&venue, "T1", json!([{"name": "Soup", "quantity": 1, "unit_price": 500}])).await;
+    let id = bill["id"].as_str().unwrap();
+    let added = app
+        .post(&format!("/v1/bills/{id}/items"), Some(&venue.pos_key), json!({"items": [{"name": "Wine", "quantity": 2, "unit_price": 700}]}))
+        .await
+        .expect(200);
+    assert_eq!(added["version"], 2);
+    assert_eq!(added["totals"]["total"], 550 + 1540);
+    let wine = added["items"][1]["id"].as_str().unwrap();
+    let voided = app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{wine}"), Some(&venue.pos_key), None).await.expect(200);
+    assert_eq!(voided["items"][1]["status"], "void");
+    assert_eq!(voided["items"][1]["amount"], 0);
+    assert_eq!(voided["totals"]["total"], 550);
+    assert_eq!(voided["totals"]["remaining"], 550);
+    assert_eq!(voided["version"], 3);
+    // Voiding it again changes nothing; an unknown item is 404.
+    let again = app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{wine}"), Some(&venue.pos_key), None).await.expect(200);
+    assert_eq!(again["version"], 3);
+    let unknown = uuid::Uuid::now_v7();
+    app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{unknown}"), Some(&venue.pos_key), None)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+async fn closing_frees_the_table(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let bill = app
+        .post(&format!("/v1/venues/{}/bills", venue.id), Some(&venue.pos_key), json!({"table_id": table["id"], "items": []}))
+        .await
+        .expect(201);
+    let id = bill["id"].as_str().unwrap();
+    // Unpaid: the POS cannot close it; a manager can, with a reason, and it is void.
+    app.post(&format!("/v1/bills/{id}/close"), Some(&venue.pos_key), json!({})).await.assert_problem(409, "conflict");
+    app.post(&format!("/v1/bills/{id}/close"), Some(&venue.manager_key), json!({}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let closed = app
+        .post(&format!("/v1/bills/{id}/close"), Some(&venue.manager_key), json!({"reason": "guests left before ordering"}))
+        .await
+        .expect(200);
+    assert_eq!(closed["status"], "void");
+    assert!(closed["closed_at"].is_string());
+    app.post(&format!("/v1/bills/{id}/items"), Some(&venue.pos_key), json!({"items": [{"name": "Tea", "quantity": 1, "unit_price": 1}]}))
+        .await
+        .assert_problem(409, "bill_not_open");
+    // The table takes a new bill.
+    app.post(&format!("/v1/venues/{}/bills", venue.id), Some(&venue.pos_key), json!({"table_id": table["id"], "items": []}))
+        .await
+        .expect(201);
+}
+
+async fn upsert_by_reference_is_idempotent(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let path = format!("/v1/venues/{}/bills/by-ref/CHK-42", venue.id);
+    let check = json!({"table_id": table["id"], "items": [
+        {"name": "Soup", "quantity": 1, "unit_price": 500, "external_ref": "L1"},
+        {"name": "Bread", "quantity": 1, "unit_price": 200}]});
+    let created = app.call(Method::PUT, &path, Some(&venue.pos_key), Some(check.clone())).await.expect(201);
+    assert_eq!(created["external_ref"], "CHK-42");
+    let same = app.call(Method::PUT, &path, Some(&venue.pos_key), Some(check)).await.expect(200);
+    assert_eq!(same["id"], created["id"]);
+    assert_eq!(same["version"], 1, "the same check twice changes nothing");
+    // The POS changes a line's quantity and drops the bread.
+    let changed = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&venue.pos_key),
+            Some(json!({"table_id": table["id"], "items": [{"name": "Soup", "quantity": 2, "unit_price": 500, "external_ref": "L1"}]})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["id"], created["id"]);
+    assert_eq!(changed["version"], 2);
+    assert_eq!(changed["totals"]["total"], 1000);
+    assert_eq!(changed["items"][0]["quantity"], 2);
+    assert_eq!(changed["items"][1]["status"], "void");
+}
+
+async fn replaying_creation_with_an_idempotency_key(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let path = format!("/v1/venues/{}/bills", venue.id);
+    let body = json!({"table_id": table["id"], "items": [{"name": "Soup", "quantity": 1, "unit_price": 500}]});
+    let key = [("Idempotency-Key", "order-7781")];
+    let first = app.call_with(Method::POST, &path, Some(&venue.pos_key), Some(body.clone()), &key).await;
+    assert_eq!(first.status.as_u16(), 201);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let replay = app.call_with(Method::POST, &path, Some(&venue.pos_key), Some(body.clone()), &key).await;
+    assert_eq!(replay.status.as_u16(), 201);
+    assert_eq!(replay.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(replay.body, first.body, "the same bill, not a second one");
+    // Same key, other body → 422; the table still has one bill.
+    let other = json!({"table_id": table["id"], "items": [{"name": "Soup", "quantity": 2, "unit_price": 500}]});
+    app.call_with(Method::POST, &path, Some(&venue.pos_key), Some(other), &key)
+        .await
+        .assert_problem(422, "idempotency_key_reused");
+    // Keys belong to a credential: the manager's same key is a new request (and meets the open bill).
+    app.call_with(Method::POST, &path, Some(&venue.manager_key), Some(body), &key).await.assert_problem(409, "conflict");
+    let guest = app.get(&format!("/v1/t/{}", table["qr_token"].as_str().unwrap()), None).await.expect(200);
+    assert_eq!(guest["bill"]["id"], first.body["id"]);
+}
+
+async fn concurrent_replays_create_one_bill(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let path = format!("/v1/venues/{}/bills", venue.id);
+    let mut tables = Vec::new();
+    for i in 0..3 {
+        tables.push(app.create_table(&venue, &format!("T{i}")).await);
+    }
+    // Eight copies of one request with one key: one bill, the others replay or are told to wait.
+    let body = json!({"table_id": tables[0]["id"], "items": [{"name": "Soup", "quantity": 1, "unit_price": 500}]});
+    let answers = join_all((0..8).map(|_| {
+        app.call_with(Method::POST, &path, Some(&venue.pos_key), Some(body.clone()), &[("Idempotency-Key", "same")])
+    }))
+    .await;
+    let mut ids = std::collections::HashSet::new();
+    for answer in &answers {
+        match answer.status.as_u16() {
+            201 => {
+                ids.insert(answer.body["id"].as_str().unwrap().to_owned());
+            }
+            409 => answer.assert_problem(409, "idempotency_key_in_use"),
+            other => panic!("unexpected {other}: {:?}", answer.body),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one bill whatever the interleaving");
+}
+
+backend_tests!(
+    inclusive_tax_in_eur_is_shown_not_added,
+    exclusive_tax_and_service_in_jpy,
+    exclusive_tax_in_kwd_rounds_half_up_per_line,
+    one_open_bill_per_table_even_under_concurrency,
+    adding_and_voiding_items_reprices_the_bill,
+    closing_frees_the_table,
+    upsert_by_reference_is_idempotent,
+    replaying_creation_with_an_idempotency_key,
+    concurrent_replays_create_one_bill,
+);

@@ -1,0 +1,132 @@
+//! Bad requests of every kind get a 4xx problem+json answer and change nothing; credentials
+//! of one venue see nothing of another.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_TOKEN, TestApp, backend_tests};
+
+async fn missing_or_wrong_credentials_are_401(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let path = format!("/v1/venues/{}/tables", venue.id);
+    let none = app.post(&path, None, json!({"label": "T1"})).await;
+    none.assert_problem(401, "unauthorized");
+    assert_eq!(none.headers.get("www-authenticate").unwrap(), "Bearer");
+    app.post(&path, Some("tp_pos_not-a-real-key"), json!({"label": "T1"})).await.assert_problem(401, "unauthorized");
+    app.post("/v1/venues", None, json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive"}))
+        .await
+        .assert_problem(401, "unauthorized");
+    let basic = app.call_with(Method::GET, &path, None, None, &[("Authorization", "Basic dXNlcjpwYXNz")]).await;
+    basic.assert_problem(401, "unauthorized");
+    // The admin token is for creating venues only.
+    app.get(&path, Some(ADMIN_TOKEN)).await.assert_problem(403, "forbidden");
+    let tables = app.get(&path, Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(tables["data"], json!([]), "nothing was created by the refused calls");
+}
+
+async fn another_venues_resources_are_404(app: TestApp) {
+    let a = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let b = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let bill = app.open_bill(&a, "A1", json!([{"name": "Soup", "quantity": 1, "unit_price": 500}])).await;
+    let bill_id = bill["id"].as_str().unwrap();
+    let item_id = bill["items"][0]["id"].as_str().unwrap();
+    let table_id = bill["table_id"].as_str().unwrap();
+    for key in [&b.pos_key, &b.manager_key] {
+        app.get(&format!("/v1/venues/{}", a.id), Some(key)).await.assert_problem(404, "not_found");
+        app.get(&format!("/v1/bills/{bill_id}"), Some(key)).await.assert_problem(404, "not_found");
+        app.get(&format!("/v1/tables/{table_id}"), Some(key)).await.assert_problem(404, "not_found");
+        app.get(&format!("/v1/venues/{}/tables", a.id), Some(key)).await.assert_problem(404, "not_found");
+        app.post(&format!("/v1/venues/{}/tables", a.id), Some(key), json!({"label": "X"})).await.assert_problem(404, "not_found");
+        app.post(&format!("/v1/bills/{bill_id}/items"), Some(key), json!({"items": [{"name": "X", "quantity": 1, "unit_price": 1}]}))
+            .await
+            .assert_problem(404, "not_found");
+        app.call(Method::DELETE, &format!("/v1/bills/{bill_id}/items/{item_id}"), Some(key), None)
+            .await
+            .assert_problem(404, "not_found");
+        app.post(&format!("/v1/bills/{bill_id}/close"), Some(key), json!({"reason": "x"})).await.assert_problem(404, "not_found");
+        app.post(&format!("/v1/tables/{table_id}/qr-token/rotate"), Some(key), json!({})).await.assert_problem(404, "not_found");
+        // A table of venue A named in a bill of venue B is not found either.
+        app.post(&format!("/v1/venues/{}/bills", b.id), Some(key), json!({"table_id": table_id, "items": []}))
+            .await
+            .assert_problem(404, "not_found");
+    }
+    let revoke = app.call(Method::DELETE, &format!("/v1/api-keys/{}", a.body["api_key"]["id"].as_str().unwrap()), Some(&b.manager_key), None).await;
+    revoke.assert_problem(404, "not_found");
+    let after = app.get(&format!("/v1/bills/{bill_id}"), Some(&a.pos_key)).await.expect(200);
+    assert_eq!(after, bill, "venue B changed nothing of venue A");
+}
+
+async fn bad_bodies_are_refused_and_change_nothing(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let bill = app.open_bill(&venue, "T1", json!([{"name": "Soup", "quantity": 1, "unit_price": 500}])).await;
+    let id = bill["id"].as_str().unwrap();
+    let table = bill["table_id"].clone();
+    let items_path = format!("/v1/bills/{id}/items");
+    let item = |q: Value, p: Value| json!({"items": [{"name": "X", "quantity": q, "unit_price": p}]});
+
+    let raw = |body: &'static str| {
+        app.client
+            .post(app.url(&items_path))
+            .bearer_auth(&venue.pos_key)
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    for body in ["{\"items\": [", "not json", "", "[]", "{\"items\": [{\"name\": \"X\", \"quantity\": 1, \"unit_price\": 9223372036854775808}]}"] {
+        let answer = crate::helpers::read(raw(body).send().await.unwrap()).await;
+        answer.assert_problem(400, "validation_failed");
+    }
+    for (body, status) in [
+        (item(json!(-1), json!(100)), 422),
+        (item(json!(0), json!(100)), 422),
+        (item(json!(1), json!(-100)), 422),
+        (item(json!(1), json!(10.5)), 400),
+        (item(json!(1), json!("100")), 400),
+        (item(json!(1.5), json!(100)), 400),
+        (item(json!(1), json!(i64::MAX)), 422),
+        (json!({"items": [{"name": "X", "quantity": 1, "unit_price": 1, "colour": "red"}]}), 400),
+        (json!({"items": [], "extra": true}), 400),
+        (json!({"items": []}), 422),
+        (json!({"items": [{"name": "", "quantity": 1, "unit_price": 1}]}), 422),
+        (json!({"items": [{"name": "X", "quantity": 1, "unit_price": 1, "tax_rate_bps": 10001}]}), 422),
+    ] {
+        app.post(&items_path, Some(&venue.pos_key), body).await.assert_problem(status, "validation_failed");
+    }
+    // Prices that fit one by one but not together are refused before anything is stored.
+    let huge = json!({"items": [{"name": "A", "quantity": 100000, "unit_price": 1_000_000_000_000_000_i64},
+                                {"name": "B", "quantity": 100000, "unit_price": 1_000_000_000_000_000_i64}]});
+    app.post(&items_path, Some(&venue.pos_key), huge).await.assert_problem(422, "validation_failed");
+    // A 3 MiB body is refused whole.
+    let big = json!({"items": [{"name": "x".repeat(3 * 1024 * 1024), "quantity": 1, "unit_price": 1}]});
+    app.post(&items_path, Some(&venue.pos_key), big).await.assert_problem(413, "payload_too_large");
+    // A non-JSON content type is refused.
+    let form = app.client.post(app.url(&items_path)).bearer_auth(&venue.pos_key).header("content-type", "text/plain").body("x");
+    crate::helpers::read(form.send().await.unwrap()).await.assert_problem(415, "unsupported_media_type");
+    // Bill creation with bad input creates no bill on another table.
+    let t2 = app.create_table(&venue, "T2").await;
+    let create_path = format!("/v1/venues/{}/bills", venue.id);
+    app.post(&create_path, Some(&venue.pos_key), json!({"table_id": t2["id"], "items": [{"name": "X", "quantity": -2, "unit_price": 1}]}))
+        .await
+        .assert_problem(422, "validation_failed");
+    app.post(&create_path, Some(&venue.pos_key), json!({"table_id": "not-a-uuid", "items": []})).await.assert_problem(404, "not_found");
+    app.post(&create_path, Some(&venue.pos_key), json!({"items": []})).await.assert_problem(400, "validation_failed");
+
+    let after = app.get(&format!("/v1/bills/{id}"), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(after, bill, "no refused request changed the bill");
+    assert_eq!(after["table_id"], table);
+    let guest = app.get(&format!("/v1/t/{}", t2["qr_token"].as_str().unwrap()), None).await.expect(200);
+    assert_eq!(guest["bill"], Value::Null, "no bill was opened on T2");
+}
+
+async fn unknown_paths_and_ids_are_problem_404(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    app.get("/v1/nowhere", Some(&venue.pos_key)).await.assert_problem(404, "not_found");
+    app.get("/v1/bills/12345", Some(&venue.pos_key)).await.assert_problem(404, "not_found");
+    app.get(&format!("/v1/bills/{}", uuid::Uuid::now_v7()), Some(&venue.pos_key)).await.assert_problem(404, "not_found");
+}
+
+backend_tests!(
+    missing_or_wrong_credentials_are_401,
+    another_venues_resources_are_404,
+    bad_bodies_are_refused_and_change_nothing,
+    unknown_paths_and_ids_are_problem_404,
+);

@@ -1,0 +1,150 @@
+//! Venues, staff, keys, tables and the guest's view.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{ADMIN_TOKEN, TestApp, backend_tests};
+
+async fn creating_a_venue_returns_its_keys_once(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1900, 0).await;
+    let v = &venue.body["venue"];
+    assert_eq!(v["currency"], "EUR");
+    assert_eq!(v["tax_mode"], "inclusive");
+    assert_eq!(v["timezone"], "UTC");
+    assert_eq!(v["payment_provider"], "sandbox");
+    assert_eq!(v["tip_presets_bps"], json!([1000, 1500, 2000]));
+    assert_eq!(venue.body["api_key"]["role"], "pos");
+    assert_eq!(venue.body["manager_key"]["role"], "manager");
+    assert_ne!(venue.pos_key, venue.manager_key);
+    // Both keys work; the venue reads back without any secret in it.
+    let read = app.get(&format!("/v1/venues/{}", venue.id), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(read["name"], v["name"]);
+    assert!(!read.to_string().contains(&venue.pos_key));
+    app.get(&format!("/v1/venues/{}", venue.id), Some(&venue.manager_key)).await.expect(200);
+}
+
+async fn venue_input_is_validated(app: TestApp) {
+    for (body, field) in [
+        (json!({"name": "X", "currency": "EURO", "tax_mode": "inclusive"}), "currency"),
+        (json!({"name": "X", "currency": "EUR", "tax_mode": "sometimes"}), "tax_mode"),
+        (json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive", "timezone": "Mars/Olympus"}), "timezone"),
+        (json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive", "tax_rate_bps": -1}), "tax_rate_bps"),
+        (json!({"name": " ", "currency": "EUR", "tax_mode": "inclusive"}), "name"),
+        (json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive", "payment_provider": "cash"}), "payment_provider"),
+    ] {
+        let answer = app.post("/v1/venues", Some(ADMIN_TOKEN), body).await;
+        answer.assert_problem(422, "validation_failed");
+        assert!(answer.body["detail"].as_str().unwrap().contains(field), "{:?}", answer.body);
+    }
+    // Only the admin token creates venues.
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    app.post("/v1/venues", Some(&venue.manager_key), json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive"}))
+        .await
+        .assert_problem(403, "forbidden");
+}
+
+async fn managers_create_staff_and_revoke_keys(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let staff_path = format!("/v1/venues/{}/staff", venue.id);
+    let server = app.post(&staff_path, Some(&venue.manager_key), json!({"name": "Ana", "role": "server"})).await.expect(201);
+    assert_eq!(server["staff"]["role"], "server");
+    let server_key = server["key"].as_str().unwrap().to_owned();
+    // POS and servers cannot create staff.
+    app.post(&staff_path, Some(&venue.pos_key), json!({"name": "Bo", "role": "server"})).await.assert_problem(403, "forbidden");
+    app.post(&staff_path, Some(&server_key), json!({"name": "Bo", "role": "manager"})).await.assert_problem(403, "forbidden");
+    app.post(&staff_path, Some(&venue.manager_key), json!({"name": "Bo", "role": "chef"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    // A server reads the venue's bills but may not write them.
+    let bill = app.open_bill(&venue, "T1", json!([{"name": "Tea", "quantity": 1, "unit_price": 300}])).await;
+    app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(&server_key)).await.expect(200);
+    app.post(&format!("/v1/bills/{}/items", bill["id"].as_str().unwrap()), Some(&server_key), json!({"items": [{"name": "Tea", "quantity": 1, "unit_price": 300}]}))
+        .await
+        .assert_problem(403, "forbidden");
+    // A new POS key works until revoked, then answers 401 at once.
+    let key = app
+        .post(&format!("/v1/venues/{}/api-keys", venue.id), Some(&venue.manager_key), json!({"name": "Till 2"}))
+        .await
+        .expect(201);
+    assert_eq!(key["role"], "pos");
+    let till = key["key"].as_str().unwrap();
+    app.get(&format!("/v1/venues/{}", venue.id), Some(till)).await.expect(200);
+    let revoked = app.call(Method::DELETE, &format!("/v1/api-keys/{}", key["id"].as_str().unwrap()), Some(&venue.manager_key), None).await;
+    assert_eq!(revoked.status.as_u16(), 204);
+    app.get(&format!("/v1/venues/{}", venue.id), Some(till)).await.assert_problem(401, "unauthorized");
+    let members = app.get(&staff_path, Some(&venue.manager_key)).await.expect(200);
+    assert_eq!(members["data"].as_array().unwrap().len(), 2, "the manager and Ana");
+}
+
+async fn tables_have_unguessable_tokens_and_rotate(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "Terrace 4").await;
+    let token = table["qr_token"].as_str().unwrap().to_owned();
+    assert!(token.len() >= 22, "at least 128 bits in URL-safe base64");
+    assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert_eq!(table["guest_url"], format!("https://pay.example.test/t/{token}"));
+    assert_eq!(table["status"], "free");
+    // Labels are unique per venue.
+    app.post(&format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos_key), json!({"label": "Terrace 4"}))
+        .await
+        .assert_problem(409, "conflict");
+    let guest = app.get(&format!("/v1/t/{token}"), None).await.expect(200);
+    assert_eq!(guest["table"]["label"], "Terrace 4");
+    assert_eq!(guest["bill"], json!(null));
+
+    let rotated = app
+        .post(&format!("/v1/tables/{}/qr-token/rotate", table["id"].as_str().unwrap()), Some(&venue.pos_key), json!({}))
+        .await
+        .expect(200);
+    let new_token = rotated["qr_token"].as_str().unwrap();
+    assert_ne!(new_token, token);
+    app.get(&format!("/v1/t/{token}"), None).await.assert_problem(404, "not_found");
+    app.get(&format!("/v1/t/{new_token}"), None).await.expect(200);
+    let listed = app.get(&format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(listed["data"][0]["qr_token"], new_token);
+}
+
+async fn the_guest_sees_the_bill_without_staff_ids(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let server = app
+        .post(&format!("/v1/venues/{}/staff", venue.id), Some(&venue.manager_key), json!({"name": "Ana", "role": "server"}))
+        .await
+        .expect(201);
+    let table = app.create_table(&venue, "T9").await;
+    let bill = app
+        .post(
+            &format!("/v1/venues/{}/bills", venue.id),
+            Some(&venue.pos_key),
+            json!({"table_id": table["id"], "server_id": server["staff"]["id"], "external_ref": "CHK-1",
+                   "items": [{"name": "Pasta", "quantity": 2, "unit_price": 1250}]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(bill["server"]["id"], server["staff"]["id"]);
+    let guest = app.get(&format!("/v1/t/{}", table["qr_token"].as_str().unwrap()), None).await.expect(200);
+    assert_eq!(guest["venue"]["currency"], "EUR");
+    assert_eq!(guest["venue"]["tip_presets_bps"], json!([1000, 1500, 2000]));
+    let seen = &guest["bill"];
+    assert_eq!(seen["id"], bill["id"]);
+    assert_eq!(seen["totals"]["total"], 2500);
+    assert_eq!(seen["totals"]["remaining"], 2500);
+    assert_eq!(seen["server"], json!({"name": "Ana"}), "a guest sees the name, not the staff id");
+    assert!(!guest.to_string().contains(server["staff"]["id"].as_str().unwrap()));
+    assert!(seen.get("venue_id").is_none());
+    app.get("/v1/t/not-a-real-token", None).await.assert_problem(404, "not_found");
+}
+
+async fn health_and_readiness(app: TestApp) {
+    app.get("/healthz", None).await.expect(200);
+    let ready = app.get("/readyz", None).await.expect(200);
+    assert_eq!(ready["database"], if app.backend == crate::helpers::Backend::Sqlite { "sqlite" } else { "postgres" });
+}
+
+backend_tests!(
+    creating_a_venue_returns_its_keys_once,
+    venue_input_is_validated,
+    managers_create_staff_and_revoke_keys,
+    tables_have_unguessable_tokens_and_rotate,
+    the_guest_sees_the_bill_without_staff_ids,
+    health_and_readiness,
+);
