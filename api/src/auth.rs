@@ -136,7 +136,13 @@ impl FromRequest for Caller {
                 .await?;
             let (key, staff_name) = found.ok_or_else(ApiError::unauthorized)?;
             let role = Role::parse(&key.role).ok_or_else(|| ApiError::internal(format!("bad role {}", key.role)))?;
-            Ok(Caller::Venue(VenueCaller { key_id: key.id, venue_id: key.venue_id, role, staff_id: key.staff_id, staff_name }))
+            Ok(Caller::Venue(VenueCaller {
+                key_id: key.id,
+                venue_id: key.venue_id,
+                role,
+                staff_id: key.staff_id,
+                staff_name,
+            }))
         })
     }
 }

@@ -45,7 +45,8 @@ pub fn pricing_rules(venue: &Venue) -> Result<PricingRules, ApiError> {
     let tax_mode = TaxMode::parse(&venue.tax_mode).ok_or_else(|| ApiError::internal("stored tax mode is invalid"))?;
     Ok(PricingRules {
         tax_mode,
-        tax_rate_bps: u32::try_from(venue.tax_rate_bps).map_err(|_| ApiError::internal("stored tax rate is invalid"))?,
+        tax_rate_bps: u32::try_from(venue.tax_rate_bps)
+            .map_err(|_| ApiError::internal("stored tax rate is invalid"))?,
         service_charge_bps: u32::try_from(venue.service_charge_bps)
             .map_err(|_| ApiError::internal("stored service charge is invalid"))?,
     })
@@ -68,7 +69,8 @@ pub fn price(venue: &Venue, items: &[BillItem]) -> Result<PricedBill, ApiError> 
             discount: MinorUnit::ZERO,
         })
         .collect();
-    price_bill(pricing_rules(venue)?, &lines, MinorUnit::ZERO).map_err(|e| ApiError::invalid(format!("the bill cannot be priced: {e}")))
+    price_bill(pricing_rules(venue)?, &lines, MinorUnit::ZERO)
+        .map_err(|e| ApiError::invalid(format!("the bill cannot be priced: {e}")))
 }
 
 #[derive(Debug, Serialize)]

@@ -76,7 +76,8 @@ impl FromRequest for Body {
             }
             let mut buf = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
                 if buf.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(too_large());
                 }

@@ -36,7 +36,13 @@ enum Start {
 
 /// Runs `work` at most once per (`scope`, key), replaying its answer for repeats.
 /// Without the header, `work` simply runs.
-pub async fn run<F, Fut>(state: &AppState, req: &HttpRequest, scope: String, body: &Body, work: F) -> Result<HttpResponse, ApiError>
+pub async fn run<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    scope: String,
+    body: &Body,
+    work: F,
+) -> Result<HttpResponse, ApiError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
@@ -98,11 +104,8 @@ where
 
 fn begin(conn: &mut crate::db::DbConn, scope: &str, key: &str, fingerprint: &str) -> Result<Start, ApiError> {
     let now = Utc::now().naive_utc();
-    let existing: Option<IdempotencyRecord> = idempotency_keys::table
-        .find((scope, key))
-        .select(IdempotencyRecord::as_select())
-        .first(conn)
-        .optional()?;
+    let existing: Option<IdempotencyRecord> =
+        idempotency_keys::table.find((scope, key)).select(IdempotencyRecord::as_select()).first(conn).optional()?;
     if let Some(record) = existing {
         let expired = record.created_at < now - Duration::hours(RETENTION_HOURS);
         let abandoned =
@@ -143,11 +146,16 @@ fn begin(conn: &mut crate::db::DbConn, scope: &str, key: &str, fingerprint: &str
 }
 
 fn in_use() -> ApiError {
-    ApiError::conflict("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
+    ApiError::conflict(
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    )
 }
 
 /// Deletes answers past their retention; run periodically by `serve`.
 pub fn purge_expired(conn: &mut crate::db::DbConn, now: NaiveDateTime) -> Result<usize, ApiError> {
-    Ok(diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(now - Duration::hours(RETENTION_HOURS))))
-        .execute(conn)?)
+    Ok(diesel::delete(
+        idempotency_keys::table.filter(idempotency_keys::created_at.lt(now - Duration::hours(RETENTION_HOURS))),
+    )
+    .execute(conn)?)
 }

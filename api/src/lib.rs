@@ -91,6 +91,7 @@ fn ensure_problem(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandl
         _ => ApiError::internal(format!("unhandled {status}")),
     };
     let (req, _) = res.into_parts();
-    let response: HttpResponse<EitherBody<BoxBody>> = actix_web::ResponseError::error_response(&error).map_into_right_body();
+    let response: HttpResponse<EitherBody<BoxBody>> =
+        actix_web::ResponseError::error_response(&error).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response)))
 }

@@ -79,8 +79,8 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             token
         }
     };
-    let listener = TcpListener::bind(settings.bind)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+    let listener =
+        TcpListener::bind(settings.bind).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
     println!("tablepay listening on http://{} ({} database)", listener.local_addr()?, db.backend());
     let state = AppState { db: db.clone(), settings, admin_token };
     actix_web::rt::System::new().block_on(async move {

@@ -28,9 +28,9 @@ impl Settings {
         let database_url =
             DatabaseUrl::parse(&var("DATABASE_URL").unwrap_or_else(|| "sqlite://./tablepay.db".to_owned()))?;
         let bind_text = var("TABLEPAY_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let bind: SocketAddr = bind_text
-            .parse()
-            .map_err(|_| format!("TABLEPAY_BIND must be an address and port such as 127.0.0.1:8080, got {bind_text:?}"))?;
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            format!("TABLEPAY_BIND must be an address and port such as 127.0.0.1:8080, got {bind_text:?}")
+        })?;
         let admin_token = var("TABLEPAY_ADMIN_TOKEN");
         if let Some(token) = &admin_token
             && (token.len() < 16 || token.chars().any(|c| c.is_whitespace() || c.is_control()))
@@ -54,7 +54,13 @@ impl Settings {
     }
 }
 
-fn parse_number(var: &impl Fn(&str) -> Option<String>, name: &str, default: u64, min: u64, max: u64) -> Result<u64, String> {
+fn parse_number(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, String> {
     match var(name) {
         None => Ok(default),
         Some(text) => match text.parse::<u64>() {

@@ -46,7 +46,10 @@ async fn exclusive_tax_and_service_in_jpy(app: TestApp) {
         .await;
     assert_eq!(bill["currency"], "JPY");
     let t = &bill["totals"];
-    assert_eq!((t["subtotal"].as_i64(), t["tax"].as_i64(), t["service_charge"].as_i64()), (Some(2640), Some(240), Some(264)));
+    assert_eq!(
+        (t["subtotal"].as_i64(), t["tax"].as_i64(), t["service_charge"].as_i64()),
+        (Some(2640), Some(240), Some(264))
+    );
     assert_eq!(t["total"], 3144);
     // Each line carries its tax and its share of service; the lines sum to the total.
     assert_eq!(amounts(&bill), vec![1728, 1416]);
@@ -93,20 +96,26 @@ async fn adding_and_voiding_items_reprices_the_bill(app: TestApp) {
     let bill = app.open_bill(&venue, "T1", json!([{"name": "Soup", "quantity": 1, "unit_price": 500}])).await;
     let id = bill["id"].as_str().unwrap();
     let added = app
-        .post(&format!("/v1/bills/{id}/items"), Some(&venue.pos_key), json!({"items": [{"name": "Wine", "quantity": 2, "unit_price": 700}]}))
+        .post(
+            &format!("/v1/bills/{id}/items"),
+            Some(&venue.pos_key),
+            json!({"items": [{"name": "Wine", "quantity": 2, "unit_price": 700}]}),
+        )
         .await
         .expect(200);
     assert_eq!(added["version"], 2);
     assert_eq!(added["totals"]["total"], 550 + 1540);
     let wine = added["items"][1]["id"].as_str().unwrap();
-    let voided = app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{wine}"), Some(&venue.pos_key), None).await.expect(200);
+    let voided =
+        app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{wine}"), Some(&venue.pos_key), None).await.expect(200);
     assert_eq!(voided["items"][1]["status"], "void");
     assert_eq!(voided["items"][1]["amount"], 0);
     assert_eq!(voided["totals"]["total"], 550);
     assert_eq!(voided["totals"]["remaining"], 550);
     assert_eq!(voided["version"], 3);
     // Voiding it again changes nothing; an unknown item is 404.
-    let again = app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{wine}"), Some(&venue.pos_key), None).await.expect(200);
+    let again =
+        app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{wine}"), Some(&venue.pos_key), None).await.expect(200);
     assert_eq!(again["version"], 3);
     let unknown = uuid::Uuid::now_v7();
     app.call(Method::DELETE, &format!("/v1/bills/{id}/items/{unknown}"), Some(&venue.pos_key), None)
@@ -118,7 +127,11 @@ async fn closing_frees_the_table(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
     let table = app.create_table(&venue, "T1").await;
     let bill = app
-        .post(&format!("/v1/venues/{}/bills", venue.id), Some(&venue.pos_key), json!({"table_id": table["id"], "items": []}))
+        .post(
+            &format!("/v1/venues/{}/bills", venue.id),
+            Some(&venue.pos_key),
+            json!({"table_id": table["id"], "items": []}),
+        )
         .await
         .expect(201);
     let id = bill["id"].as_str().unwrap();
@@ -128,18 +141,30 @@ async fn closing_frees_the_table(app: TestApp) {
         .await
         .assert_problem(422, "validation_failed");
     let closed = app
-        .post(&format!("/v1/bills/{id}/close"), Some(&venue.manager_key), json!({"reason": "guests left before ordering"}))
+        .post(
+            &format!("/v1/bills/{id}/close"),
+            Some(&venue.manager_key),
+            json!({"reason": "guests left before ordering"}),
+        )
         .await
         .expect(200);
     assert_eq!(closed["status"], "void");
     assert!(closed["closed_at"].is_string());
-    app.post(&format!("/v1/bills/{id}/items"), Some(&venue.pos_key), json!({"items": [{"name": "Tea", "quantity": 1, "unit_price": 1}]}))
-        .await
-        .assert_problem(409, "bill_not_open");
+    app.post(
+        &format!("/v1/bills/{id}/items"),
+        Some(&venue.pos_key),
+        json!({"items": [{"name": "Tea", "quantity": 1, "unit_price": 1}]}),
+    )
+    .await
+    .assert_problem(409, "bill_not_open");
     // The table takes a new bill.
-    app.post(&format!("/v1/venues/{}/bills", venue.id), Some(&venue.pos_key), json!({"table_id": table["id"], "items": []}))
-        .await
-        .expect(201);
+    app.post(
+        &format!("/v1/venues/{}/bills", venue.id),
+        Some(&venue.pos_key),
+        json!({"table_id": table["id"], "items": []}),
+    )
+    .await
+    .expect(201);
 }
 
 async fn upsert_by_reference_is_idempotent(app: TestApp) {
@@ -190,7 +215,9 @@ async fn replaying_creation_with_an_idempotency_key(app: TestApp) {
         .await
         .assert_problem(422, "idempotency_key_reused");
     // Keys belong to a credential: the manager's same key is a new request (and meets the open bill).
-    app.call_with(Method::POST, &path, Some(&venue.manager_key), Some(body), &key).await.assert_problem(409, "conflict");
+    app.call_with(Method::POST, &path, Some(&venue.manager_key), Some(body), &key)
+        .await
+        .assert_problem(409, "conflict");
     let guest = app.get(&format!("/v1/t/{}", table["qr_token"].as_str().unwrap()), None).await.expect(200);
     assert_eq!(guest["bill"]["id"], first.body["id"]);
 }

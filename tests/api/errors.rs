@@ -36,21 +36,38 @@ async fn another_venues_resources_are_404(app: TestApp) {
         app.get(&format!("/v1/bills/{bill_id}"), Some(key)).await.assert_problem(404, "not_found");
         app.get(&format!("/v1/tables/{table_id}"), Some(key)).await.assert_problem(404, "not_found");
         app.get(&format!("/v1/venues/{}/tables", a.id), Some(key)).await.assert_problem(404, "not_found");
-        app.post(&format!("/v1/venues/{}/tables", a.id), Some(key), json!({"label": "X"})).await.assert_problem(404, "not_found");
-        app.post(&format!("/v1/bills/{bill_id}/items"), Some(key), json!({"items": [{"name": "X", "quantity": 1, "unit_price": 1}]}))
+        app.post(&format!("/v1/venues/{}/tables", a.id), Some(key), json!({"label": "X"}))
             .await
             .assert_problem(404, "not_found");
+        app.post(
+            &format!("/v1/bills/{bill_id}/items"),
+            Some(key),
+            json!({"items": [{"name": "X", "quantity": 1, "unit_price": 1}]}),
+        )
+        .await
+        .assert_problem(404, "not_found");
         app.call(Method::DELETE, &format!("/v1/bills/{bill_id}/items/{item_id}"), Some(key), None)
             .await
             .assert_problem(404, "not_found");
-        app.post(&format!("/v1/bills/{bill_id}/close"), Some(key), json!({"reason": "x"})).await.assert_problem(404, "not_found");
-        app.post(&format!("/v1/tables/{table_id}/qr-token/rotate"), Some(key), json!({})).await.assert_problem(404, "not_found");
+        app.post(&format!("/v1/bills/{bill_id}/close"), Some(key), json!({"reason": "x"}))
+            .await
+            .assert_problem(404, "not_found");
+        app.post(&format!("/v1/tables/{table_id}/qr-token/rotate"), Some(key), json!({}))
+            .await
+            .assert_problem(404, "not_found");
         // A table of venue A named in a bill of venue B is not found either.
         app.post(&format!("/v1/venues/{}/bills", b.id), Some(key), json!({"table_id": table_id, "items": []}))
             .await
             .assert_problem(404, "not_found");
     }
-    let revoke = app.call(Method::DELETE, &format!("/v1/api-keys/{}", a.body["api_key"]["id"].as_str().unwrap()), Some(&b.manager_key), None).await;
+    let revoke = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/api-keys/{}", a.body["api_key"]["id"].as_str().unwrap()),
+            Some(&b.manager_key),
+            None,
+        )
+        .await;
     revoke.assert_problem(404, "not_found");
     let after = app.get(&format!("/v1/bills/{bill_id}"), Some(&a.pos_key)).await.expect(200);
     assert_eq!(after, bill, "venue B changed nothing of venue A");
@@ -71,7 +88,13 @@ async fn bad_bodies_are_refused_and_change_nothing(app: TestApp) {
             .header("content-type", "application/json")
             .body(body)
     };
-    for body in ["{\"items\": [", "not json", "", "[]", "{\"items\": [{\"name\": \"X\", \"quantity\": 1, \"unit_price\": 9223372036854775808}]}"] {
+    for body in [
+        "{\"items\": [",
+        "not json",
+        "",
+        "[]",
+        "{\"items\": [{\"name\": \"X\", \"quantity\": 1, \"unit_price\": 9223372036854775808}]}",
+    ] {
         let answer = crate::helpers::read(raw(body).send().await.unwrap()).await;
         answer.assert_problem(400, "validation_failed");
     }
@@ -99,15 +122,26 @@ async fn bad_bodies_are_refused_and_change_nothing(app: TestApp) {
     let big = json!({"items": [{"name": "x".repeat(3 * 1024 * 1024), "quantity": 1, "unit_price": 1}]});
     app.post(&items_path, Some(&venue.pos_key), big).await.assert_problem(413, "payload_too_large");
     // A non-JSON content type is refused.
-    let form = app.client.post(app.url(&items_path)).bearer_auth(&venue.pos_key).header("content-type", "text/plain").body("x");
+    let form = app
+        .client
+        .post(app.url(&items_path))
+        .bearer_auth(&venue.pos_key)
+        .header("content-type", "text/plain")
+        .body("x");
     crate::helpers::read(form.send().await.unwrap()).await.assert_problem(415, "unsupported_media_type");
     // Bill creation with bad input creates no bill on another table.
     let t2 = app.create_table(&venue, "T2").await;
     let create_path = format!("/v1/venues/{}/bills", venue.id);
-    app.post(&create_path, Some(&venue.pos_key), json!({"table_id": t2["id"], "items": [{"name": "X", "quantity": -2, "unit_price": 1}]}))
+    app.post(
+        &create_path,
+        Some(&venue.pos_key),
+        json!({"table_id": t2["id"], "items": [{"name": "X", "quantity": -2, "unit_price": 1}]}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    app.post(&create_path, Some(&venue.pos_key), json!({"table_id": "not-a-uuid", "items": []}))
         .await
-        .assert_problem(422, "validation_failed");
-    app.post(&create_path, Some(&venue.pos_key), json!({"table_id": "not-a-uuid", "items": []})).await.assert_problem(404, "not_found");
+        .assert_problem(404, "not_found");
     app.post(&create_path, Some(&venue.pos_key), json!({"items": []})).await.assert_problem(400, "validation_failed");
 
     let after = app.get(&format!("/v1/bills/{id}"), Some(&venue.pos_key)).await.expect(200);
@@ -121,7 +155,9 @@ async fn unknown_paths_and_ids_are_problem_404(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
     app.get("/v1/nowhere", Some(&venue.pos_key)).await.assert_problem(404, "not_found");
     app.get("/v1/bills/12345", Some(&venue.pos_key)).await.assert_problem(404, "not_found");
-    app.get(&format!("/v1/bills/{}", uuid::Uuid::now_v7()), Some(&venue.pos_key)).await.assert_problem(404, "not_found");
+    app.get(&format!("/v1/bills/{}", uuid::Uuid::now_v7()), Some(&venue.pos_key))
+        .await
+        .assert_problem(404, "not_found");
 }
 
 backend_tests!(

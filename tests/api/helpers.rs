@@ -74,7 +74,8 @@ impl Drop for TestApp {
             }
             Cleanup::PgDatabase { admin_url, name } => {
                 if let Ok(mut conn) = PgConnection::establish(admin_url) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
                 }
             }
         }
@@ -224,7 +225,13 @@ impl TestApp {
         self.call(Method::POST, path, key, Some(body)).await
     }
 
-    pub async fn create_venue(&self, currency: &str, tax_mode: &str, tax_rate_bps: i64, service_charge_bps: i64) -> Venue {
+    pub async fn create_venue(
+        &self,
+        currency: &str,
+        tax_mode: &str,
+        tax_rate_bps: i64,
+        service_charge_bps: i64,
+    ) -> Venue {
         let body = self
             .post(
                 "/v1/venues",
@@ -244,7 +251,9 @@ impl TestApp {
 
     /// Creates a table; returns its JSON.
     pub async fn create_table(&self, venue: &Venue, label: &str) -> Value {
-        self.post(&format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos_key), json!({"label": label})).await.expect(201)
+        self.post(&format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos_key), json!({"label": label}))
+            .await
+            .expect(201)
     }
 
     /// Opens a bill on a new table with these items; returns the bill.

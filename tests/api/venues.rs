@@ -30,7 +30,10 @@ async fn venue_input_is_validated(app: TestApp) {
         (json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive", "timezone": "Mars/Olympus"}), "timezone"),
         (json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive", "tax_rate_bps": -1}), "tax_rate_bps"),
         (json!({"name": " ", "currency": "EUR", "tax_mode": "inclusive"}), "name"),
-        (json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive", "payment_provider": "cash"}), "payment_provider"),
+        (
+            json!({"name": "X", "currency": "EUR", "tax_mode": "inclusive", "payment_provider": "cash"}),
+            "payment_provider",
+        ),
     ] {
         let answer = app.post("/v1/venues", Some(ADMIN_TOKEN), body).await;
         answer.assert_problem(422, "validation_failed");
@@ -46,21 +49,30 @@ async fn venue_input_is_validated(app: TestApp) {
 async fn managers_create_staff_and_revoke_keys(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
     let staff_path = format!("/v1/venues/{}/staff", venue.id);
-    let server = app.post(&staff_path, Some(&venue.manager_key), json!({"name": "Ana", "role": "server"})).await.expect(201);
+    let server =
+        app.post(&staff_path, Some(&venue.manager_key), json!({"name": "Ana", "role": "server"})).await.expect(201);
     assert_eq!(server["staff"]["role"], "server");
     let server_key = server["key"].as_str().unwrap().to_owned();
     // POS and servers cannot create staff.
-    app.post(&staff_path, Some(&venue.pos_key), json!({"name": "Bo", "role": "server"})).await.assert_problem(403, "forbidden");
-    app.post(&staff_path, Some(&server_key), json!({"name": "Bo", "role": "manager"})).await.assert_problem(403, "forbidden");
+    app.post(&staff_path, Some(&venue.pos_key), json!({"name": "Bo", "role": "server"}))
+        .await
+        .assert_problem(403, "forbidden");
+    app.post(&staff_path, Some(&server_key), json!({"name": "Bo", "role": "manager"}))
+        .await
+        .assert_problem(403, "forbidden");
     app.post(&staff_path, Some(&venue.manager_key), json!({"name": "Bo", "role": "chef"}))
         .await
         .assert_problem(422, "validation_failed");
     // A server reads the venue's bills but may not write them.
     let bill = app.open_bill(&venue, "T1", json!([{"name": "Tea", "quantity": 1, "unit_price": 300}])).await;
     app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(&server_key)).await.expect(200);
-    app.post(&format!("/v1/bills/{}/items", bill["id"].as_str().unwrap()), Some(&server_key), json!({"items": [{"name": "Tea", "quantity": 1, "unit_price": 300}]}))
-        .await
-        .assert_problem(403, "forbidden");
+    app.post(
+        &format!("/v1/bills/{}/items", bill["id"].as_str().unwrap()),
+        Some(&server_key),
+        json!({"items": [{"name": "Tea", "quantity": 1, "unit_price": 300}]}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
     // A new POS key works until revoked, then answers 401 at once.
     let key = app
         .post(&format!("/v1/venues/{}/api-keys", venue.id), Some(&venue.manager_key), json!({"name": "Till 2"}))
@@ -69,7 +81,9 @@ async fn managers_create_staff_and_revoke_keys(app: TestApp) {
     assert_eq!(key["role"], "pos");
     let till = key["key"].as_str().unwrap();
     app.get(&format!("/v1/venues/{}", venue.id), Some(till)).await.expect(200);
-    let revoked = app.call(Method::DELETE, &format!("/v1/api-keys/{}", key["id"].as_str().unwrap()), Some(&venue.manager_key), None).await;
+    let revoked = app
+        .call(Method::DELETE, &format!("/v1/api-keys/{}", key["id"].as_str().unwrap()), Some(&venue.manager_key), None)
+        .await;
     assert_eq!(revoked.status.as_u16(), 204);
     app.get(&format!("/v1/venues/{}", venue.id), Some(till)).await.assert_problem(401, "unauthorized");
     let members = app.get(&staff_path, Some(&venue.manager_key)).await.expect(200);
@@ -107,7 +121,11 @@ async fn tables_have_unguessable_tokens_and_rotate(app: TestApp) {
 async fn the_guest_sees_the_bill_without_staff_ids(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
     let server = app
-        .post(&format!("/v1/venues/{}/staff", venue.id), Some(&venue.manager_key), json!({"name": "Ana", "role": "server"}))
+        .post(
+            &format!("/v1/venues/{}/staff", venue.id),
+            Some(&venue.manager_key),
+            json!({"name": "Ana", "role": "server"}),
+        )
         .await
         .expect(201);
     let table = app.create_table(&venue, "T9").await;

@@ -228,6 +228,14 @@ pub fn unique_violation(err: &diesel::result::Error) -> Option<String> {
     }
 }
 
+/// The current UTC time at microsecond precision, the finest both backends store, so that
+/// what is written reads back identical.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now().naive_utc();
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,12 +249,4 @@ mod tests {
         let err = DatabaseUrl::parse("mysql://root:secret@h/db").expect_err("unsupported");
         assert!(!err.contains("secret"), "{err}");
     }
-}
-
-/// The current UTC time at microsecond precision, the finest both backends store, so that
-/// what is written reads back identical.
-pub fn now() -> chrono::NaiveDateTime {
-    use chrono::{DurationRound, TimeDelta};
-    let now = chrono::Utc::now().naive_utc();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
 }

@@ -103,4 +103,12 @@ diesel::joinable!(dining_tables -> venues (venue_id));
 diesel::joinable!(bills -> dining_tables (table_id));
 diesel::joinable!(bill_items -> bills (bill_id));
 
-diesel::allow_tables_to_appear_in_same_query!(venues, staff, api_keys, dining_tables, bills, bill_items, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    venues,
+    staff,
+    api_keys,
+    dining_tables,
+    bills,
+    bill_items,
+    idempotency_keys
+);

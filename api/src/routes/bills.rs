@@ -67,7 +67,10 @@ fn validate_items(items: &[ItemInput]) -> Result<Vec<NewItem>, ApiError> {
         .map(|(i, item)| {
             let field = |name: &str| format!("items[{i}].{name}");
             if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-                return Err(ApiError::invalid(format!("{} must be a whole number from 1 to {MAX_QUANTITY}", field("quantity"))));
+                return Err(ApiError::invalid(format!(
+                    "{} must be a whole number from 1 to {MAX_QUANTITY}",
+                    field("quantity")
+                )));
             }
             if !(0..=MAX_AMOUNT).contains(&item.unit_price) {
                 return Err(ApiError::invalid(format!(
@@ -75,7 +78,8 @@ fn validate_items(items: &[ItemInput]) -> Result<Vec<NewItem>, ApiError> {
                     field("unit_price")
                 )));
             }
-            let external_ref = item.external_ref.as_deref().map(|r| text_field(&field("external_ref"), r, 100)).transpose()?;
+            let external_ref =
+                item.external_ref.as_deref().map(|r| text_field(&field("external_ref"), r, 100)).transpose()?;
             if let Some(r) = &external_ref
                 && !refs.insert(r.clone())
             {
@@ -249,9 +253,14 @@ pub async fn create(
 }
 
 /// `GET /v1/bills/{bill_id}` (any credential of the venue).
-pub async fn get(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let bill_id = parse_id(&path, "bill")?;
-    let record = state.db.run(move |conn| load_bill(conn, &bill_id)).await?.ok_or_else(|| ApiError::not_found("bill"))?;
+    let record =
+        state.db.run(move |conn| load_bill(conn, &bill_id)).await?.ok_or_else(|| ApiError::not_found("bill"))?;
     caller.0.require_venue(&record.bill.venue_id, "bill")?;
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }
@@ -440,7 +449,8 @@ fn reconcile(existing: &[BillItem], wanted: &[NewItem]) -> Plan {
 
 fn apply(conn: &mut DbConn, record: &BillRecord, plan: Plan) -> Result<(), ApiError> {
     let now = db::now();
-    if record.items.iter().filter(|i| i.status == "active").count() - plan.void.len() + plan.insert.len() > MAX_ITEMS_PER_BILL
+    if record.items.iter().filter(|i| i.status == "active").count() - plan.void.len() + plan.insert.len()
+        > MAX_ITEMS_PER_BILL
         || record.items.len() + plan.insert.len() > MAX_ITEMS_PER_BILL
     {
         return Err(ApiError::invalid(format!("a bill holds at most {MAX_ITEMS_PER_BILL} items")));
@@ -531,7 +541,13 @@ mod tests {
     }
 
     fn item(name: &str, price: i64, external_ref: Option<&str>) -> NewItem {
-        NewItem { name: name.into(), quantity: 1, unit_price: price, tax_rate_bps: None, external_ref: external_ref.map(Into::into) }
+        NewItem {
+            name: name.into(),
+            quantity: 1,
+            unit_price: price,
+            tax_rate_bps: None,
+            external_ref: external_ref.map(Into::into),
+        }
     }
 
     #[test]
@@ -544,7 +560,8 @@ mod tests {
     #[test]
     fn changes_are_matched_by_reference_then_content() {
         let existing = [row("1", "Soup", 500, None), row("2", "Wine", 900, Some("w")), row("3", "Soup", 500, None)];
-        let plan = reconcile(&existing, &[item("Soup", 500, None), item("Wine", 1200, Some("w")), item("Cake", 700, None)]);
+        let plan =
+            reconcile(&existing, &[item("Soup", 500, None), item("Wine", 1200, Some("w")), item("Cake", 700, None)]);
         assert_eq!(plan.update.len(), 1);
         assert_eq!(plan.update[0].0, "2");
         assert_eq!(plan.void, vec!["3".to_owned()]);

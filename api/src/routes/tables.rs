@@ -85,8 +85,7 @@ pub async fn create(
     let input: CreateTable = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let label = text_field("label", &input.label, 100)?;
-        let table =
-            DiningTable { id: new_id(), venue_id, label, qr_token: new_qr_token(), created_at: db::now() };
+        let table = DiningTable { id: new_id(), venue_id, label, qr_token: new_qr_token(), created_at: db::now() };
         let stored = table.clone();
         state
             .db
@@ -104,7 +103,11 @@ pub async fn create(
 }
 
 /// `GET /v1/venues/{venue_id}/tables` (any credential of the venue).
-pub async fn list(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     let (tables, statuses) = state
@@ -119,7 +122,8 @@ pub async fn list(state: web::Data<AppState>, caller: VenueAuth, path: web::Path
             Ok((tables, current_bill_statuses(conn, &ids)?))
         })
         .await?;
-    let data: Vec<TableView> = tables.iter().map(|t| view(&state, t, statuses.get(&t.id).map(String::as_str))).collect();
+    let data: Vec<TableView> =
+        tables.iter().map(|t| view(&state, t, statuses.get(&t.id).map(String::as_str))).collect();
     Ok(Reply::ok(serde_json::json!({"data": data, "next_cursor": null}))?.into_response())
 }
 
@@ -133,7 +137,11 @@ pub fn load_venue_table(conn: &mut DbConn, table_id: &str, venue_id: &str) -> Re
 }
 
 /// `GET /v1/tables/{table_id}`.
-pub async fn get(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let table_id = parse_id(&path, "table")?;
     let (table, statuses) = state
         .db
@@ -148,7 +156,11 @@ pub async fn get(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<
 
 /// `POST /v1/tables/{table_id}/qr-token/rotate` (POS, manager): the old token stops working
 /// at once (a printed code that walked off, a token that leaked).
-pub async fn rotate_qr(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn rotate_qr(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
     let table_id = parse_id(&path, "table")?;
     let (table, statuses) = state
@@ -157,7 +169,9 @@ pub async fn rotate_qr(state: web::Data<AppState>, caller: VenueAuth, path: web:
             let mut table = load_venue_table(conn, &table_id, &caller.venue_id)?;
             caller.require_role(&[Role::Pos, Role::Manager])?;
             table.qr_token = new_qr_token();
-            diesel::update(dining_tables::table.find(&table.id)).set(dining_tables::qr_token.eq(&table.qr_token)).execute(conn)?;
+            diesel::update(dining_tables::table.find(&table.id))
+                .set(dining_tables::qr_token.eq(&table.qr_token))
+                .execute(conn)?;
             let statuses = current_bill_statuses(conn, std::slice::from_ref(&table.id))?;
             Ok((table, statuses))
         })

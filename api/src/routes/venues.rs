@@ -110,7 +110,8 @@ pub fn amount(field: &str, value: i64) -> Result<i64, ApiError> {
 
 fn validate(input: CreateVenue) -> Result<Venue, ApiError> {
     let name = text_field("name", &input.name, 200)?;
-    let currency: Currency = input.currency.parse().map_err(|e: tablepay_domain::UnknownCurrency| ApiError::invalid(e.to_string()))?;
+    let currency: Currency =
+        input.currency.parse().map_err(|e: tablepay_domain::UnknownCurrency| ApiError::invalid(e.to_string()))?;
     let tax_mode = TaxMode::parse(&input.tax_mode)
         .ok_or_else(|| ApiError::invalid("tax_mode must be \"inclusive\" or \"exclusive\""))?;
     let presets = match input.tip_presets_bps {
@@ -151,7 +152,13 @@ fn validate(input: CreateVenue) -> Result<Venue, ApiError> {
 }
 
 /// Issues a key: stores its digest, returns the secret once.
-fn issue_key(conn: &mut DbConn, venue_id: &str, staff_id: Option<&str>, name: &str, role: Role) -> Result<KeyView, ApiError> {
+fn issue_key(
+    conn: &mut DbConn,
+    venue_id: &str,
+    staff_id: Option<&str>,
+    name: &str,
+    role: Role,
+) -> Result<KeyView, ApiError> {
     let key = new_api_key(role.as_str());
     let row = ApiKey {
         id: new_id(),
@@ -169,15 +176,25 @@ fn issue_key(conn: &mut DbConn, venue_id: &str, staff_id: Option<&str>, name: &s
 }
 
 fn new_staff(conn: &mut DbConn, venue_id: &str, name: &str, role: Role) -> Result<(Staff, KeyView), ApiError> {
-    let member =
-        Staff { id: new_id(), venue_id: venue_id.to_owned(), name: name.to_owned(), role: role.as_str().to_owned(), created_at: db::now() };
+    let member = Staff {
+        id: new_id(),
+        venue_id: venue_id.to_owned(),
+        name: name.to_owned(),
+        role: role.as_str().to_owned(),
+        created_at: db::now(),
+    };
     diesel::insert_into(staff::table).values(&member).execute(conn)?;
     let key = issue_key(conn, venue_id, Some(&member.id), name, role)?;
     Ok((member, key))
 }
 
 /// `POST /v1/venues` (admin token).
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, caller: Caller, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
     if !matches!(caller, Caller::Admin) {
         return Err(ApiError::forbidden("only the platform operator's admin token creates venues"));
     }
@@ -201,10 +218,15 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, caller: Caller
 }
 
 /// `GET /v1/venues/{venue_id}`: the venue of the credential.
-pub async fn get(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
-    let venue = state.db.run(move |conn| Ok(venues::table.find(&venue_id).select(Venue::as_select()).first(conn)?)).await?;
+    let venue =
+        state.db.run(move |conn| Ok(venues::table.find(&venue_id).select(Venue::as_select()).first(conn)?)).await?;
     Ok(Reply::ok(VenueView::from_row(&venue))?.into_response())
 }
 
@@ -252,7 +274,9 @@ pub async fn create_staff(
             .db
             .write(move |conn| {
                 let (member, key) = new_staff(conn, &venue_id, &name, role)?;
-                Reply::created(serde_json::json!({"staff": StaffView::from_row(&member), "key": key.key, "key_id": key.id}))
+                Reply::created(
+                    serde_json::json!({"staff": StaffView::from_row(&member), "key": key.key, "key_id": key.id}),
+                )
             })
             .await
     })
@@ -260,14 +284,22 @@ pub async fn create_staff(
 }
 
 /// `GET /v1/venues/{venue_id}/staff` (manager).
-pub async fn list_staff(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list_staff(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(&[Role::Manager])?;
     let members: Vec<Staff> = state
         .db
         .run(move |conn| {
-            Ok(staff::table.filter(staff::venue_id.eq(&venue_id)).order(staff::created_at.asc()).select(Staff::as_select()).load(conn)?)
+            Ok(staff::table
+                .filter(staff::venue_id.eq(&venue_id))
+                .order(staff::created_at.asc())
+                .select(Staff::as_select())
+                .load(conn)?)
         })
         .await?;
     let data: Vec<StaffView> = members.iter().map(StaffView::from_row).collect();
@@ -301,14 +333,19 @@ pub async fn create_key(
 }
 
 /// `DELETE /v1/api-keys/{id}` (manager): revokes a POS or staff key of the venue at once.
-pub async fn revoke_key(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke_key(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
     let key_id = parse_id(&path, "API key")?;
     caller.require_role(&[Role::Manager])?;
     state
         .db
         .write(move |conn| {
-            let key: Option<ApiKey> = api_keys::table.find(&key_id).select(ApiKey::as_select()).first(conn).optional()?;
+            let key: Option<ApiKey> =
+                api_keys::table.find(&key_id).select(ApiKey::as_select()).first(conn).optional()?;
             let key = key.ok_or_else(|| ApiError::not_found("API key"))?;
             caller.require_venue(&key.venue_id, "API key")?;
             if key.revoked_at.is_none() {
