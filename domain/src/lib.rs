@@ -6,7 +6,9 @@
 pub mod allocate;
 pub mod money;
 pub mod pricing;
+pub mod split;
 
 pub use allocate::{allocate, split_equally};
 pub use money::{Currency, MinorUnit, MoneyError, UnknownCurrency};
 pub use pricing::{Line, PricedBill, PricedLine, PricingError, PricingRules, TaxMode, Totals, price_bill};
+pub use split::{Fraction, PaymentStatus, SplitError, Tip, equal_shares_cost, item_part_cost};

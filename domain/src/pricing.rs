@@ -43,7 +43,7 @@ pub struct PricingRules {
     pub tax_mode: TaxMode,
     /// Default tax rate of a line, in basis points.
     pub tax_rate_bps: u32,
-    /// Service charge on the discounted subtotal, in basis points.
+    /// Service charge on each line's discounted price, in basis points.
     pub service_charge_bps: u32,
 }
 
@@ -69,7 +69,7 @@ pub struct PricedLine {
     pub tax_rate_bps: u32,
     /// Tax of this line: added in exclusive mode, contained in inclusive mode.
     pub tax: MinorUnit,
-    /// This line's share of the service charge.
+    /// This line's service charge.
     pub service_charge: MinorUnit,
     /// What paying this whole line costs: the line's part of the bill total.
     pub amount: MinorUnit,
@@ -128,7 +128,6 @@ pub fn price_bill(rules: PricingRules, lines: &[Line], bill_discount: MinorUnit)
     let bill_discount_shares = allocate(bill_discount, &after_own_discount)?;
 
     let mut priced = Vec::with_capacity(lines.len());
-    let mut taxable = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         let discount = line.discount.checked_add(bill_discount_shares[i])?;
         let base = gross[i].checked_sub(discount)?;
@@ -137,7 +136,6 @@ pub fn price_bill(rules: PricingRules, lines: &[Line], bill_discount: MinorUnit)
             TaxMode::Exclusive => mul_div_half_up(base.get(), i128::from(rate), 10_000)?,
             TaxMode::Inclusive => mul_div_half_up(base.get(), i128::from(rate), 10_000 + i128::from(rate))?,
         };
-        taxable.push(base.get());
         priced.push(PricedLine {
             gross: gross[i],
             discount,
@@ -149,14 +147,16 @@ pub fn price_bill(rules: PricingRules, lines: &[Line], bill_discount: MinorUnit)
     }
 
     let discounts = MinorUnit::sum(priced.iter().map(|l| l.discount))?;
-    let discounted = subtotal.checked_sub(discounts)?;
-    let service_charge = discounted.percent_bps(rules.service_charge_bps)?;
-    let service_shares = allocate(service_charge, &taxable)?;
-    for (line, service) in priced.iter_mut().zip(service_shares) {
+    // Service charge is computed per line (rounded half up, like tax), so a line's amount
+    // never moves when other lines are added or voided: what a guest already paid for a
+    // line stays exactly what that line costs.
+    for line in priced.iter_mut() {
+        let service = line.amount.percent_bps(rules.service_charge_bps)?;
         line.service_charge = service;
         let added_tax = if rules.tax_mode == TaxMode::Exclusive { line.tax } else { MinorUnit::ZERO };
         line.amount = line.amount.checked_add(added_tax)?.checked_add(service)?;
     }
+    let service_charge = MinorUnit::sum(priced.iter().map(|l| l.service_charge))?;
     let tax = MinorUnit::sum(priced.iter().map(|l| l.tax))?;
     let total = MinorUnit::sum(priced.iter().map(|l| l.amount))?;
     Ok(PricedBill { lines: priced, subtotal, discounts, tax, service_charge, total })

@@ -6,6 +6,12 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+pub mod sandbox;
+pub mod stripe;
+
+pub use sandbox::SandboxProvider;
+pub use stripe::{StripeConfig, StripeProvider};
+
 /// A boxed future, so providers can be chosen per venue at run time (`dyn PaymentProvider`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -105,4 +111,39 @@ pub trait PaymentProvider: Send + Sync {
     fn refund(&self, req: RefundRequest) -> BoxFuture<'_, Result<ProviderRefund, ProviderError>>;
     /// Verifies the signature and translates the event.
     fn parse_webhook(&self, headers: &[(String, String)], body: &[u8]) -> Result<ProviderEvent, WebhookError>;
+    /// What this provider can charge in `currency`.
+    fn charge_rules(&self, currency: &str, exponent: u8) -> ChargeRules;
+    /// What the guest's page needs to confirm the payment.
+    fn next_action(&self, payment_id: &str, payment: &ProviderPayment) -> NextAction;
+}
+
+/// Amounts a provider accepts, in ISO 4217 minor units of the currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeRules {
+    /// Every charged amount is a multiple of this (10 for KWD on Stripe).
+    pub granularity: i64,
+    /// The smallest amount a charge may have.
+    pub minimum: i64,
+}
+
+impl ChargeRules {
+    pub const ANY: ChargeRules = ChargeRules { granularity: 1, minimum: 1 };
+
+    /// The smallest chargeable amount ≥ `amount`.
+    pub fn round_up(self, amount: i64) -> Option<i64> {
+        let rem = amount.rem_euclid(self.granularity);
+        if rem == 0 { Some(amount) } else { amount.checked_add(self.granularity - rem) }
+    }
+
+    pub fn chargeable(self, amount: i64) -> bool {
+        amount >= self.minimum && amount % self.granularity == 0
+    }
+}
+
+/// How the guest confirms a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NextAction {
+    SandboxConfirm { url: String },
+    StripeConfirm { client_secret: String, publishable_key: String },
 }
