@@ -6,11 +6,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use tablepay_domain::{Currency, Line, MinorUnit, PricedBill, PricingRules, TaxMode, Totals, price_bill};
+use std::collections::HashMap;
+
+use tablepay_domain::{
+    Currency, Fraction, Line, MinorUnit, PaymentStatus, PricedBill, PricingRules, TaxMode, Totals, price_bill,
+};
 
 use crate::db::DbConn;
-use crate::db::models::{Bill, BillItem, DiningTable, Staff, Venue};
-use crate::db::schema::{bill_items, bills, dining_tables, staff, venues};
+use crate::db::models::{Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
+use crate::db::schema::{bill_items, bills, dining_tables, payment_items, payments, staff, venues};
 use crate::error::ApiError;
 
 /// A bill with its venue, table, server and items, as stored.
@@ -21,6 +25,10 @@ pub struct BillRecord {
     pub table: DiningTable,
     pub server: Option<Staff>,
     pub items: Vec<BillItem>,
+    /// Every payment of the bill, oldest first.
+    pub payments: Vec<Payment>,
+    /// The item parts those payments take.
+    pub parts: Vec<PaymentItem>,
 }
 
 pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>, ApiError> {
@@ -38,7 +46,16 @@ pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>,
         .order((bill_items::position.asc(), bill_items::id.asc()))
         .select(BillItem::as_select())
         .load(conn)?;
-    Ok(Some(BillRecord { bill, venue, table, server, items }))
+    let payments = payments::table
+        .filter(payments::bill_id.eq(&bill.id))
+        .order((payments::created_at.asc(), payments::id.asc()))
+        .select(Payment::as_select())
+        .load(conn)?;
+    let parts = payment_items::table
+        .filter(payment_items::bill_id.eq(&bill.id))
+        .select(PaymentItem::as_select())
+        .load(conn)?;
+    Ok(Some(BillRecord { bill, venue, table, server, items, payments, parts }))
 }
 
 pub fn pricing_rules(venue: &Venue) -> Result<PricingRules, ApiError> {
@@ -113,7 +130,7 @@ pub struct BillView {
     pub adjustments: Vec<serde_json::Value>,
     pub totals: Totals,
     pub split: Option<serde_json::Value>,
-    pub payments: Vec<serde_json::Value>,
+    pub payments: Vec<PaymentSummary>,
     pub opened_at: Timestamp,
     pub paid_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
@@ -126,18 +143,101 @@ pub enum Audience {
     Guest,
 }
 
+/// What is taken of one line: paid or held parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemState {
+    /// The line's payable amount.
+    pub amount: MinorUnit,
+    pub claimed: Fraction,
+    pub paid: MinorUnit,
+    pub held: MinorUnit,
+}
+
+impl ItemState {
+    pub fn taken(&self) -> MinorUnit {
+        MinorUnit(self.paid.get() + self.held.get())
+    }
+}
+
+/// The bill's figures, derived from its items and payments.
+#[derive(Debug, Clone)]
+pub struct BillState {
+    pub priced: PricedBill,
+    pub totals: Totals,
+    /// Per active item id.
+    pub items: HashMap<String, ItemState>,
+    /// Equal shares paid or held, and of those paid.
+    pub equal_taken: u32,
+    pub equal_paid: u32,
+}
+
+pub fn payment_status(p: &Payment) -> Result<PaymentStatus, ApiError> {
+    PaymentStatus::parse(&p.status).ok_or_else(|| ApiError::internal(format!("stored payment status {:?}", p.status)))
+}
+
 impl BillRecord {
-    pub fn view(&self, audience: Audience) -> Result<BillView, ApiError> {
+    /// Prices the bill and accounts its payments. Fails with 409 when the bill would be
+    /// worth less than what is paid or held (a change that must be refused).
+    pub fn state(&self) -> Result<BillState, ApiError> {
         let priced = price(&self.venue, &self.items)?;
+        let (mut paid, mut pending, mut tips) = (0_i64, 0_i64, 0_i64);
+        let mut statuses = HashMap::new();
+        let (mut equal_taken, mut equal_paid) = (0_u32, 0_u32);
+        for p in &self.payments {
+            let status = payment_status(p)?;
+            statuses.insert(p.id.as_str(), status);
+            if status.captured() {
+                paid += p.amount;
+                tips += p.tip_amount;
+            } else if status.holds() {
+                pending += p.amount;
+            }
+            if p.split_type == "equal" && status.takes_part() {
+                let count = u32::try_from(p.equal_count.unwrap_or(0)).unwrap_or(0);
+                equal_taken += count;
+                if status.captured() {
+                    equal_paid += count;
+                }
+            }
+        }
+        let totals = Totals::new(&priced, MinorUnit(paid), MinorUnit(pending), MinorUnit(tips)).map_err(|_| {
+            ApiError::conflict("conflict", "the bill cannot be worth less than what is already paid or held")
+        })?;
+        let mut items = HashMap::new();
+        let mut lines = priced.lines.iter();
+        for item in self.items.iter().filter(|i| i.status == "active") {
+            let amount = lines.next().map_or(MinorUnit::ZERO, |l| l.amount);
+            items.insert(item.id.clone(), ItemState { amount, claimed: Fraction::ZERO, paid: MinorUnit::ZERO, held: MinorUnit::ZERO });
+        }
+        for part in &self.parts {
+            let status = statuses.get(part.payment_id.as_str()).copied();
+            let Some(state) = items.get_mut(&part.item_id) else { continue };
+            let Some(status) = status.filter(|s| s.takes_part()) else { continue };
+            let fraction = Fraction::new(part.fraction_num, part.fraction_den)
+                .ok_or_else(|| ApiError::internal("stored item part is not a fraction"))?;
+            state.claimed = state.claimed.checked_add(fraction).unwrap_or(Fraction::ONE);
+            if status.captured() {
+                state.paid = MinorUnit(state.paid.get() + part.amount);
+            } else {
+                state.held = MinorUnit(state.held.get() + part.amount);
+            }
+        }
+        if items.values().any(|s| s.taken() > s.amount) {
+            return Err(ApiError::conflict("item_paid", "an item cannot be worth less than what is paid or held of it"));
+        }
+        Ok(BillState { priced, totals, items, equal_taken, equal_paid })
+    }
+
+    pub fn view(&self, audience: Audience) -> Result<BillView, ApiError> {
+        let state = self.state()?;
         let rules = pricing_rules(&self.venue)?;
-        let totals = Totals::new(&priced, MinorUnit::ZERO, MinorUnit::ZERO, MinorUnit::ZERO)
-            .map_err(|e| ApiError::internal(format!("bill {}: {e}", self.bill.id)))?;
-        let mut priced_lines = priced.lines.iter();
+        let mut priced_lines = state.priced.lines.iter();
         let items = self
             .items
             .iter()
             .map(|item| {
                 let line = if item.status == "active" { priced_lines.next().copied() } else { None };
+                let taken = state.items.get(&item.id);
                 ItemView {
                     id: item.id.clone(),
                     name: item.name.clone(),
@@ -150,13 +250,28 @@ impl BillRecord {
                     external_ref: item.external_ref.clone(),
                     amount: line.map_or(MinorUnit::ZERO, |l| l.amount),
                     tax: line.map_or(MinorUnit::ZERO, |l| l.tax),
-                    paid_amount: MinorUnit::ZERO,
-                    held_amount: MinorUnit::ZERO,
+                    paid_amount: taken.map_or(MinorUnit::ZERO, |t| t.paid),
+                    held_amount: taken.map_or(MinorUnit::ZERO, |t| t.held),
                     status: item.status.clone(),
                 }
             })
             .collect();
         let guest = audience == Audience::Guest;
+        let split = self.bill.equal_parts.map(|parts| {
+            serde_json::json!({"type": "equal", "parts": parts, "paid_parts": state.equal_paid, "taken_parts": state.equal_taken})
+        });
+        let payments = self
+            .payments
+            .iter()
+            .map(|p| PaymentSummary {
+                id: p.id.clone(),
+                status: p.status.clone(),
+                amount: p.amount,
+                tip_amount: p.tip_amount,
+                split_type: p.split_type.clone(),
+                created_at: Timestamp(p.created_at),
+            })
+            .collect();
         Ok(BillView {
             id: self.bill.id.clone(),
             venue_id: (!guest).then(|| self.bill.venue_id.clone()),
@@ -169,14 +284,25 @@ impl BillRecord {
             version: self.bill.version,
             items,
             adjustments: Vec::new(),
-            totals,
-            split: None,
-            payments: Vec::new(),
+            totals: state.totals,
+            split,
+            payments,
             opened_at: Timestamp(self.bill.opened_at),
             paid_at: self.bill.paid_at.map(Timestamp),
             closed_at: self.bill.closed_at.map(Timestamp),
         })
     }
+}
+
+/// A payment as listed on its bill.
+#[derive(Debug, Serialize)]
+pub struct PaymentSummary {
+    pub id: String,
+    pub status: String,
+    pub amount: i64,
+    pub tip_amount: i64,
+    pub split_type: String,
+    pub created_at: Timestamp,
 }
 
 /// A UTC time rendered as RFC 3339 (`2026-11-23T15:26:05.123Z`).

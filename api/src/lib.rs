@@ -8,6 +8,7 @@ pub mod http;
 pub mod idempotency;
 pub mod routes;
 pub mod secrets;
+pub mod payments;
 pub mod settings;
 
 use std::net::TcpListener;
@@ -27,12 +28,22 @@ pub struct AppState {
     pub db: Db,
     pub settings: Settings,
     pub admin_token: String,
+    pub providers: payments::Providers,
+}
+
+impl AppState {
+    /// Builds the state, with the payment providers the settings configure.
+    pub fn new(db: Db, settings: Settings, admin_token: String) -> anyhow::Result<AppState> {
+        let providers = payments::Providers::from_settings(&settings)?;
+        Ok(AppState { db, settings, admin_token, providers })
+    }
 }
 
 /// Starts serving on `listener`. The returned server runs until stopped or signalled.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let workers = state.settings.http_workers;
     let state = web::Data::new(state);
+    tokio::spawn(payments::sweeper(state.clone().into_inner()));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

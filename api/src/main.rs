@@ -82,7 +82,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(settings.bind).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
     println!("tablepay listening on http://{} ({} database)", listener.local_addr()?, db.backend());
-    let state = AppState { db: db.clone(), settings, admin_token };
+    let state = AppState::new(db.clone(), settings, admin_token)?;
     actix_web::rt::System::new().block_on(async move {
         let server = tablepay_api::serve(listener, state)?;
         actix_web::rt::spawn(purge_idempotency_records(db));

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use tablepay_payments::StripeConfig;
+
 use crate::db::DatabaseUrl;
 
 /// Everything `tablepay` reads from its environment. Defaults make `cargo run -- serve` work
@@ -16,6 +18,12 @@ pub struct Settings {
     pub public_url: String,
     pub db_pool_size: u32,
     pub http_workers: usize,
+    /// How long a pending payment holds its part of the bill.
+    pub hold_seconds: u64,
+    /// How often expired holds are looked for.
+    pub sweep_interval_ms: u64,
+    /// Stripe, when its keys are set.
+    pub stripe: Option<StripeConfig>,
 }
 
 impl Settings {
@@ -43,7 +51,30 @@ impl Settings {
         }
         let db_pool_size = parse_number(&var, "TABLEPAY_DB_POOL_SIZE", 10, 1, 500)?;
         let http_workers = parse_number(&var, "TABLEPAY_HTTP_WORKERS", 2, 1, 256)?;
+        let hold_seconds = parse_number(&var, "TABLEPAY_HOLD_SECONDS", 600, 1, 86_400)?;
+        let sweep_interval_ms = parse_number(&var, "TABLEPAY_SWEEP_INTERVAL_MS", 1000, 10, 60_000)?;
+        let stripe = match (
+            var("TABLEPAY_STRIPE_SECRET_KEY"),
+            var("TABLEPAY_STRIPE_PUBLISHABLE_KEY"),
+            var("TABLEPAY_STRIPE_WEBHOOK_SECRET"),
+        ) {
+            (None, None, None) => None,
+            (Some(secret_key), Some(publishable_key), Some(webhook_secret)) => Some(StripeConfig {
+                secret_key,
+                publishable_key,
+                webhook_secret,
+                base_url: var("TABLEPAY_STRIPE_API_BASE"),
+            }),
+            _ => {
+                return Err("Stripe needs all three of TABLEPAY_STRIPE_SECRET_KEY, TABLEPAY_STRIPE_PUBLISHABLE_KEY \
+                            and TABLEPAY_STRIPE_WEBHOOK_SECRET"
+                    .into());
+            }
+        };
         Ok(Settings {
+            hold_seconds,
+            sweep_interval_ms,
+            stripe,
             database_url,
             bind,
             admin_token,
@@ -93,5 +124,7 @@ mod tests {
         assert!(settings(&[("TABLEPAY_ADMIN_TOKEN", "short")]).expect_err("short").contains("TABLEPAY_ADMIN_TOKEN"));
         assert!(settings(&[("DATABASE_URL", "mysql://x")]).expect_err("mysql").contains("DATABASE_URL"));
         assert!(settings(&[("TABLEPAY_DB_POOL_SIZE", "0")]).expect_err("zero").contains("TABLEPAY_DB_POOL_SIZE"));
+        assert!(settings(&[("TABLEPAY_HOLD_SECONDS", "-5")]).expect_err("negative").contains("TABLEPAY_HOLD_SECONDS"));
+        assert!(settings(&[("TABLEPAY_STRIPE_SECRET_KEY", "sk_test_x")]).expect_err("partial").contains("STRIPE"));
     }
 }

@@ -144,7 +144,8 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
     .await
     .expect("join")
     .expect("database opens and migrates");
-    let server = serve(listener, AppState { db, settings, admin_token: ADMIN_TOKEN.into() }).expect("server starts");
+    let state = AppState::new(db, settings, ADMIN_TOKEN.into()).expect("state builds");
+    let server = serve(listener, state).expect("server starts");
     let handle = server.handle();
     tokio::spawn(server);
     Some(TestApp { address, client: reqwest::Client::new(), backend, handle, cleanup })

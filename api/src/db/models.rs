@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{api_keys, bill_items, bills, dining_tables, idempotency_keys, staff, venues};
+use super::schema::{
+    api_keys, bill_items, bills, dining_tables, idempotency_keys, payment_items, payments, provider_events, staff, venues,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = venues)]
@@ -68,6 +70,7 @@ pub struct Bill {
     pub server_id: Option<String>,
     pub status: String,
     pub version: i64,
+    pub equal_parts: Option<i32>,
     pub close_reason: Option<String>,
     pub opened_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -101,4 +104,53 @@ pub struct IdempotencyRecord {
     pub response_status: Option<i32>,
     pub response_body: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payments)]
+pub struct Payment {
+    pub id: String,
+    pub venue_id: String,
+    pub bill_id: String,
+    pub status: String,
+    pub split_type: String,
+    pub amount: i64,
+    pub tip_amount: i64,
+    pub refunded_amount: i64,
+    pub currency: String,
+    pub provider: String,
+    pub provider_ref: Option<String>,
+    pub client_secret: Option<String>,
+    pub failure_code: Option<String>,
+    pub email: Option<String>,
+    pub equal_parts: Option<i32>,
+    pub equal_count: Option<i32>,
+    pub server_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub request_fingerprint: Option<String>,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub succeeded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payment_items)]
+pub struct PaymentItem {
+    pub payment_id: String,
+    pub item_id: String,
+    pub bill_id: String,
+    pub fraction_num: i64,
+    pub fraction_den: i64,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = provider_events)]
+pub struct ProviderEventRecord {
+    pub provider: String,
+    pub event_id: String,
+    pub kind: String,
+    pub payment_id: Option<String>,
+    pub received_at: NaiveDateTime,
 }

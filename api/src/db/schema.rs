@@ -61,6 +61,7 @@ diesel::table! {
         server_id -> Nullable<Text>,
         status -> Text,
         version -> BigInt,
+        equal_parts -> Nullable<Integer>,
         close_reason -> Nullable<Text>,
         opened_at -> Timestamp,
         updated_at -> Timestamp,
@@ -103,6 +104,60 @@ diesel::joinable!(dining_tables -> venues (venue_id));
 diesel::joinable!(bills -> dining_tables (table_id));
 diesel::joinable!(bill_items -> bills (bill_id));
 
+
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        venue_id -> Text,
+        bill_id -> Text,
+        status -> Text,
+        split_type -> Text,
+        amount -> BigInt,
+        tip_amount -> BigInt,
+        refunded_amount -> BigInt,
+        currency -> Text,
+        provider -> Text,
+        provider_ref -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        failure_code -> Nullable<Text>,
+        email -> Nullable<Text>,
+        equal_parts -> Nullable<Integer>,
+        equal_count -> Nullable<Integer>,
+        server_id -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        request_fingerprint -> Nullable<Text>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        succeeded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payment_items (payment_id, item_id) {
+        payment_id -> Text,
+        item_id -> Text,
+        bill_id -> Text,
+        fraction_num -> BigInt,
+        fraction_den -> BigInt,
+        amount -> BigInt,
+    }
+}
+
+diesel::table! {
+    provider_events (provider, event_id) {
+        provider -> Text,
+        event_id -> Text,
+        kind -> Text,
+        payment_id -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(payments -> bills (bill_id));
+diesel::joinable!(payment_items -> payments (payment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     venues,
     staff,
@@ -110,5 +165,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dining_tables,
     bills,
     bill_items,
-    idempotency_keys
+    idempotency_keys,
+    payments,
+    payment_items,
+    provider_events,
 );

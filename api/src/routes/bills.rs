@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
+use tablepay_domain::{Fraction, MinorUnit};
 
 use crate::AppState;
 use crate::auth::{Role, VenueAuth, VenueCaller};
@@ -192,6 +193,7 @@ fn insert_bill(
         server_id,
         status: "open".into(),
         version: 1,
+        equal_parts: None,
         close_reason: None,
         opened_at: now,
         updated_at: now,
@@ -325,6 +327,9 @@ pub async fn void_item(
                 return Ok(record);
             }
             require_open(&record.bill)?;
+            if record.state()?.items.get(&item.id).is_some_and(|s| s.taken() > MinorUnit::ZERO || s.claimed != Fraction::ZERO) {
+                return Err(ApiError::conflict("item_paid", "part of this item is paid or held; it cannot be voided"));
+            }
             diesel::update(bill_items::table.find(&item.id))
                 .set((bill_items::status.eq("void"), bill_items::voided_at.eq(db::now())))
                 .execute(conn)?;
@@ -387,6 +392,11 @@ pub async fn upsert_by_ref(
                 return Ok((StatusCode::OK, record));
             }
             require_open(&record.bill)?;
+            let state = record.state()?;
+            let touched = plan.void.iter().chain(plan.update.iter().map(|(id, _)| id));
+            if touched.filter_map(|id| state.items.get(id)).any(|s| s.claimed != Fraction::ZERO) {
+                return Err(ApiError::conflict("item_paid", "the check changes an item that is partly paid or held"));
+            }
             apply(conn, &record, plan)?;
             if record.bill.table_id != table.id || record.bill.server_id != server_id {
                 let moved = diesel::update(bills::table.find(&record.bill.id))
@@ -481,7 +491,8 @@ struct CloseBill {
 }
 
 /// `POST /v1/bills/{bill_id}/close` (POS, manager): frees the table. A paid bill closes;
-/// an unpaid one only by a manager giving a reason (it becomes `void`).
+/// an unpaid one only by a manager giving a reason: it becomes `void`, or `closed` when part
+/// of it was paid.
 pub async fn close(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -497,8 +508,13 @@ pub async fn close(
         .write(move |conn| {
             let record = lock_venue_bill(conn, &bill_id, &caller)?;
             caller.require_role(&[Role::Pos, Role::Manager])?;
+            let totals = record.state()?.totals;
             let new_status = match record.bill.status.as_str() {
                 "paid" => "closed",
+                "open" if caller.role == Role::Manager && reason.is_some() && totals.pending > MinorUnit::ZERO => {
+                    return Err(ApiError::conflict("conflict", "guests are paying right now; wait for their payments to finish"));
+                }
+                "open" if caller.role == Role::Manager && reason.is_some() && totals.paid > MinorUnit::ZERO => "closed",
                 "open" if caller.role == Role::Manager && reason.is_some() => "void",
                 "open" if caller.role == Role::Manager => {
                     return Err(ApiError::invalid("closing a bill that is not paid needs a reason"));

@@ -2,6 +2,8 @@
 
 pub mod bills;
 pub mod guest;
+pub mod payments;
+pub mod providers;
 pub mod system;
 pub mod tables;
 pub mod venues;
@@ -27,6 +29,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/bills/{bill_id}/items", web::post().to(bills::add_items))
             .route("/bills/{bill_id}/items/{item_id}", web::delete().to(bills::void_item))
             .route("/bills/{bill_id}/close", web::post().to(bills::close))
-            .route("/t/{qr_token}", web::get().to(guest::view)),
+            .route("/t/{qr_token}", web::get().to(guest::view))
+            .route("/t/{qr_token}/payments", web::post().to(payments::create))
+            .route("/t/{qr_token}/payments/{payment_id}", web::get().to(payments::get))
+            .route("/t/{qr_token}/payments/{payment_id}/cancel", web::post().to(payments::cancel))
+            .route("/t/{qr_token}/payments/{payment_id}/receipt", web::get().to(payments::receipt))
+            .route("/sandbox/payments/{payment_id}/confirm", web::post().to(providers::sandbox_confirm))
+            .route("/providers/stripe/webhook", web::post().to(providers::stripe_webhook)),
     );
 }

@@ -16,8 +16,6 @@ use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::secrets::{digest, new_api_key};
 
-/// Payment providers a venue can choose.
-const PROVIDERS: &[&str] = &["sandbox"];
 const DEFAULT_TIP_PRESETS_BPS: &[u32] = &[1000, 1500, 2000];
 /// 100 % in basis points; no rate or percentage above it is accepted.
 pub const MAX_BPS: i64 = 10_000;
@@ -108,7 +106,7 @@ pub fn amount(field: &str, value: i64) -> Result<i64, ApiError> {
     }
 }
 
-fn validate(input: CreateVenue) -> Result<Venue, ApiError> {
+fn validate(input: CreateVenue, providers: &[&str]) -> Result<Venue, ApiError> {
     let name = text_field("name", &input.name, 200)?;
     let currency: Currency =
         input.currency.parse().map_err(|e: tablepay_domain::UnknownCurrency| ApiError::invalid(e.to_string()))?;
@@ -128,10 +126,10 @@ fn validate(input: CreateVenue) -> Result<Venue, ApiError> {
         return Err(ApiError::invalid(format!("timezone {timezone:?} is not an IANA time zone such as Europe/Paris")));
     }
     let provider = input.payment_provider.unwrap_or_else(|| "sandbox".to_owned());
-    if !PROVIDERS.contains(&provider.as_str()) {
+    if !providers.contains(&provider.as_str()) {
         return Err(ApiError::invalid(format!(
             "payment_provider {provider:?} is not available on this server; choose one of: {}",
-            PROVIDERS.join(", ")
+            providers.join(", ")
         )));
     }
     let limits = input.limits.unwrap_or(Limits { server_comp_limit: 0, server_refund_limit: 0 });
@@ -200,7 +198,7 @@ pub async fn create(
     }
     let input: CreateVenue = body.json()?;
     idempotency::run(&state, &req, "admin".into(), &body, || async {
-        let venue = validate(input)?;
+        let venue = validate(input, &state.providers.available())?;
         let db = state.db.clone();
         db.write(move |conn| {
             diesel::insert_into(venues::table).values(&venue).execute(conn)?;

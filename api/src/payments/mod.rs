@@ -1,0 +1,269 @@
+//! Payments after they are created: provider outcomes, settling the bill, expiring holds.
+//!
+//! Every outcome — a sandbox confirmation or a Stripe webhook — goes through
+//! [`apply_event`], in one transaction with the bill locked: the provider event id is
+//! recorded first (a replay stops there), the payment moves only along legal transitions,
+//! and the bill turns `paid` exactly once, when its last part is captured.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use tablepay_domain::{MinorUnit, PaymentStatus};
+use tablepay_payments::{PaymentProvider, ProviderError, ProviderEvent, SandboxProvider, StripeProvider};
+
+use crate::AppState;
+use crate::billing::{load_bill, payment_status};
+use crate::db::models::{Payment, ProviderEventRecord};
+use crate::db::schema::{bills, payments, provider_events};
+use crate::db::{self, DbConn, lock_bill, unique_violation};
+use crate::error::ApiError;
+use crate::settings::Settings;
+
+/// The providers this server can use; a venue names one.
+pub struct Providers {
+    sandbox: Arc<SandboxProvider>,
+    stripe: Option<Arc<StripeProvider>>,
+}
+
+impl Providers {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Providers> {
+        let stripe = match &settings.stripe {
+            Some(config) => Some(Arc::new(StripeProvider::new(config.clone()).map_err(anyhow::Error::msg)?)),
+            None => None,
+        };
+        Ok(Providers { sandbox: Arc::new(SandboxProvider), stripe })
+    }
+
+    /// Names a venue may choose on this server.
+    pub fn available(&self) -> Vec<&'static str> {
+        let mut names = vec!["sandbox"];
+        if self.stripe.is_some() {
+            names.push("stripe");
+        }
+        names
+    }
+
+    pub fn get(&self, name: &str) -> Result<Arc<dyn PaymentProvider>, ApiError> {
+        match name {
+            "sandbox" => Ok(self.sandbox.clone()),
+            "stripe" => match &self.stripe {
+                Some(stripe) => Ok(stripe.clone()),
+                None => Err(ApiError::internal("a venue uses Stripe but Stripe is not configured")),
+            },
+            other => Err(ApiError::internal(format!("unknown provider {other}"))),
+        }
+    }
+
+    pub fn stripe(&self) -> Option<Arc<StripeProvider>> {
+        self.stripe.clone()
+    }
+}
+
+/// What applying a provider event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The event changed this payment (or confirmed its state).
+    Payment(String),
+    /// This event id was applied before: nothing changed.
+    Duplicate(Option<String>),
+    /// The event names no payment of ours, or a type we ignore.
+    Ignored,
+}
+
+fn event_parts(event: &ProviderEvent) -> (&str, &'static str, Option<&str>) {
+    match event {
+        ProviderEvent::PaymentSucceeded { event_id, provider_ref } => (event_id, "payment_succeeded", Some(provider_ref)),
+        ProviderEvent::PaymentFailed { event_id, provider_ref, .. } => (event_id, "payment_failed", Some(provider_ref)),
+        ProviderEvent::PaymentCanceled { event_id, provider_ref } => (event_id, "payment_canceled", Some(provider_ref)),
+        ProviderEvent::Refunded { event_id, provider_ref, .. } => (event_id, "refunded", Some(provider_ref)),
+        ProviderEvent::Ignored { event_id, .. } => (event_id, "ignored", None),
+    }
+}
+
+/// Applies one provider outcome. Call inside a write transaction.
+pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> Result<Applied, ApiError> {
+    let (event_id, kind, provider_ref) = event_parts(event);
+    let payment: Option<Payment> = match provider_ref {
+        Some(r) => payments::table
+            .filter(payments::provider_ref.eq(r))
+            .filter(payments::provider.eq(provider))
+            .select(Payment::as_select())
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let record = ProviderEventRecord {
+        provider: provider.to_owned(),
+        event_id: event_id.to_owned(),
+        kind: kind.to_owned(),
+        payment_id: payment.as_ref().map(|p| p.id.clone()),
+        received_at: db::now(),
+    };
+    match diesel::insert_into(provider_events::table).values(&record).execute(conn) {
+        Ok(_) => {}
+        Err(e) if unique_violation(&e).is_some() => return Ok(Applied::Duplicate(record.payment_id)),
+        Err(e) => return Err(e.into()),
+    }
+    let Some(payment) = payment else { return Ok(Applied::Ignored) };
+    lock_bill(conn, &payment.bill_id)?;
+    // Read again under the lock: a concurrent outcome may have moved it.
+    let payment: Payment = payments::table.find(&payment.id).select(Payment::as_select()).first(conn)?;
+    let current = payment_status(&payment)?;
+    let now = db::now();
+    match event {
+        ProviderEvent::PaymentSucceeded { .. } => {
+            if current == PaymentStatus::Pending {
+                transition(conn, &payment, PaymentStatus::Succeeded, None, now)?;
+                settle_if_paid(conn, &payment.bill_id, now)?;
+            } else if !current.captured() {
+                // Captured after its hold was released: the money is real, the part may be
+                // gone. Keep the payment as it is and flag it for a refund by staff.
+                tracing::error!(payment = %payment.id, status = current.as_str(), "provider captured a released payment");
+                diesel::update(payments::table.find(&payment.id))
+                    .set((payments::failure_code.eq("captured_after_release"), payments::updated_at.eq(now)))
+                    .execute(conn)?;
+            }
+        }
+        ProviderEvent::PaymentFailed { code, .. } => {
+            if current == PaymentStatus::Pending {
+                transition(conn, &payment, PaymentStatus::Failed, Some(code), now)?;
+            }
+        }
+        ProviderEvent::PaymentCanceled { .. } => {
+            if current == PaymentStatus::Pending {
+                transition(conn, &payment, PaymentStatus::Canceled, None, now)?;
+            }
+        }
+        ProviderEvent::Refunded { amount_refunded, .. } => {
+            if current.captured() && *amount_refunded > payment.refunded_amount {
+                let refunded = (*amount_refunded).min(payment.amount + payment.tip_amount);
+                let next = if refunded >= payment.amount + payment.tip_amount {
+                    PaymentStatus::Refunded
+                } else {
+                    PaymentStatus::PartiallyRefunded
+                };
+                diesel::update(payments::table.find(&payment.id))
+                    .set((payments::refunded_amount.eq(refunded), payments::status.eq(next.as_str()), payments::updated_at.eq(now)))
+                    .execute(conn)?;
+                bump_bill(conn, &payment.bill_id, now)?;
+            }
+        }
+        ProviderEvent::Ignored { .. } => {}
+    }
+    Ok(Applied::Payment(payment.id))
+}
+
+/// Moves a payment along a legal transition and records that its bill changed.
+pub fn transition(
+    conn: &mut DbConn,
+    payment: &Payment,
+    next: PaymentStatus,
+    failure_code: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let current = payment_status(payment)?;
+    if !current.can_become(next) {
+        return Err(ApiError::conflict("conflict", format!("the payment is {}", current.as_str())));
+    }
+    let succeeded_at = (next == PaymentStatus::Succeeded).then_some(now);
+    diesel::update(payments::table.find(&payment.id))
+        .set((
+            payments::status.eq(next.as_str()),
+            payments::failure_code.eq(failure_code),
+            payments::succeeded_at.eq(succeeded_at.or(payment.succeeded_at)),
+            payments::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    bump_bill(conn, &payment.bill_id, now)
+}
+
+pub fn bump_bill(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(bills::table.find(bill_id))
+        .set((bills::version.eq(bills::version + 1), bills::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Turns the bill `paid` when everything is captured. The caller holds the bill lock, and
+/// only an `open` bill moves, so this happens once per bill.
+fn settle_if_paid(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
+    let record = load_bill(conn, bill_id)?.ok_or_else(|| ApiError::internal("payment without its bill"))?;
+    let state = record.state()?;
+    let totals = state.totals;
+    if record.bill.status != "open" || totals.total == MinorUnit::ZERO || totals.paid != totals.total {
+        return Ok(false);
+    }
+    let moved = diesel::update(bills::table.find(bill_id).filter(bills::status.eq("open")))
+        .set((bills::status.eq("paid"), bills::paid_at.eq(now), bills::updated_at.eq(now)))
+        .execute(conn)?;
+    if moved == 1 {
+        tracing::info!(bill = bill_id, total = totals.total.get(), "table settled");
+    }
+    Ok(moved == 1)
+}
+
+/// Releases holds past their expiry, cancelling the provider's side first so that a guest
+/// cannot complete a payment whose part was given back.
+pub async fn sweep_expired(state: &AppState) -> Result<usize, ApiError> {
+    let now = db::now();
+    let due: Vec<Payment> = state
+        .db
+        .run(move |conn| {
+            Ok(payments::table
+                .filter(payments::status.eq("pending"))
+                .filter(payments::expires_at.le(now))
+                .order(payments::expires_at.asc())
+                .limit(100)
+                .select(Payment::as_select())
+                .load(conn)?)
+        })
+        .await?;
+    let mut expired = 0;
+    for payment in due {
+        if let Some(reference) = &payment.provider_ref {
+            let provider = state.providers.get(&payment.provider)?;
+            match provider.cancel_payment(reference).await {
+                Ok(()) => {}
+                Err(ProviderError::Rejected(reason)) => {
+                    tracing::warn!(payment = %payment.id, %reason, "provider refused to cancel an expired payment");
+                }
+                Err(ProviderError::Unavailable(reason)) => {
+                    tracing::warn!(payment = %payment.id, %reason, "provider unreachable; expiry retried later");
+                    continue;
+                }
+            }
+        }
+        let id = payment.id.clone();
+        let changed = state
+            .db
+            .write(move |conn| {
+                let bill_id: String = payments::table.find(&id).select(payments::bill_id).first(conn)?;
+                lock_bill(conn, &bill_id)?;
+                let payment: Payment = payments::table.find(&id).select(Payment::as_select()).first(conn)?;
+                if payment.status != "pending" {
+                    return Ok(false);
+                }
+                transition(conn, &payment, PaymentStatus::Expired, None, db::now())?;
+                Ok(true)
+            })
+            .await?;
+        expired += usize::from(changed);
+    }
+    Ok(expired)
+}
+
+/// Runs [`sweep_expired`] for as long as the server runs.
+pub async fn sweeper(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(state.settings.sweep_interval_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match sweep_expired(&state).await {
+            Ok(n) if n > 0 => tracing::info!(expired = n, "released expired holds"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+        }
+    }
+}

@@ -1,0 +1,654 @@
+//! Guests pay: create a payment for a split of the bill (with a tip), read it, cancel it,
+//! and get its receipt.
+//!
+//! Creating a payment runs in one transaction with the bill locked: the split is priced by
+//! `domain` against what is already paid and held, and the pending payment and the parts it
+//! holds are stored before anything is asked of the provider. A payment that loses a race
+//! gets 409 and no provider intent is ever created for it.
+
+use std::collections::HashSet;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tablepay_domain::{Fraction, MinorUnit, SplitError, Tip, equal_shares_cost, item_part_cost};
+use tablepay_payments::{CreatePayment, NextAction, ProviderError, ProviderPayment};
+
+use crate::AppState;
+use crate::billing::{BillRecord, Timestamp, currency, load_bill, payment_status};
+use crate::db::models::{DiningTable, Payment, PaymentItem, Venue};
+use crate::db::schema::{bills, payment_items, payments};
+use crate::db::{self, DbConn, lock_bill};
+use crate::error::ApiError;
+use crate::http::{Body, Reply, new_id, parse_id};
+use crate::idempotency;
+use crate::payments::{bump_bill, transition};
+use crate::routes::guest::table_by_token;
+use crate::routes::venues::{MAX_AMOUNT, MAX_BPS};
+use crate::secrets::digest;
+
+const MAX_EQUAL_PARTS: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreatePaymentBody {
+    bill_id: String,
+    split: SplitInput,
+    tip: Option<TipInput>,
+    email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum SplitInput {
+    Remaining,
+    Equal { parts: i64, count: Option<i64> },
+    Items { items: Vec<ItemClaim> },
+    Amount { amount: i64 },
+}
+
+impl SplitInput {
+    fn kind(&self) -> &'static str {
+        match self {
+            SplitInput::Remaining => "remaining",
+            SplitInput::Equal { .. } => "equal",
+            SplitInput::Items { .. } => "items",
+            SplitInput::Amount { .. } => "amount",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemClaim {
+    item_id: String,
+    quantity: Option<i64>,
+    share: Option<ShareInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareInput {
+    parts: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TipInput {
+    amount: Option<i64>,
+    percent_bps: Option<i64>,
+}
+
+fn parse_tip(tip: Option<&TipInput>) -> Result<Option<Tip>, ApiError> {
+    match tip {
+        None => Ok(None),
+        Some(TipInput { amount: Some(a), percent_bps: None }) if (0..=MAX_AMOUNT).contains(a) => Ok(Some(Tip::Amount(MinorUnit(*a)))),
+        Some(TipInput { amount: None, percent_bps: Some(p) }) if (0..=MAX_BPS).contains(p) => Ok(Some(Tip::PercentBps(*p as u32))),
+        Some(_) => Err(ApiError::invalid(format!(
+            "tip is either {{\"amount\": 0..{MAX_AMOUNT}}} or {{\"percent_bps\": 0..{MAX_BPS}}}"
+        ))),
+    }
+}
+
+fn parse_email(email: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) else { return Ok(None) };
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if valid { Ok(Some(email.to_owned())) } else { Err(ApiError::invalid("email is not an e-mail address")) }
+}
+
+/// A part of a line the payment takes.
+struct NewPart {
+    item_id: String,
+    fraction: Fraction,
+    amount: MinorUnit,
+}
+
+/// The priced split.
+struct Priced {
+    amount: MinorUnit,
+    parts: Vec<NewPart>,
+    equal: Option<(i32, i32)>,
+}
+
+fn exceeds(detail: impl Into<String>) -> ApiError {
+    ApiError::conflict("amount_exceeds_remaining", detail)
+}
+
+fn unavailable() -> ApiError {
+    ApiError::conflict("items_unavailable", "part of those items is already paid or held by another guest")
+}
+
+fn split_error(e: SplitError) -> ApiError {
+    match e {
+        SplitError::ItemUnavailable => unavailable(),
+        SplitError::SharesUnavailable => exceeds("those equal shares are already paid or held"),
+        SplitError::ExceedsRemaining => exceeds("the amount exceeds what remains to be paid"),
+        SplitError::Overflow => ApiError::invalid("amount out of range"),
+    }
+}
+
+fn price_split(record: &BillRecord, split: &SplitInput) -> Result<Priced, ApiError> {
+    let state = record.state()?;
+    let remaining = state.totals.remaining;
+    match split {
+        SplitInput::Remaining => {
+            if remaining <= MinorUnit::ZERO {
+                return Err(exceeds("nothing remains to be paid; other payments may still be pending"));
+            }
+            Ok(Priced { amount: remaining, parts: Vec::new(), equal: None })
+        }
+        SplitInput::Amount { amount } => {
+            if *amount < 1 {
+                return Err(ApiError::invalid("split.amount must be at least 1"));
+            }
+            if MinorUnit(*amount) > remaining {
+                return Err(exceeds(format!("only {} remains to be paid", remaining.get())));
+            }
+            Ok(Priced { amount: MinorUnit(*amount), parts: Vec::new(), equal: None })
+        }
+        SplitInput::Equal { parts, count } => {
+            let count = count.unwrap_or(1);
+            if !(2..=MAX_EQUAL_PARTS).contains(parts) {
+                return Err(ApiError::invalid(format!("split.parts must be from 2 to {MAX_EQUAL_PARTS}")));
+            }
+            if !(1..=*parts).contains(&count) {
+                return Err(ApiError::invalid("split.count must be from 1 to split.parts"));
+            }
+            if let Some(fixed) = record.bill.equal_parts
+                && state.equal_taken > 0
+                && i64::from(fixed) != *parts
+            {
+                return Err(ApiError::conflict(
+                    "conflict",
+                    format!("this bill is being split in {fixed} equal shares; pay shares of {fixed}"),
+                ));
+            }
+            let amount = equal_shares_cost(state.totals.total, *parts as u32, state.equal_taken, count as u32, remaining)
+                .map_err(split_error)?;
+            Ok(Priced { amount, parts: Vec::new(), equal: Some((*parts as i32, count as i32)) })
+        }
+        SplitInput::Items { items } => {
+            if items.is_empty() || items.len() > 200 {
+                return Err(ApiError::invalid("split.items must name 1 to 200 items"));
+            }
+            let mut seen = HashSet::new();
+            let mut parts = Vec::with_capacity(items.len());
+            for (i, claim) in items.iter().enumerate() {
+                let item_id = parse_id(&claim.item_id, "item").map_err(|_| ApiError::invalid(format!("split.items[{i}].item_id is not on this bill")))?;
+                if !seen.insert(item_id.clone()) {
+                    return Err(ApiError::invalid(format!("split.items[{i}] names an item twice")));
+                }
+                let (Some(row), Some(taken)) = (record.items.iter().find(|r| r.id == item_id), state.items.get(&item_id)) else {
+                    return Err(ApiError::invalid(format!("split.items[{i}].item_id is not an active item of this bill")));
+                };
+                let want = match (claim.quantity, &claim.share) {
+                    (Some(q), None) if (1..=row.quantity).contains(&q) => Fraction::new(q, row.quantity),
+                    (None, Some(share)) if (2..=MAX_EQUAL_PARTS).contains(&share.parts) => Fraction::new(1, share.parts),
+                    (None, None) if !taken.claimed.is_whole() => Fraction::new(taken.claimed.den - taken.claimed.num, taken.claimed.den),
+                    (None, None) => return Err(unavailable()),
+                    _ => {
+                        return Err(ApiError::invalid(format!(
+                            "split.items[{i}] takes either a quantity from 1 to {} or a share of 2 to {MAX_EQUAL_PARTS} parts",
+                            row.quantity
+                        )));
+                    }
+                }
+                .ok_or_else(|| ApiError::invalid(format!("split.items[{i}] is not a part of the item")))?;
+                let cost = item_part_cost(taken.amount, taken.claimed, taken.taken(), want).map_err(split_error)?;
+                parts.push(NewPart { item_id, fraction: want, amount: cost });
+            }
+            let amount = MinorUnit::sum(parts.iter().map(|p| p.amount)).map_err(|_| ApiError::invalid("amount out of range"))?;
+            if amount > remaining {
+                return Err(exceeds(format!("those items cost {} but only {} remains to be paid", amount.get(), remaining.get())));
+            }
+            if amount == MinorUnit::ZERO {
+                return Err(ApiError::invalid("those items cost nothing; there is nothing to pay"));
+            }
+            Ok(Priced { amount, parts, equal: None })
+        }
+    }
+}
+
+/// A payment as the guest sees it.
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    pub id: String,
+    pub bill_id: String,
+    pub status: String,
+    pub split_type: String,
+    pub amount: i64,
+    pub tip_amount: i64,
+    pub total_amount: i64,
+    pub refunded_amount: i64,
+    pub currency: String,
+    pub provider: String,
+    pub failure_code: Option<String>,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+    pub succeeded_at: Option<Timestamp>,
+    pub items: Vec<PartView>,
+    pub next_action: Option<NextAction>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartView {
+    pub item_id: String,
+    pub fraction: Fraction,
+    pub amount: i64,
+}
+
+pub fn payment_view(state: &AppState, payment: &Payment, parts: &[PaymentItem]) -> Result<PaymentView, ApiError> {
+    let next_action = match (&payment.provider_ref, payment.status.as_str()) {
+        (Some(reference), "pending") => Some(state.providers.get(&payment.provider)?.next_action(
+            &payment.id,
+            &ProviderPayment { provider_ref: reference.clone(), client_secret: payment.client_secret.clone() },
+        )),
+        _ => None,
+    };
+    Ok(PaymentView {
+        id: payment.id.clone(),
+        bill_id: payment.bill_id.clone(),
+        status: payment.status.clone(),
+        split_type: payment.split_type.clone(),
+        amount: payment.amount,
+        tip_amount: payment.tip_amount,
+        total_amount: payment.amount + payment.tip_amount,
+        refunded_amount: payment.refunded_amount,
+        currency: payment.currency.clone(),
+        provider: payment.provider.clone(),
+        failure_code: payment.failure_code.clone(),
+        expires_at: Timestamp(payment.expires_at),
+        created_at: Timestamp(payment.created_at),
+        succeeded_at: payment.succeeded_at.map(Timestamp),
+        items: parts
+            .iter()
+            .filter(|p| p.payment_id == payment.id)
+            .map(|p| PartView {
+                item_id: p.item_id.clone(),
+                fraction: Fraction { num: p.fraction_num, den: p.fraction_den },
+                amount: p.amount,
+            })
+            .collect(),
+        next_action,
+    })
+}
+
+fn load_payment(conn: &mut DbConn, payment_id: &str) -> Result<(Payment, Vec<PaymentItem>), ApiError> {
+    let payment: Payment = payments::table
+        .find(payment_id)
+        .select(Payment::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("payment"))?;
+    let parts = payment_items::table.filter(payment_items::payment_id.eq(payment_id)).select(PaymentItem::as_select()).load(conn)?;
+    Ok((payment, parts))
+}
+
+/// A payment of the table behind `qr_token`; 404 for any other.
+fn table_payment(conn: &mut DbConn, qr_token: &str, payment_id: &str) -> Result<(DiningTable, Venue, Payment, Vec<PaymentItem>), ApiError> {
+    let (table, venue) = table_by_token(conn, qr_token)?;
+    let payment_id = parse_id(payment_id, "payment")?;
+    let (payment, parts) = load_payment(conn, &payment_id)?;
+    let bill_table: String = bills::table.find(&payment.bill_id).select(bills::table_id).first(conn)?;
+    if bill_table != table.id {
+        return Err(ApiError::not_found("payment"));
+    }
+    Ok((table, venue, payment, parts))
+}
+
+/// `POST /v1/t/{qr_token}/payments`.
+pub async fn create(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+    let token = path.into_inner();
+    let input: CreatePaymentBody = body.json()?;
+    let lookup = token.clone();
+    let (table, _) = state.db.run(move |conn| table_by_token(conn, &lookup)).await?;
+    let key = req.headers().get(idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let fingerprint = digest(&String::from_utf8_lossy(&body.canonical()));
+    idempotency::run(&state, &req, format!("table:{}", table.id), &body, || async {
+        let tip = parse_tip(input.tip.as_ref())?;
+        let email = parse_email(input.email.as_deref())?;
+        let bill_id = parse_id(&input.bill_id, "bill")?;
+        let hold = Duration::seconds(state.settings.hold_seconds as i64);
+        let providers_state = state.clone();
+        let table_id = table.id.clone();
+        let payment = state
+            .db
+            .write(move |conn| {
+                if !lock_bill(conn, &bill_id)? {
+                    return Err(ApiError::not_found("bill"));
+                }
+                let record = load_bill(conn, &bill_id)?.ok_or_else(|| ApiError::not_found("bill"))?;
+                if record.bill.table_id != table_id {
+                    return Err(ApiError::not_found("bill"));
+                }
+                if let Some(key) = &key {
+                    let existing: Option<Payment> = payments::table
+                        .filter(payments::bill_id.eq(&bill_id))
+                        .filter(payments::idempotency_key.eq(key))
+                        .select(Payment::as_select())
+                        .first(conn)
+                        .optional()?;
+                    if let Some(existing) = existing {
+                        if existing.request_fingerprint.as_deref() != Some(fingerprint.as_str()) {
+                            return Err(ApiError::new(
+                                StatusCode::UNPROCESSABLE_ENTITY,
+                                "idempotency_key_reused",
+                                "this Idempotency-Key was used with a different request; use a new key",
+                            ));
+                        }
+                        return Ok(existing);
+                    }
+                }
+                if record.bill.status != "open" {
+                    return Err(ApiError::conflict("bill_not_open", format!("the bill is {}", record.bill.status)));
+                }
+                let priced = price_split(&record, &input.split)?;
+                let currency = currency(&record.venue)?;
+                let provider = providers_state.providers.get(&record.venue.payment_provider)?;
+                let rules = provider.charge_rules(currency.code(), currency.exponent());
+                let mut tip_amount = match tip {
+                    Some(t) => t.amount(priced.amount).map_err(|_| ApiError::invalid("tip out of range"))?,
+                    None => MinorUnit::ZERO,
+                };
+                let total = priced.amount.checked_add(tip_amount).map_err(|_| ApiError::invalid("amount out of range"))?;
+                // Round the charge up to what the provider can take, by the tip, so the bill's
+                // own parts stay exact.
+                let chargeable = rules.round_up(total.get()).ok_or_else(|| ApiError::invalid("amount out of range"))?;
+                tip_amount = MinorUnit(tip_amount.get() + chargeable - total.get());
+                if chargeable < rules.minimum {
+                    return Err(ApiError::invalid(format!(
+                        "{} is below the smallest charge {} accepts ({}); add a tip or pay a larger part",
+                        currency.format(MinorUnit(chargeable)),
+                        provider.name(),
+                        currency.format(MinorUnit(rules.minimum))
+                    )));
+                }
+                let left = record.state()?.totals.remaining.get() - priced.amount.get();
+                if left > 0 && left < rules.minimum {
+                    return Err(ApiError::invalid(format!(
+                        "this would leave {}, less than the smallest charge {} accepts; pay the remaining amount instead",
+                        currency.format(MinorUnit(left)),
+                        provider.name()
+                    )));
+                }
+                let now = db::now();
+                let payment = Payment {
+                    id: new_id(),
+                    venue_id: record.venue.id.clone(),
+                    bill_id: bill_id.clone(),
+                    status: "pending".into(),
+                    split_type: input.split.kind().into(),
+                    amount: priced.amount.get(),
+                    tip_amount: tip_amount.get(),
+                    refunded_amount: 0,
+                    currency: currency.code().into(),
+                    provider: provider.name().into(),
+                    provider_ref: None,
+                    client_secret: None,
+                    failure_code: None,
+                    email,
+                    equal_parts: priced.equal.map(|(parts, _)| parts),
+                    equal_count: priced.equal.map(|(_, count)| count),
+                    server_id: record.bill.server_id.clone(),
+                    idempotency_key: key,
+                    request_fingerprint: Some(fingerprint),
+                    expires_at: now + hold,
+                    created_at: now,
+                    updated_at: now,
+                    succeeded_at: None,
+                };
+                diesel::insert_into(payments::table).values(&payment).execute(conn)?;
+                let rows: Vec<PaymentItem> = priced
+                    .parts
+                    .iter()
+                    .map(|p| PaymentItem {
+                        payment_id: payment.id.clone(),
+                        item_id: p.item_id.clone(),
+                        bill_id: bill_id.clone(),
+                        fraction_num: p.fraction.num,
+                        fraction_den: p.fraction.den,
+                        amount: p.amount.get(),
+                    })
+                    .collect();
+                for row in &rows {
+                    diesel::insert_into(payment_items::table).values(row).execute(conn)?;
+                }
+                if let Some((parts, _)) = priced.equal {
+                    diesel::update(bills::table.find(&bill_id)).set(bills::equal_parts.eq(parts)).execute(conn)?;
+                }
+                bump_bill(conn, &bill_id, now)?;
+                Ok(payment)
+            })
+            .await?;
+        let payment = ensure_provider_payment(&state, payment).await?;
+        let id = payment.id.clone();
+        let (payment, parts) = state.db.run(move |conn| load_payment(conn, &id)).await?;
+        Reply::created(payment_view(&state, &payment, &parts)?)
+    })
+    .await
+}
+
+/// Asks the provider for its side of a pending payment that has none yet. Idempotent by our
+/// payment id, so a retry after a timeout finds the intent the first attempt created.
+async fn ensure_provider_payment(state: &AppState, payment: Payment) -> Result<Payment, ApiError> {
+    if payment.provider_ref.is_some() || payment.status != "pending" {
+        return Ok(payment);
+    }
+    let provider = state.providers.get(&payment.provider)?;
+    let request = CreatePayment {
+        payment_id: payment.id.clone(),
+        venue_id: payment.venue_id.clone(),
+        bill_id: payment.bill_id.clone(),
+        amount: payment.amount + payment.tip_amount,
+        currency: payment.currency.clone(),
+        idempotency_key: format!("tablepay-payment-{}", payment.id),
+    };
+    match provider.create_payment(request).await {
+        Ok(created) => {
+            let id = payment.id.clone();
+            state
+                .db
+                .write(move |conn| {
+                    diesel::update(payments::table.find(&id))
+                        .set((
+                            payments::provider_ref.eq(&created.provider_ref),
+                            payments::client_secret.eq(&created.client_secret),
+                            payments::updated_at.eq(db::now()),
+                        ))
+                        .execute(conn)?;
+                    Ok(payments::table.find(&id).select(Payment::as_select()).first(conn)?)
+                })
+                .await
+        }
+        Err(ProviderError::Rejected(reason)) => {
+            tracing::warn!(payment = %payment.id, %reason, "provider rejected the payment");
+            let id = payment.id.clone();
+            state
+                .db
+                .write(move |conn| {
+                    let bill_id: String = payments::table.find(&id).select(payments::bill_id).first(conn)?;
+                    lock_bill(conn, &bill_id)?;
+                    let payment: Payment = payments::table.find(&id).select(Payment::as_select()).first(conn)?;
+                    if payment.status == "pending" {
+                        transition(conn, &payment, tablepay_domain::PaymentStatus::Failed, Some("provider_rejected"), db::now())?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "provider_rejected", format!("the payment provider refused the payment: {reason}")))
+        }
+        Err(ProviderError::Unavailable(reason)) => {
+            tracing::warn!(payment = %payment.id, %reason, "provider unavailable while creating a payment");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_unavailable",
+                "the payment provider did not answer; retry with the same Idempotency-Key",
+            ))
+        }
+    }
+}
+
+/// `GET /v1/t/{qr_token}/payments/{payment_id}`.
+pub async fn get(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (token, payment_id) = path.into_inner();
+    let (_, _, payment, parts) = state.db.run(move |conn| table_payment(conn, &token, &payment_id)).await?;
+    Ok(Reply::ok(payment_view(&state, &payment, &parts)?)?.into_response())
+}
+
+/// `POST /v1/t/{qr_token}/payments/{payment_id}/cancel`: releases the hold. The provider's
+/// side is cancelled first, so a payment the guest completed meanwhile is not released.
+pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (token, payment_id) = path.into_inner();
+    let (_, _, payment, _) = state.db.run(move |conn| table_payment(conn, &token, &payment_id)).await?;
+    let status = payment_status(&payment)?;
+    if status == tablepay_domain::PaymentStatus::Pending {
+        if let Some(reference) = &payment.provider_ref {
+            let provider = state.providers.get(&payment.provider)?;
+            provider.cancel_payment(reference).await.map_err(|e| match e {
+                ProviderError::Rejected(reason) => ApiError::conflict("conflict", format!("the provider cannot cancel it: {reason}")),
+                ProviderError::Unavailable(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", "the payment provider did not answer; retry"),
+            })?;
+        }
+    } else if status != tablepay_domain::PaymentStatus::Canceled {
+        return Err(ApiError::conflict("conflict", format!("the payment is {}; it cannot be cancelled", status.as_str())));
+    }
+    let id = payment.id.clone();
+    let (payment, parts) = state
+        .db
+        .write(move |conn| {
+            lock_bill(conn, &payment.bill_id)?;
+            let (current, parts) = load_payment(conn, &id)?;
+            if current.status == "pending" {
+                transition(conn, &current, tablepay_domain::PaymentStatus::Canceled, None, db::now())?;
+            } else if current.status != "canceled" {
+                return Err(ApiError::conflict("conflict", format!("the payment is {}; it cannot be cancelled", current.status)));
+            }
+            Ok((payments::table.find(&id).select(Payment::as_select()).first(conn)?, parts))
+        })
+        .await?;
+    Ok(Reply::ok(payment_view(&state, &payment, &parts)?)?.into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct ReceiptLine {
+    name: String,
+    detail: String,
+    amount: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct Receipt {
+    payment_id: String,
+    status: String,
+    venue: String,
+    table: String,
+    bill_id: String,
+    currency: String,
+    split_type: String,
+    lines: Vec<ReceiptLine>,
+    amount: i64,
+    tip_amount: i64,
+    total_amount: i64,
+    refunded_amount: i64,
+    tax_included: bool,
+    paid_at: Option<Timestamp>,
+}
+
+/// `GET /v1/t/{qr_token}/payments/{payment_id}/receipt`: JSON, or a printable page with
+/// `Accept: text/html`.
+pub async fn receipt(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (token, payment_id) = path.into_inner();
+    let (table, venue, payment, parts, record) = state
+        .db
+        .run(move |conn| {
+            let (table, venue, payment, parts) = table_payment(conn, &token, &payment_id)?;
+            let record = load_bill(conn, &payment.bill_id)?.ok_or_else(|| ApiError::not_found("bill"))?;
+            Ok((table, venue, payment, parts, record))
+        })
+        .await?;
+    let lines = match payment.split_type.as_str() {
+        "items" => parts
+            .iter()
+            .map(|part| {
+                let item = record.items.iter().find(|i| i.id == part.item_id);
+                let name = item.map_or_else(|| "Item".to_owned(), |i| i.name.clone());
+                let detail = match item {
+                    Some(i) if part.fraction_den == i.quantity => format!("{} × {}", part.fraction_num, i.name),
+                    _ if part.fraction_num == part.fraction_den => "whole item".to_owned(),
+                    _ => format!("{}/{} share", part.fraction_num, part.fraction_den),
+                };
+                ReceiptLine { name, detail, amount: part.amount }
+            })
+            .collect(),
+        "equal" => vec![ReceiptLine {
+            name: "Equal share of the bill".into(),
+            detail: format!("{} of {} shares", payment.equal_count.unwrap_or(1), payment.equal_parts.unwrap_or(1)),
+            amount: payment.amount,
+        }],
+        "remaining" => vec![ReceiptLine { name: "Remaining balance".into(), detail: "the rest of the bill".into(), amount: payment.amount }],
+        _ => vec![ReceiptLine { name: "Part of the bill".into(), detail: "custom amount".into(), amount: payment.amount }],
+    };
+    let receipt = Receipt {
+        payment_id: payment.id.clone(),
+        status: payment.status.clone(),
+        venue: venue.name.clone(),
+        table: table.label.clone(),
+        bill_id: payment.bill_id.clone(),
+        currency: payment.currency.clone(),
+        split_type: payment.split_type.clone(),
+        lines,
+        amount: payment.amount,
+        tip_amount: payment.tip_amount,
+        total_amount: payment.amount + payment.tip_amount,
+        refunded_amount: payment.refunded_amount,
+        tax_included: true,
+        paid_at: payment.succeeded_at.map(Timestamp),
+    };
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        let currency = currency(&venue)?;
+        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(receipt_html(&receipt, currency)));
+    }
+    Ok(Reply::ok(receipt)?.into_response())
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+fn receipt_html(r: &Receipt, currency: tablepay_domain::Currency) -> String {
+    let money = |v: i64| escape(&currency.format(MinorUnit(v)));
+    let rows: String = r
+        .lines
+        .iter()
+        .map(|l| format!("<tr><td>{}<br><small>{}</small></td><td class=\"n\">{}</td></tr>", escape(&l.name), escape(&l.detail), money(l.amount)))
+        .collect();
+    let paid = r.paid_at.map(|t| t.0.and_utc().format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| r.status.clone());
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>Receipt — {venue}</title><style>body{{font:16px/1.4 system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#111}}\
+table{{width:100%;border-collapse:collapse}}td{{padding:.4rem 0;border-bottom:1px solid #ddd;vertical-align:top}}.n{{text-align:right;white-space:nowrap}}\
+tfoot td{{font-weight:600;border:0}}small{{color:#555}}@media print{{body{{margin:0}}}}</style></head><body>\
+<h1>{venue}</h1><p>Table {table} · {paid}</p><table><tbody>{rows}</tbody><tfoot>\
+<tr><td>Subtotal</td><td class=\"n\">{amount}</td></tr><tr><td>Tip</td><td class=\"n\">{tip}</td></tr>\
+<tr><td>Total charged</td><td class=\"n\">{total}</td></tr></tfoot></table>\
+<p><small>Prices include tax. Payment {id} · status {status}.</small></p></body></html>",
+        venue = escape(&r.venue),
+        table = escape(&r.table),
+        paid = escape(&paid),
+        rows = rows,
+        amount = money(r.amount),
+        tip = money(r.tip_amount),
+        total = money(r.total_amount),
+        id = escape(&r.payment_id),
+        status = escape(&r.status),
+    )
+}
