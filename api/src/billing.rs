@@ -51,10 +51,8 @@ pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>,
         .order((payments::created_at.asc(), payments::id.asc()))
         .select(Payment::as_select())
         .load(conn)?;
-    let parts = payment_items::table
-        .filter(payment_items::bill_id.eq(&bill.id))
-        .select(PaymentItem::as_select())
-        .load(conn)?;
+    let parts =
+        payment_items::table.filter(payment_items::bill_id.eq(&bill.id)).select(PaymentItem::as_select()).load(conn)?;
     Ok(Some(BillRecord { bill, venue, table, server, items, payments, parts }))
 }
 
@@ -207,7 +205,10 @@ impl BillRecord {
         let mut lines = priced.lines.iter();
         for item in self.items.iter().filter(|i| i.status == "active") {
             let amount = lines.next().map_or(MinorUnit::ZERO, |l| l.amount);
-            items.insert(item.id.clone(), ItemState { amount, claimed: Fraction::ZERO, paid: MinorUnit::ZERO, held: MinorUnit::ZERO });
+            items.insert(
+                item.id.clone(),
+                ItemState { amount, claimed: Fraction::ZERO, paid: MinorUnit::ZERO, held: MinorUnit::ZERO },
+            );
         }
         for part in &self.parts {
             let status = statuses.get(part.payment_id.as_str()).copied();
@@ -223,7 +224,10 @@ impl BillRecord {
             }
         }
         if items.values().any(|s| s.taken() > s.amount) {
-            return Err(ApiError::conflict("item_paid", "an item cannot be worth less than what is paid or held of it"));
+            return Err(ApiError::conflict(
+                "item_paid",
+                "an item cannot be worth less than what is paid or held of it",
+            ));
         }
         Ok(BillState { priced, totals, items, equal_taken, equal_paid })
     }

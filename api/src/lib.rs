@@ -6,9 +6,9 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod payments;
 pub mod routes;
 pub mod secrets;
-pub mod payments;
 pub mod settings;
 
 use std::net::TcpListener;

@@ -64,6 +64,13 @@ impl Settings {
                 publishable_key,
                 webhook_secret,
                 base_url: var("TABLEPAY_STRIPE_API_BASE"),
+                timeout: std::time::Duration::from_millis(parse_number(
+                    &var,
+                    "TABLEPAY_STRIPE_TIMEOUT_MS",
+                    20_000,
+                    100,
+                    120_000,
+                )?),
             }),
             _ => {
                 return Err("Stripe needs all three of TABLEPAY_STRIPE_SECRET_KEY, TABLEPAY_STRIPE_PUBLISHABLE_KEY \

@@ -38,7 +38,9 @@ impl SandboxProvider {
     pub fn confirmation_event(payment_id: &str, provider_ref: &str, outcome: CardOutcome) -> ProviderEvent {
         let event_id = format!("sandbox_evt_{payment_id}");
         match outcome {
-            CardOutcome::Succeeds => ProviderEvent::PaymentSucceeded { event_id, provider_ref: provider_ref.to_owned() },
+            CardOutcome::Succeeds => {
+                ProviderEvent::PaymentSucceeded { event_id, provider_ref: provider_ref.to_owned() }
+            }
             CardOutcome::Fails(code) => {
                 ProviderEvent::PaymentFailed { event_id, provider_ref: provider_ref.to_owned(), code: code.to_owned() }
             }
@@ -52,7 +54,9 @@ impl PaymentProvider for SandboxProvider {
     }
 
     fn create_payment(&self, req: CreatePayment) -> BoxFuture<'_, Result<ProviderPayment, ProviderError>> {
-        Box::pin(async move { Ok(ProviderPayment { provider_ref: format!("sandbox_pi_{}", req.payment_id), client_secret: None }) })
+        Box::pin(async move {
+            Ok(ProviderPayment { provider_ref: format!("sandbox_pi_{}", req.payment_id), client_secret: None })
+        })
     }
 
     fn cancel_payment<'a>(&'a self, _provider_ref: &'a str) -> BoxFuture<'a, Result<(), ProviderError>> {
@@ -85,7 +89,10 @@ mod tests {
     fn test_cards() {
         assert_eq!(SandboxProvider::card_outcome("4242 4242 4242 4242"), Some(CardOutcome::Succeeds));
         assert_eq!(SandboxProvider::card_outcome(CARD_DECLINED), Some(CardOutcome::Fails("card_declined")));
-        assert_eq!(SandboxProvider::card_outcome(CARD_INSUFFICIENT_FUNDS), Some(CardOutcome::Fails("insufficient_funds")));
+        assert_eq!(
+            SandboxProvider::card_outcome(CARD_INSUFFICIENT_FUNDS),
+            Some(CardOutcome::Fails("insufficient_funds"))
+        );
         assert_eq!(SandboxProvider::card_outcome("4111111111111111"), None);
     }
 

@@ -13,7 +13,9 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
-use stripe_core::payment_intent::{CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods};
+use stripe_core::payment_intent::{
+    CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods,
+};
 use stripe_core::refund::CreateRefund;
 use stripe_types::Currency;
 
@@ -33,6 +35,9 @@ pub struct StripeConfig {
     pub webhook_secret: String,
     /// Overrides `https://api.stripe.com/` (tests point it at a local fake).
     pub base_url: Option<String>,
+    /// Per-request timeout; past it the outcome is unknown and the caller retries with the
+    /// same idempotency key.
+    pub timeout: Duration,
 }
 
 pub struct StripeProvider {
@@ -48,7 +53,7 @@ impl std::fmt::Debug for StripeProvider {
 
 impl StripeProvider {
     pub fn new(config: StripeConfig) -> Result<StripeProvider, String> {
-        let mut builder = ClientBuilder::new(config.secret_key.clone()).timeout(Duration::from_secs(20));
+        let mut builder = ClientBuilder::new(config.secret_key.clone()).timeout(config.timeout);
         if let Some(url) = &config.base_url {
             builder = builder.url(url.clone());
         }
@@ -130,8 +135,9 @@ impl PaymentProvider for StripeProvider {
 
     fn create_payment(&self, req: CreatePayment) -> BoxFuture<'_, Result<ProviderPayment, ProviderError>> {
         Box::pin(async move {
-            let amount = to_stripe_amount(&req.currency, req.amount)
-                .ok_or_else(|| ProviderError::Rejected(format!("{} cannot be charged in {}", req.amount, req.currency)))?;
+            let amount = to_stripe_amount(&req.currency, req.amount).ok_or_else(|| {
+                ProviderError::Rejected(format!("{} cannot be charged in {}", req.amount, req.currency))
+            })?;
             let currency: Currency = req.currency.to_ascii_lowercase().parse().unwrap_or_default();
             let metadata = HashMap::from([
                 ("tablepay_venue_id".to_owned(), req.venue_id.clone()),
@@ -164,8 +170,9 @@ impl PaymentProvider for StripeProvider {
 
     fn refund(&self, req: RefundRequest) -> BoxFuture<'_, Result<ProviderRefund, ProviderError>> {
         Box::pin(async move {
-            let amount = to_stripe_amount(&req.currency, req.amount)
-                .ok_or_else(|| ProviderError::Rejected(format!("{} cannot be refunded in {}", req.amount, req.currency)))?;
+            let amount = to_stripe_amount(&req.currency, req.amount).ok_or_else(|| {
+                ProviderError::Rejected(format!("{} cannot be refunded in {}", req.amount, req.currency))
+            })?;
             let refund = CreateRefund::new()
                 .payment_intent(req.provider_ref.clone())
                 .amount(amount)
@@ -266,13 +273,19 @@ fn parse_event(body: &[u8]) -> Result<ProviderEvent, WebhookError> {
     let object = &event["data"]["object"];
     let missing = || WebhookError::BadPayload(format!("{kind} without its object id"));
     Ok(match kind.as_str() {
-        "payment_intent.succeeded" => ProviderEvent::PaymentSucceeded { event_id, provider_ref: text(&object["id"]).ok_or_else(missing)? },
+        "payment_intent.succeeded" => {
+            ProviderEvent::PaymentSucceeded { event_id, provider_ref: text(&object["id"]).ok_or_else(missing)? }
+        }
         "payment_intent.payment_failed" => {
             let error = &object["last_payment_error"];
-            let code = text(&error["decline_code"]).or_else(|| text(&error["code"])).unwrap_or_else(|| "payment_failed".into());
+            let code = text(&error["decline_code"])
+                .or_else(|| text(&error["code"]))
+                .unwrap_or_else(|| "payment_failed".into());
             ProviderEvent::PaymentFailed { event_id, provider_ref: text(&object["id"]).ok_or_else(missing)?, code }
         }
-        "payment_intent.canceled" => ProviderEvent::PaymentCanceled { event_id, provider_ref: text(&object["id"]).ok_or_else(missing)? },
+        "payment_intent.canceled" => {
+            ProviderEvent::PaymentCanceled { event_id, provider_ref: text(&object["id"]).ok_or_else(missing)? }
+        }
         "charge.refunded" => {
             let currency = text(&object["currency"]).unwrap_or_default().to_ascii_uppercase();
             ProviderEvent::Refunded {
@@ -296,12 +309,22 @@ mod tests {
         let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1"}}}"#;
         let good = sign(body, SECRET, 1_000);
         let bad = sign(body, "whsec_other", 1_000);
-        for header in [format!("t=1000,v1={good},v1={bad}"), format!("t=1000,v1={bad},v1={good}"), format!("t=1000,v0=abc,v1={good}")] {
+        for header in [
+            format!("t=1000,v1={good},v1={bad}"),
+            format!("t=1000,v1={bad},v1={good}"),
+            format!("t=1000,v0=abc,v1={good}"),
+        ] {
             assert_eq!(verify_signature(&header, body, SECRET, 1_100), Ok(()), "{header}");
         }
         assert_eq!(verify_signature(&format!("t=1000,v1={bad}"), body, SECRET, 1_000), Err(WebhookError::BadSignature));
-        assert_eq!(verify_signature(&format!("t=1000,v1={good}"), b"{}", SECRET, 1_000), Err(WebhookError::BadSignature));
-        assert_eq!(verify_signature(&format!("t=1000,v1={good}"), body, SECRET, 1_301), Err(WebhookError::StaleTimestamp));
+        assert_eq!(
+            verify_signature(&format!("t=1000,v1={good}"), b"{}", SECRET, 1_000),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_signature(&format!("t=1000,v1={good}"), body, SECRET, 1_301),
+            Err(WebhookError::StaleTimestamp)
+        );
         assert_eq!(verify_signature("v1=00", body, SECRET, 1_000), Err(WebhookError::MissingSignature));
         assert_eq!(
             parse_event(body),
@@ -323,10 +346,159 @@ mod tests {
         let failed = br#"{"id":"evt_2","type":"payment_intent.payment_failed","data":{"object":{"id":"pi_2","last_payment_error":{"code":"card_declined","decline_code":"insufficient_funds"}}}}"#;
         assert_eq!(
             parse_event(failed),
-            Ok(ProviderEvent::PaymentFailed { event_id: "evt_2".into(), provider_ref: "pi_2".into(), code: "insufficient_funds".into() })
+            Ok(ProviderEvent::PaymentFailed {
+                event_id: "evt_2".into(),
+                provider_ref: "pi_2".into(),
+                code: "insufficient_funds".into()
+            })
         );
         let other = br#"{"id":"evt_3","type":"customer.created","data":{"object":{"id":"cus_1"}}}"#;
-        assert_eq!(parse_event(other), Ok(ProviderEvent::Ignored { event_id: "evt_3".into(), kind: "customer.created".into() }));
+        assert_eq!(
+            parse_event(other),
+            Ok(ProviderEvent::Ignored { event_id: "evt_3".into(), kind: "customer.created".into() })
+        );
         assert!(matches!(parse_event(b"not json"), Err(WebhookError::BadPayload(_))));
+    }
+}
+
+#[cfg(test)]
+mod adapter_tests {
+    //! The adapter against a local fake of Stripe's HTTP API.
+
+    use wiremock::matchers::{body_string_contains, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    fn provider(server: &MockServer) -> StripeProvider {
+        StripeProvider::new(StripeConfig {
+            secret_key: "sk_test_123".into(),
+            publishable_key: "pk_test_123".into(),
+            webhook_secret: "whsec_test".into(),
+            base_url: Some(server.uri()),
+            timeout: Duration::from_secs(5),
+        })
+        .expect("client builds")
+    }
+
+    fn intent(id: &str, amount: i64, status: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": id, "object": "payment_intent", "amount": amount, "amount_capturable": 0, "amount_received": 0,
+            "capture_method": "automatic", "confirmation_method": "automatic", "created": 1_700_000_000,
+            "currency": "kwd", "livemode": false, "metadata": {}, "payment_method_types": ["card"],
+            "status": status, "client_secret": format!("{id}_secret_abc")
+        })
+    }
+
+    #[tokio::test]
+    async fn create_sends_amount_currency_metadata_and_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .and(header("idempotency-key", "tablepay-payment-p1"))
+            .and(header("authorization", "Bearer sk_test_123"))
+            .and(body_string_contains("amount=33340"))
+            .and(body_string_contains("currency=kwd"))
+            .and(body_string_contains("metadata[tablepay_payment_id]=p1"))
+            .and(body_string_contains("metadata[tablepay_bill_id]=b1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(intent("pi_1", 33_340, "requires_payment_method")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let created = provider(&server)
+            .create_payment(CreatePayment {
+                payment_id: "p1".into(),
+                venue_id: "v1".into(),
+                bill_id: "b1".into(),
+                amount: 33_340,
+                currency: "KWD".into(),
+                idempotency_key: "tablepay-payment-p1".into(),
+            })
+            .await
+            .expect("created");
+        assert_eq!(created.provider_ref, "pi_1");
+        assert_eq!(created.client_secret.as_deref(), Some("pi_1_secret_abc"));
+    }
+
+    #[tokio::test]
+    async fn cancel_and_refund_carry_idempotency_keys() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents/pi_1/cancel"))
+            .and(header("idempotency-key", "tablepay-cancel-pi_1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(intent("pi_1", 1000, "canceled")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/refunds"))
+            .and(header("idempotency-key", "tablepay-refund-r1"))
+            .and(body_string_contains("payment_intent=pi_2"))
+            .and(body_string_contains("amount=450"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "id": "re_1", "object": "refund", "amount": 450, "created": 1_700_000_000, "currency": "eur",
+                "status": "succeeded", "payment_intent": "pi_2"
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let stripe = provider(&server);
+        stripe.cancel_payment("pi_1").await.expect("cancelled");
+        let refund = stripe
+            .refund(RefundRequest {
+                provider_ref: "pi_2".into(),
+                amount: 450,
+                currency: "EUR".into(),
+                idempotency_key: "tablepay-refund-r1".into(),
+            })
+            .await
+            .expect("refunded");
+        assert_eq!(refund.refund_ref, "re_1");
+    }
+
+    #[tokio::test]
+    async fn errors_are_classified() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                "error": {"type": "invalid_request_error", "message": "Amount must be at least 50 cents"}
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents/pi_9/cancel"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        let stripe = provider(&server);
+        let req = CreatePayment {
+            payment_id: "p2".into(),
+            venue_id: "v".into(),
+            bill_id: "b".into(),
+            amount: 10,
+            currency: "EUR".into(),
+            idempotency_key: "k".into(),
+        };
+        assert!(
+            matches!(stripe.create_payment(req).await, Err(ProviderError::Rejected(m)) if m.contains("at least 50"))
+        );
+        assert!(matches!(stripe.cancel_payment("pi_9").await, Err(ProviderError::Unavailable(_))));
+    }
+
+    #[test]
+    fn charge_rules_per_currency() {
+        let server_less = StripeProvider::new(StripeConfig {
+            secret_key: "sk".into(),
+            publishable_key: "pk".into(),
+            webhook_secret: "wh".into(),
+            base_url: None,
+            timeout: Duration::from_secs(1),
+        })
+        .expect("builds");
+        assert_eq!(server_less.charge_rules("KWD", 3), ChargeRules { granularity: 10, minimum: 200 });
+        assert_eq!(server_less.charge_rules("EUR", 2), ChargeRules { granularity: 1, minimum: 50 });
+        assert_eq!(server_less.charge_rules("JPY", 0), ChargeRules { granularity: 1, minimum: 50 });
+        assert_eq!(server_less.charge_rules("MGA", 2).granularity, 100);
     }
 }

@@ -277,3 +277,38 @@ pub async fn read(response: reqwest::Response) -> Answer {
     let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
     Answer { status, headers, body }
 }
+
+impl TestApp {
+    /// A guest's payment request on the table behind `qr`.
+    pub async fn pay(&self, qr: &str, body: Value) -> Answer {
+        self.post(&format!("/v1/t/{qr}/payments"), None, body).await
+    }
+
+    /// Confirms a sandbox payment with a test card.
+    pub async fn confirm(&self, payment_id: &str, card: &str) -> Answer {
+        self.post(&format!("/v1/sandbox/payments/{payment_id}/confirm"), None, json!({"card_number": card})).await
+    }
+
+    /// The guest's view of the table.
+    pub async fn guest(&self, qr: &str) -> Value {
+        self.get(&format!("/v1/t/{qr}"), None).await.expect(200)
+    }
+}
+
+pub const CARD_OK: &str = "4242424242424242";
+pub const CARD_DECLINED: &str = "4000000000000002";
+pub const CARD_NO_FUNDS: &str = "4000000000009995";
+
+/// Opens a bill on a new table and returns (bill, qr token).
+pub async fn bill_with_qr(app: &TestApp, venue: &Venue, label: &str, items: Value) -> (Value, String) {
+    let table = app.create_table(venue, label).await;
+    let bill = app
+        .post(
+            &format!("/v1/venues/{}/bills", venue.id),
+            Some(&venue.pos_key),
+            json!({"table_id": table["id"], "items": items}),
+        )
+        .await
+        .expect(201);
+    (bill, table["qr_token"].as_str().expect("token").to_owned())
+}

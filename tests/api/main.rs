@@ -7,4 +7,5 @@ mod helpers;
 
 mod bills;
 mod errors;
+mod payments;
 mod venues;

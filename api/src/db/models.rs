@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, bill_items, bills, dining_tables, idempotency_keys, payment_items, payments, provider_events, staff, venues,
+    api_keys, bill_items, bills, dining_tables, idempotency_keys, payment_items, payments, provider_events, staff,
+    venues,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -104,8 +104,6 @@ diesel::joinable!(dining_tables -> venues (venue_id));
 diesel::joinable!(bills -> dining_tables (table_id));
 diesel::joinable!(bill_items -> bills (bill_id));
 
-
-
 diesel::table! {
     payments (id) {
         id -> Text,

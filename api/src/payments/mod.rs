@@ -74,7 +74,9 @@ pub enum Applied {
 
 fn event_parts(event: &ProviderEvent) -> (&str, &'static str, Option<&str>) {
     match event {
-        ProviderEvent::PaymentSucceeded { event_id, provider_ref } => (event_id, "payment_succeeded", Some(provider_ref)),
+        ProviderEvent::PaymentSucceeded { event_id, provider_ref } => {
+            (event_id, "payment_succeeded", Some(provider_ref))
+        }
         ProviderEvent::PaymentFailed { event_id, provider_ref, .. } => (event_id, "payment_failed", Some(provider_ref)),
         ProviderEvent::PaymentCanceled { event_id, provider_ref } => (event_id, "payment_canceled", Some(provider_ref)),
         ProviderEvent::Refunded { event_id, provider_ref, .. } => (event_id, "refunded", Some(provider_ref)),
@@ -101,7 +103,10 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
         payment_id: payment.as_ref().map(|p| p.id.clone()),
         received_at: db::now(),
     };
-    match diesel::insert_into(provider_events::table).values(&record).execute(conn) {
+    // In a savepoint: on PostgreSQL a failed statement would otherwise abort the whole
+    // transaction, and a duplicate is an expected outcome here.
+    let inserted = conn.transaction(|c| diesel::insert_into(provider_events::table).values(&record).execute(c));
+    match inserted {
         Ok(_) => {}
         Err(e) if unique_violation(&e).is_some() => return Ok(Applied::Duplicate(record.payment_id)),
         Err(e) => return Err(e.into()),
@@ -145,7 +150,11 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
                     PaymentStatus::PartiallyRefunded
                 };
                 diesel::update(payments::table.find(&payment.id))
-                    .set((payments::refunded_amount.eq(refunded), payments::status.eq(next.as_str()), payments::updated_at.eq(now)))
+                    .set((
+                        payments::refunded_amount.eq(refunded),
+                        payments::status.eq(next.as_str()),
+                        payments::updated_at.eq(now),
+                    ))
                     .execute(conn)?;
                 bump_bill(conn, &payment.bill_id, now)?;
             }

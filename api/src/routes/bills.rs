@@ -327,7 +327,12 @@ pub async fn void_item(
                 return Ok(record);
             }
             require_open(&record.bill)?;
-            if record.state()?.items.get(&item.id).is_some_and(|s| s.taken() > MinorUnit::ZERO || s.claimed != Fraction::ZERO) {
+            if record
+                .state()?
+                .items
+                .get(&item.id)
+                .is_some_and(|s| s.taken() > MinorUnit::ZERO || s.claimed != Fraction::ZERO)
+            {
                 return Err(ApiError::conflict("item_paid", "part of this item is paid or held; it cannot be voided"));
             }
             diesel::update(bill_items::table.find(&item.id))
@@ -512,7 +517,10 @@ pub async fn close(
             let new_status = match record.bill.status.as_str() {
                 "paid" => "closed",
                 "open" if caller.role == Role::Manager && reason.is_some() && totals.pending > MinorUnit::ZERO => {
-                    return Err(ApiError::conflict("conflict", "guests are paying right now; wait for their payments to finish"));
+                    return Err(ApiError::conflict(
+                        "conflict",
+                        "guests are paying right now; wait for their payments to finish",
+                    ));
                 }
                 "open" if caller.role == Role::Manager && reason.is_some() && totals.paid > MinorUnit::ZERO => "closed",
                 "open" if caller.role == Role::Manager && reason.is_some() => "void",

@@ -84,8 +84,12 @@ struct TipInput {
 fn parse_tip(tip: Option<&TipInput>) -> Result<Option<Tip>, ApiError> {
     match tip {
         None => Ok(None),
-        Some(TipInput { amount: Some(a), percent_bps: None }) if (0..=MAX_AMOUNT).contains(a) => Ok(Some(Tip::Amount(MinorUnit(*a)))),
-        Some(TipInput { amount: None, percent_bps: Some(p) }) if (0..=MAX_BPS).contains(p) => Ok(Some(Tip::PercentBps(*p as u32))),
+        Some(TipInput { amount: Some(a), percent_bps: None }) if (0..=MAX_AMOUNT).contains(a) => {
+            Ok(Some(Tip::Amount(MinorUnit(*a))))
+        }
+        Some(TipInput { amount: None, percent_bps: Some(p) }) if (0..=MAX_BPS).contains(p) => {
+            Ok(Some(Tip::PercentBps(*p as u32)))
+        }
         Some(_) => Err(ApiError::invalid(format!(
             "tip is either {{\"amount\": 0..{MAX_AMOUNT}}} or {{\"percent_bps\": 0..{MAX_BPS}}}"
         ))),
@@ -167,8 +171,9 @@ fn price_split(record: &BillRecord, split: &SplitInput) -> Result<Priced, ApiErr
                     format!("this bill is being split in {fixed} equal shares; pay shares of {fixed}"),
                 ));
             }
-            let amount = equal_shares_cost(state.totals.total, *parts as u32, state.equal_taken, count as u32, remaining)
-                .map_err(split_error)?;
+            let amount =
+                equal_shares_cost(state.totals.total, *parts as u32, state.equal_taken, count as u32, remaining)
+                    .map_err(split_error)?;
             Ok(Priced { amount, parts: Vec::new(), equal: Some((*parts as i32, count as i32)) })
         }
         SplitInput::Items { items } => {
@@ -178,12 +183,17 @@ fn price_split(record: &BillRecord, split: &SplitInput) -> Result<Priced, ApiErr
             let mut seen = HashSet::new();
             let mut parts = Vec::with_capacity(items.len());
             for (i, claim) in items.iter().enumerate() {
-                let item_id = parse_id(&claim.item_id, "item").map_err(|_| ApiError::invalid(format!("split.items[{i}].item_id is not on this bill")))?;
+                let item_id = parse_id(&claim.item_id, "item")
+                    .map_err(|_| ApiError::invalid(format!("split.items[{i}].item_id is not on this bill")))?;
                 if !seen.insert(item_id.clone()) {
                     return Err(ApiError::invalid(format!("split.items[{i}] names an item twice")));
                 }
-                let (Some(row), Some(taken)) = (record.items.iter().find(|r| r.id == item_id), state.items.get(&item_id)) else {
-                    return Err(ApiError::invalid(format!("split.items[{i}].item_id is not an active item of this bill")));
+                let (Some(row), Some(taken)) =
+                    (record.items.iter().find(|r| r.id == item_id), state.items.get(&item_id))
+                else {
+                    return Err(ApiError::invalid(format!(
+                        "split.items[{i}].item_id is not an active item of this bill"
+                    )));
                 };
                 let want = match (claim.quantity, &claim.share) {
                     (Some(q), None) if (1..=row.quantity).contains(&q) => Fraction::new(q, row.quantity),
@@ -201,9 +211,14 @@ fn price_split(record: &BillRecord, split: &SplitInput) -> Result<Priced, ApiErr
                 let cost = item_part_cost(taken.amount, taken.claimed, taken.taken(), want).map_err(split_error)?;
                 parts.push(NewPart { item_id, fraction: want, amount: cost });
             }
-            let amount = MinorUnit::sum(parts.iter().map(|p| p.amount)).map_err(|_| ApiError::invalid("amount out of range"))?;
+            let amount =
+                MinorUnit::sum(parts.iter().map(|p| p.amount)).map_err(|_| ApiError::invalid("amount out of range"))?;
             if amount > remaining {
-                return Err(exceeds(format!("those items cost {} but only {} remains to be paid", amount.get(), remaining.get())));
+                return Err(exceeds(format!(
+                    "those items cost {} but only {} remains to be paid",
+                    amount.get(),
+                    remaining.get()
+                )));
             }
             if amount == MinorUnit::ZERO {
                 return Err(ApiError::invalid("those items cost nothing; there is nothing to pay"));
@@ -284,12 +299,19 @@ fn load_payment(conn: &mut DbConn, payment_id: &str) -> Result<(Payment, Vec<Pay
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found("payment"))?;
-    let parts = payment_items::table.filter(payment_items::payment_id.eq(payment_id)).select(PaymentItem::as_select()).load(conn)?;
+    let parts = payment_items::table
+        .filter(payment_items::payment_id.eq(payment_id))
+        .select(PaymentItem::as_select())
+        .load(conn)?;
     Ok((payment, parts))
 }
 
 /// A payment of the table behind `qr_token`; 404 for any other.
-fn table_payment(conn: &mut DbConn, qr_token: &str, payment_id: &str) -> Result<(DiningTable, Venue, Payment, Vec<PaymentItem>), ApiError> {
+fn table_payment(
+    conn: &mut DbConn,
+    qr_token: &str,
+    payment_id: &str,
+) -> Result<(DiningTable, Venue, Payment, Vec<PaymentItem>), ApiError> {
     let (table, venue) = table_by_token(conn, qr_token)?;
     let payment_id = parse_id(payment_id, "payment")?;
     let (payment, parts) = load_payment(conn, &payment_id)?;
@@ -301,7 +323,12 @@ fn table_payment(conn: &mut DbConn, qr_token: &str, payment_id: &str) -> Result<
 }
 
 /// `POST /v1/t/{qr_token}/payments`.
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
     let input: CreatePaymentBody = body.json()?;
     let lookup = token.clone();
@@ -474,12 +501,22 @@ async fn ensure_provider_payment(state: &AppState, payment: Payment) -> Result<P
                     lock_bill(conn, &bill_id)?;
                     let payment: Payment = payments::table.find(&id).select(Payment::as_select()).first(conn)?;
                     if payment.status == "pending" {
-                        transition(conn, &payment, tablepay_domain::PaymentStatus::Failed, Some("provider_rejected"), db::now())?;
+                        transition(
+                            conn,
+                            &payment,
+                            tablepay_domain::PaymentStatus::Failed,
+                            Some("provider_rejected"),
+                            db::now(),
+                        )?;
                     }
                     Ok(())
                 })
                 .await?;
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "provider_rejected", format!("the payment provider refused the payment: {reason}")))
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "provider_rejected",
+                format!("the payment provider refused the payment: {reason}"),
+            ))
         }
         Err(ProviderError::Unavailable(reason)) => {
             tracing::warn!(payment = %payment.id, %reason, "provider unavailable while creating a payment");
@@ -509,12 +546,21 @@ pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)
         if let Some(reference) = &payment.provider_ref {
             let provider = state.providers.get(&payment.provider)?;
             provider.cancel_payment(reference).await.map_err(|e| match e {
-                ProviderError::Rejected(reason) => ApiError::conflict("conflict", format!("the provider cannot cancel it: {reason}")),
-                ProviderError::Unavailable(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", "the payment provider did not answer; retry"),
+                ProviderError::Rejected(reason) => {
+                    ApiError::conflict("conflict", format!("the provider cannot cancel it: {reason}"))
+                }
+                ProviderError::Unavailable(_) => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "provider_unavailable",
+                    "the payment provider did not answer; retry",
+                ),
             })?;
         }
     } else if status != tablepay_domain::PaymentStatus::Canceled {
-        return Err(ApiError::conflict("conflict", format!("the payment is {}; it cannot be cancelled", status.as_str())));
+        return Err(ApiError::conflict(
+            "conflict",
+            format!("the payment is {}; it cannot be cancelled", status.as_str()),
+        ));
     }
     let id = payment.id.clone();
     let (payment, parts) = state
@@ -525,7 +571,10 @@ pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)
             if current.status == "pending" {
                 transition(conn, &current, tablepay_domain::PaymentStatus::Canceled, None, db::now())?;
             } else if current.status != "canceled" {
-                return Err(ApiError::conflict("conflict", format!("the payment is {}; it cannot be cancelled", current.status)));
+                return Err(ApiError::conflict(
+                    "conflict",
+                    format!("the payment is {}; it cannot be cancelled", current.status),
+                ));
             }
             Ok((payments::table.find(&id).select(Payment::as_select()).first(conn)?, parts))
         })
@@ -560,7 +609,11 @@ struct Receipt {
 
 /// `GET /v1/t/{qr_token}/payments/{payment_id}/receipt`: JSON, or a printable page with
 /// `Accept: text/html`.
-pub async fn receipt(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn receipt(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (token, payment_id) = path.into_inner();
     let (table, venue, payment, parts, record) = state
         .db
@@ -589,8 +642,16 @@ pub async fn receipt(state: web::Data<AppState>, req: HttpRequest, path: web::Pa
             detail: format!("{} of {} shares", payment.equal_count.unwrap_or(1), payment.equal_parts.unwrap_or(1)),
             amount: payment.amount,
         }],
-        "remaining" => vec![ReceiptLine { name: "Remaining balance".into(), detail: "the rest of the bill".into(), amount: payment.amount }],
-        _ => vec![ReceiptLine { name: "Part of the bill".into(), detail: "custom amount".into(), amount: payment.amount }],
+        "remaining" => vec![ReceiptLine {
+            name: "Remaining balance".into(),
+            detail: "the rest of the bill".into(),
+            amount: payment.amount,
+        }],
+        _ => vec![ReceiptLine {
+            name: "Part of the bill".into(),
+            detail: "custom amount".into(),
+            amount: payment.amount,
+        }],
     };
     let receipt = Receipt {
         payment_id: payment.id.clone(),
@@ -629,9 +690,17 @@ fn receipt_html(r: &Receipt, currency: tablepay_domain::Currency) -> String {
     let rows: String = r
         .lines
         .iter()
-        .map(|l| format!("<tr><td>{}<br><small>{}</small></td><td class=\"n\">{}</td></tr>", escape(&l.name), escape(&l.detail), money(l.amount)))
+        .map(|l| {
+            format!(
+                "<tr><td>{}<br><small>{}</small></td><td class=\"n\">{}</td></tr>",
+                escape(&l.name),
+                escape(&l.detail),
+                money(l.amount)
+            )
+        })
         .collect();
-    let paid = r.paid_at.map(|t| t.0.and_utc().format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| r.status.clone());
+    let paid =
+        r.paid_at.map(|t| t.0.and_utc().format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| r.status.clone());
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
 <title>Receipt — {venue}</title><style>body{{font:16px/1.4 system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#111}}\

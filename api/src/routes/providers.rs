@@ -23,7 +23,11 @@ struct Confirm {
 
 /// `POST /v1/sandbox/payments/{payment_id}/confirm` `{card_number}`: the sandbox's stand-in
 /// for a card form. The payment id is the capability, as a Stripe client secret would be.
-pub async fn sandbox_confirm(state: web::Data<AppState>, path: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn sandbox_confirm(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
     let payment_id = parse_id(&path, "payment")?;
     let input: Confirm = body.json()?;
     let outcome = SandboxProvider::card_outcome(&input.card_number).ok_or_else(|| {
@@ -39,7 +43,10 @@ pub async fn sandbox_confirm(state: web::Data<AppState>, path: web::Path<String>
                 .first(conn)
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("payment"))?;
-            let reference = payment.provider_ref.clone().ok_or_else(|| ApiError::conflict("conflict", "the payment is not ready to confirm"))?;
+            let reference = payment
+                .provider_ref
+                .clone()
+                .ok_or_else(|| ApiError::conflict("conflict", "the payment is not ready to confirm"))?;
             if !matches!(payment.status.as_str(), "pending") {
                 let already: bool = crate::db::schema::provider_events::table
                     .filter(crate::db::schema::provider_events::payment_id.eq(&payment.id))
@@ -47,14 +54,19 @@ pub async fn sandbox_confirm(state: web::Data<AppState>, path: web::Path<String>
                     .get_result::<i64>(conn)?
                     > 0;
                 if !already {
-                    return Err(ApiError::conflict("conflict", format!("the payment is {}; it can no longer be confirmed", payment.status)));
+                    return Err(ApiError::conflict(
+                        "conflict",
+                        format!("the payment is {}; it can no longer be confirmed", payment.status),
+                    ));
                 }
             }
             let event = SandboxProvider::confirmation_event(&payment.id, &reference, outcome);
             apply_event(conn, "sandbox", &event)?;
             let payment: Payment = payments::table.find(&payment.id).select(Payment::as_select()).first(conn)?;
-            let parts: Vec<PaymentItem> =
-                payment_items::table.filter(payment_items::payment_id.eq(&payment.id)).select(PaymentItem::as_select()).load(conn)?;
+            let parts: Vec<PaymentItem> = payment_items::table
+                .filter(payment_items::payment_id.eq(&payment.id))
+                .select(PaymentItem::as_select())
+                .load(conn)?;
             Ok((payment, parts))
         })
         .await?;
@@ -66,7 +78,11 @@ pub async fn sandbox_confirm(state: web::Data<AppState>, path: web::Path<String>
 
 /// `POST /v1/providers/stripe/webhook`: verified by `Stripe-Signature`; replays and unknown
 /// event types are acknowledged and change nothing.
-pub async fn stripe_webhook(state: web::Data<AppState>, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn stripe_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
     let stripe = state.providers.stripe().ok_or_else(|| ApiError::not_found("resource"))?;
     let headers: Vec<(String, String)> = req
         .headers()

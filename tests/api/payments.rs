@@ -1,0 +1,378 @@
+//! Guests split and pay: every split type, tips, holds and their release, idempotency, and
+//! no double payment under concurrency.
+
+use futures_util::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{CARD_DECLINED, CARD_NO_FUNDS, CARD_OK, TestApp, backend_tests, bill_with_qr, spawn_app_with};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+async fn paying_everything_settles_the_table(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Steak", "quantity": 2, "unit_price": 2450}])).await;
+    let payment = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}, "tip": {"percent_bps": 1500}}))
+        .await
+        .expect(201);
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(payment["amount"], 4900);
+    assert_eq!(payment["tip_amount"], 735);
+    assert_eq!(payment["total_amount"], 5635);
+    assert_eq!(payment["currency"], "EUR");
+    assert_eq!(payment["provider"], "sandbox");
+    assert_eq!(payment["next_action"]["type"], "sandbox_confirm");
+    assert!(payment["expires_at"].is_string());
+    // While pending, the amount is held: nothing remains.
+    let held = app.guest(&qr).await;
+    assert_eq!(held["bill"]["totals"]["pending"], 4900);
+    assert_eq!(held["bill"]["totals"]["remaining"], 0);
+    assert_eq!(held["bill"]["status"], "open");
+
+    let confirmed = app.confirm(&id(&payment), CARD_OK).await.expect(200);
+    assert_eq!(confirmed["status"], "succeeded");
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["status"], "paid");
+    assert_eq!(view["bill"]["totals"]["paid"], 4900);
+    assert_eq!(view["bill"]["totals"]["tips"], 735, "tips are kept apart from the total");
+    assert_eq!(view["bill"]["totals"]["total"], 4900);
+    assert!(view["bill"]["paid_at"].is_string());
+    assert_eq!(view["bill"]["payments"][0]["status"], "succeeded");
+    // Confirming again changes nothing; paying a paid bill is refused.
+    app.confirm(&id(&payment), CARD_OK).await.expect(200);
+    app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}}))
+        .await
+        .assert_problem(409, "bill_not_open");
+    // The POS may now close it.
+    let closed = app.post(&format!("/v1/bills/{}/close", id(&bill)), Some(&venue.pos_key), json!({})).await.expect(200);
+    assert_eq!(closed["status"], "closed");
+}
+
+async fn equal_shares_of_one_hundred_in_three(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 10000}])).await;
+    let share = json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 3, "count": 1}});
+    let mut amounts = Vec::new();
+    for i in 0..3 {
+        let p = app.pay(&qr, share.clone()).await.expect(201);
+        amounts.push(p["amount"].as_i64().unwrap());
+        if i == 0 {
+            // The first equal payment fixed N = 3 for the bill.
+            app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 4, "count": 1}}))
+                .await
+                .assert_problem(409, "conflict");
+        }
+        app.confirm(&id(&p), CARD_OK).await.expect(200);
+    }
+    assert_eq!(amounts, vec![3334, 3333, 3333]);
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["split"], json!({"type": "equal", "parts": 3, "paid_parts": 3, "taken_parts": 3}));
+    assert_eq!(view["bill"]["status"], "paid");
+    assert_eq!(view["bill"]["totals"]["paid"], 10000);
+}
+
+async fn a_shared_dish_in_three_and_whole_units(app: TestApp) {
+    let venue = app.create_venue("EUR", "exclusive", 1000, 0).await;
+    let (bill, qr) = bill_with_qr(
+        &app,
+        &venue,
+        "T1",
+        json!([{"name": "Paella for the table", "quantity": 1, "unit_price": 3000},
+               {"name": "Beer", "quantity": 3, "unit_price": 450}]),
+    )
+    .await;
+    let paella = bill["items"][0]["id"].clone();
+    let beer = bill["items"][1]["id"].clone();
+    assert_eq!(bill["items"][0]["amount"], 3300, "price plus its 10 % tax");
+    let third = json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": paella, "share": {"parts": 3}}]}});
+    let mut paid = Vec::new();
+    for _ in 0..3 {
+        let p = app.pay(&qr, third.clone()).await.expect(201);
+        paid.push(p["amount"].as_i64().unwrap());
+        app.confirm(&id(&p), CARD_OK).await.expect(200);
+    }
+    assert_eq!(paid.iter().sum::<i64>(), 3300, "three thirds make the dish exactly");
+    assert!(paid.iter().all(|a| (1099..=1101).contains(a)), "{paid:?}");
+    app.pay(&qr, third).await.assert_problem(409, "items_unavailable");
+    // Two of three beers, then the last.
+    let two = app
+        .pay(
+            &qr,
+            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": beer, "quantity": 2}]}}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(two["amount"], 990);
+    assert_eq!(two["items"][0]["fraction"], json!({"num": 2, "den": 3}));
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["items"][1]["held_amount"], 990);
+    assert_eq!(view["bill"]["items"][0]["paid_amount"], 3300);
+    app.pay(
+        &qr,
+        json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": beer, "quantity": 2}]}}),
+    )
+    .await
+    .assert_problem(409, "items_unavailable");
+    let last = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": beer}]}}))
+        .await
+        .expect(201);
+    assert_eq!(last["amount"], 495);
+    app.confirm(&id(&two), CARD_OK).await.expect(200);
+    app.confirm(&id(&last), CARD_OK).await.expect(200);
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["status"], "paid");
+    assert_eq!(view["bill"]["totals"]["paid"], 3300 + 1485);
+}
+
+async fn jpy_and_kwd_split_exactly(app: TestApp) {
+    let jpy = app.create_venue("JPY", "inclusive", 1000, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &jpy, "J1", json!([{"name": "Omakase", "quantity": 1, "unit_price": 10001}])).await;
+    let a = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 2}})).await.expect(201);
+    let b = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 2}})).await.expect(201);
+    assert_eq!((a["amount"].as_i64(), b["amount"].as_i64()), (Some(5001), Some(5000)));
+    assert_eq!(a["currency"], "JPY");
+
+    let kwd = app.create_venue("KWD", "exclusive", 500, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &kwd, "K1", json!([{"name": "Mandi", "quantity": 1, "unit_price": 4250}])).await;
+    assert_eq!(bill["totals"]["total"], 4463, "4.250 + 5 % = 4.4625 → 4.463");
+    let third = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"], "share": {"parts": 3}}]}, "tip": {"amount": 100}}))
+        .await
+        .expect(201);
+    assert_eq!(third["amount"], 1488);
+    assert_eq!(third["tip_amount"], 100);
+    assert_eq!(third["currency"], "KWD");
+    let rest = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    assert_eq!(rest["amount"], 4463 - 1488);
+}
+
+async fn a_hold_stops_a_second_payer_until_declined(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) = bill_with_qr(&app, &venue, "T1", json!([{"name": "Wine", "quantity": 1, "unit_price": 4000}, {"name": "Soup", "quantity": 1, "unit_price": 1000}])).await;
+    let wine =
+        json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"]}]}});
+    let a = app.pay(&qr, wine.clone()).await.expect(201);
+    app.pay(&qr, wine.clone()).await.assert_problem(409, "items_unavailable");
+    app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 1001}}))
+        .await
+        .assert_problem(409, "amount_exceeds_remaining");
+    // The card is declined: the hold is released and the wine is free again.
+    let declined = app.confirm(&id(&a), CARD_DECLINED).await.expect(200);
+    assert_eq!(declined["status"], "failed");
+    assert_eq!(declined["failure_code"], "card_declined");
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["remaining"], 5000);
+    let b = app.pay(&qr, wine.clone()).await.expect(201);
+    let poor = app.confirm(&id(&b), CARD_NO_FUNDS).await.expect(200);
+    assert_eq!(poor["failure_code"], "insufficient_funds");
+    // A failed payment never succeeds later.
+    app.confirm(&id(&b), CARD_OK).await.expect(200);
+    let after = app.get(&format!("/v1/t/{qr}/payments/{}", id(&b)), None).await.expect(200);
+    assert_eq!(after["status"], "failed");
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["paid"], 0);
+}
+
+async fn cancelling_releases_the_hold(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
+    let p = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 2000}})).await.expect(201);
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["remaining"], 1000);
+    let canceled = app.post(&format!("/v1/t/{qr}/payments/{}/cancel", id(&p)), None, json!({})).await.expect(200);
+    assert_eq!(canceled["status"], "canceled");
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["remaining"], 3000);
+    // Cancelling again is harmless; confirming a cancelled payment is refused.
+    app.post(&format!("/v1/t/{qr}/payments/{}/cancel", id(&p)), None, json!({})).await.expect(200);
+    app.confirm(&id(&p), CARD_OK).await.assert_problem(409, "conflict");
+    // Another table's token does not reach this payment.
+    let (_, other_qr) = bill_with_qr(&app, &venue, "T2", json!([])).await;
+    app.get(&format!("/v1/t/{other_qr}/payments/{}", id(&p)), None).await.assert_problem(404, "not_found");
+}
+
+async fn expired_holds_are_released(app: TestApp) {
+    let app = spawn_app_with(app.backend, &[("TABLEPAY_HOLD_SECONDS", "1"), ("TABLEPAY_SWEEP_INTERVAL_MS", "100")])
+        .await
+        .unwrap();
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
+    let p = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["remaining"], 0);
+    let mut status = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status =
+            app.get(&format!("/v1/t/{qr}/payments/{}", id(&p)), None).await.body["status"].as_str().unwrap().to_owned();
+        if status == "expired" {
+            break;
+        }
+    }
+    assert_eq!(status, "expired");
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["remaining"], 3000);
+    app.confirm(&id(&p), CARD_OK).await.assert_problem(409, "conflict");
+}
+
+async fn forty_concurrent_payers_never_take_more_than_the_total(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Banquet", "quantity": 1, "unit_price": 10000}])).await;
+    let attempts = (0..40).map(|i| {
+        let split = if i % 2 == 0 {
+            json!({"type": "amount", "amount": 700})
+        } else {
+            json!({"type": "equal", "parts": 20, "count": 1})
+        };
+        app.pay(&qr, json!({"bill_id": bill["id"], "split": split}))
+    });
+    let answers = join_all(attempts).await;
+    let mut created = Vec::new();
+    for answer in answers {
+        match answer.status.as_u16() {
+            201 => created.push(answer.body),
+            409 => assert!(
+                ["amount_exceeds_remaining", "conflict"].contains(&answer.body["code"].as_str().unwrap()),
+                "{:?}",
+                answer.body
+            ),
+            other => panic!("unexpected {other}: {:?}", answer.body),
+        }
+    }
+    let held: i64 = created.iter().map(|p| p["amount"].as_i64().unwrap()).sum();
+    assert!(held <= 10000, "held {held} of 10000");
+    // Everyone confirms at once; then whoever is left pays the rest.
+    join_all(created.iter().map(|p| app.confirm(p["id"].as_str().unwrap(), CARD_OK))).await;
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["totals"]["paid"], held);
+    if held < 10000 {
+        let rest = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+        app.confirm(&id(&rest), CARD_OK).await.expect(200);
+    }
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["totals"]["paid"], 10000);
+    assert_eq!(view["bill"]["status"], "paid");
+}
+
+async fn replaying_a_payment_with_the_same_key(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
+    let body = json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 1000}, "tip": {"amount": 100}});
+    let path = format!("/v1/t/{qr}/payments");
+    let key = [("Idempotency-Key", "guest-phone-1")];
+    let first = app.call_with(Method::POST, &path, None, Some(body.clone()), &key).await;
+    assert_eq!(first.status.as_u16(), 201);
+    let again = app.call_with(Method::POST, &path, None, Some(body), &key).await;
+    assert_eq!(again.status.as_u16(), 201);
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again.body["id"], first.body["id"]);
+    let other = json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 1500}});
+    app.call_with(Method::POST, &path, None, Some(other), &key).await.assert_problem(422, "idempotency_key_reused");
+    assert_eq!(app.guest(&qr).await["bill"]["payments"].as_array().unwrap().len(), 1);
+}
+
+async fn bad_payment_requests_are_refused(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 2, "unit_price": 3000}])).await;
+    let item = bill["items"][0]["id"].clone();
+    for (split, tip, status) in [
+        (json!({"type": "cash"}), Value::Null, 400),
+        (json!({"type": "amount", "amount": 0}), Value::Null, 422),
+        (json!({"type": "amount", "amount": -5}), Value::Null, 422),
+        (json!({"type": "amount", "amount": 100, "extra": 1}), Value::Null, 400),
+        (json!({"type": "equal", "parts": 1}), Value::Null, 422),
+        (json!({"type": "equal", "parts": 3, "count": 4}), Value::Null, 422),
+        (json!({"type": "items", "items": []}), Value::Null, 422),
+        (json!({"type": "items", "items": [{"item_id": item, "quantity": 3}]}), Value::Null, 422),
+        (
+            json!({"type": "items", "items": [{"item_id": item, "quantity": 1, "share": {"parts": 2}}]}),
+            Value::Null,
+            422,
+        ),
+        (json!({"type": "items", "items": [{"item_id": uuid::Uuid::now_v7().to_string()}]}), Value::Null, 422),
+        (json!({"type": "remaining"}), json!({"amount": -1}), 422),
+        (json!({"type": "remaining"}), json!({"percent_bps": 20000}), 422),
+        (json!({"type": "remaining"}), json!({"amount": 1, "percent_bps": 1}), 422),
+    ] {
+        let mut body = json!({"bill_id": bill["id"], "split": split});
+        if !tip.is_null() {
+            body["tip"] = tip;
+        }
+        app.pay(&qr, body).await.assert_problem(status, "validation_failed");
+    }
+    app.pay("unknown-token", json!({"bill_id": bill["id"], "split": {"type": "remaining"}}))
+        .await
+        .assert_problem(404, "not_found");
+    // A bill of another table is not reachable with this token.
+    let (other, _) = bill_with_qr(&app, &venue, "T2", json!([{"name": "X", "quantity": 1, "unit_price": 100}])).await;
+    app.pay(&qr, json!({"bill_id": other["id"], "split": {"type": "remaining"}}))
+        .await
+        .assert_problem(404, "not_found");
+    app.confirm(&uuid::Uuid::now_v7().to_string(), CARD_OK).await.assert_problem(404, "not_found");
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["payments"], json!([]), "nothing was created");
+    // An item that is held cannot be voided by the POS.
+    let p = app
+        .pay(
+            &qr,
+            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": item, "quantity": 1}]}}),
+        )
+        .await
+        .expect(201);
+    app.call(
+        Method::DELETE,
+        &format!("/v1/bills/{}/items/{}", id(&bill), item.as_str().unwrap()),
+        Some(&venue.pos_key),
+        None,
+    )
+    .await
+    .assert_problem(409, "item_paid");
+    app.confirm(&id(&p), "4111111111111111").await.assert_problem(422, "validation_failed");
+}
+
+async fn receipts_itemise_what_was_paid(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let (bill, qr) = bill_with_qr(&app, &venue, "T1", json!([{"name": "Tarte <flambée>", "quantity": 2, "unit_price": 1200}, {"name": "Cidre", "quantity": 1, "unit_price": 500}])).await;
+    let p = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"], "quantity": 1}]}, "tip": {"amount": 150}}))
+        .await
+        .expect(201);
+    app.confirm(&id(&p), CARD_OK).await.expect(200);
+    let receipt = app.get(&format!("/v1/t/{qr}/payments/{}/receipt", id(&p)), None).await.expect(200);
+    assert_eq!(receipt["lines"], json!([{"name": "Tarte <flambée>", "detail": "1 × Tarte <flambée>", "amount": 1200}]));
+    assert_eq!(receipt["tip_amount"], 150);
+    assert_eq!(receipt["total_amount"], 1350);
+    assert_eq!(receipt["status"], "succeeded");
+    let html = app
+        .client
+        .get(app.url(&format!("/v1/t/{qr}/payments/{}/receipt", id(&p))))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = html.text().await.unwrap();
+    assert!(page.contains("Tarte &lt;flambée&gt;"), "names are escaped");
+    assert!(page.contains("13.50 EUR"));
+}
+
+backend_tests!(
+    paying_everything_settles_the_table,
+    equal_shares_of_one_hundred_in_three,
+    a_shared_dish_in_three_and_whole_units,
+    jpy_and_kwd_split_exactly,
+    a_hold_stops_a_second_payer_until_declined,
+    cancelling_releases_the_hold,
+    expired_holds_are_released,
+    forty_concurrent_payers_never_take_more_than_the_total,
+    replaying_a_payment_with_the_same_key,
+    bad_payment_requests_are_refused,
+    receipts_itemise_what_was_paid,
+);
