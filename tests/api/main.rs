@@ -8,4 +8,5 @@ mod helpers;
 mod bills;
 mod errors;
 mod payments;
+mod stripe;
 mod venues;
