@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod cli;
 pub mod db;
 pub mod error;
 pub mod http;

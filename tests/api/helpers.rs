@@ -52,6 +52,8 @@ pub(crate) use backend_tests;
 /// database.
 pub struct TestApp {
     pub address: String,
+    /// The database this app serves, for a second server process on it.
+    pub database_url: String,
     pub client: reqwest::Client,
     pub backend: Backend,
     handle: actix_web::dev::ServerHandle,
@@ -59,14 +61,19 @@ pub struct TestApp {
 }
 
 enum Cleanup {
+    None,
     SqliteFile(PathBuf),
     PgDatabase { admin_url: String, name: String },
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if matches!(self.cleanup, Cleanup::None) {
+            return;
+        }
         drop(self.handle.stop(false));
         match &self.cleanup {
+            Cleanup::None => {}
             Cleanup::SqliteFile(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -131,6 +138,7 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
         ("TABLEPAY_DB_POOL_SIZE".into(), "8".into()),
     ];
     vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let url_for_processes = vars[0].1.clone();
     let settings = Settings::from_lookup(|name| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
         .expect("test settings are valid");
     let db = tokio::task::spawn_blocking({
@@ -148,7 +156,7 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
     let server = serve(listener, state).expect("server starts");
     let handle = server.handle();
     tokio::spawn(server);
-    Some(TestApp { address, client: reqwest::Client::new(), backend, handle, cleanup })
+    Some(TestApp { address, database_url: url_for_processes, client: reqwest::Client::new(), backend, handle, cleanup })
 }
 
 /// What a response said.
@@ -311,4 +319,64 @@ pub async fn bill_with_qr(app: &TestApp, venue: &Venue, label: &str, items: Valu
         .await
         .expect(201);
     (bill, table["qr_token"].as_str().expect("token").to_owned())
+}
+
+/// `tablepay serve` as a separate process of its own, on a given database.
+pub struct ServerProcess {
+    pub address: String,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    pub async fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address").port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tablepay-under-test"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("TABLEPAY_BIND", &bind)
+            .env("TABLEPAY_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("tablepay starts");
+        let server = ServerProcess { address: format!("http://{bind}"), child };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if client.get(format!("{}/healthz", server.address)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("tablepay did not start on {bind}");
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl TestApp {
+    /// The same test helpers, aimed at another server on the same database.
+    pub fn aimed_at(&self, address: &str) -> TestApp {
+        TestApp {
+            address: address.to_owned(),
+            database_url: self.database_url.clone(),
+            client: self.client.clone(),
+            backend: self.backend,
+            handle: self.handle.clone(),
+            cleanup: Cleanup::None,
+        }
+    }
 }

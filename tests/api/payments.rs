@@ -5,7 +5,9 @@ use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{CARD_DECLINED, CARD_NO_FUNDS, CARD_OK, TestApp, backend_tests, bill_with_qr, spawn_app_with};
+use crate::helpers::{
+    CARD_DECLINED, CARD_NO_FUNDS, CARD_OK, ServerProcess, TestApp, backend_tests, bill_with_qr, spawn_app_with,
+};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
@@ -363,7 +365,34 @@ async fn receipts_itemise_what_was_paid(app: TestApp) {
     assert!(page.contains("13.50 EUR"));
 }
 
+async fn two_server_processes_on_one_database_never_overcharge(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Banquet", "quantity": 1, "unit_price": 10000}])).await;
+    let one = ServerProcess::start(&app.database_url, &[]).await;
+    let two = ServerProcess::start(&app.database_url, &[]).await;
+    let servers = [app.aimed_at(&one.address), app.aimed_at(&two.address)];
+    let attempts = (0..30)
+        .map(|i| servers[i % 2].pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 900}})));
+    let created: Vec<Value> =
+        join_all(attempts).await.into_iter().filter(|a| a.status.as_u16() == 201).map(|a| a.body).collect();
+    assert_eq!(created.len(), 11, "11 × 9.00 fit in 100.00, a 12th does not");
+    join_all(created.iter().enumerate().map(|(i, p)| servers[i % 2].confirm(p["id"].as_str().unwrap(), CARD_OK))).await;
+    // The last 1.00, raced from both processes: one wins, the bill turns paid once.
+    let last =
+        join_all(servers.iter().map(|s| s.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}}))))
+            .await;
+    let winners: Vec<&Value> = last.iter().filter(|a| a.status.as_u16() == 201).map(|a| &a.body).collect();
+    assert_eq!(winners.len(), 1);
+    assert_eq!(winners[0]["amount"], 100);
+    join_all(servers.iter().map(|s| s.confirm(winners[0]["id"].as_str().unwrap(), CARD_OK))).await;
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["totals"]["paid"], 10000);
+    assert_eq!(view["bill"]["status"], "paid");
+}
+
 backend_tests!(
+    two_server_processes_on_one_database_never_overcharge,
     paying_everything_settles_the_table,
     equal_shares_of_one_hundred_in_three,
     a_shared_dish_in_three_and_whole_units,

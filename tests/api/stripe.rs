@@ -51,7 +51,9 @@ async fn stripe_venue(app: &TestApp, currency: &str, tax_mode: &str, tax_rate_bp
 fn intent_responder(req: &Request) -> ResponseTemplate {
     let form = String::from_utf8_lossy(&req.body).to_string();
     let field = |name: &str| {
-        form.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned())).unwrap_or_default()
+        form.split('&')
+            .find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+            .unwrap_or_default()
     };
     let payment = field("metadata[tablepay_payment_id]");
     let id = format!("pi_{}", payment.replace('-', ""));
@@ -114,26 +116,42 @@ async fn stripe_payment_settles_through_a_signed_webhook(app: TestApp) {
     mount_create(&stripe).await;
     let app = stripe_app(app.backend, &stripe).await;
     let venue = stripe_venue(&app, "EUR", "inclusive", 1000).await;
-    let (bill, qr) = bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 2, "unit_price": 2500}])).await;
-    let payment = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}, "tip": {"amount": 500}})).await.expect(201);
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 2, "unit_price": 2500}])).await;
+    let payment = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}, "tip": {"amount": 500}}))
+        .await
+        .expect(201);
     assert_eq!(payment["provider"], "stripe");
     let intent = intent_of(&payment);
-    assert_eq!(payment["next_action"], json!({"type": "stripe_confirm", "client_secret": format!("{intent}_secret_xyz"), "publishable_key": "pk_test_tablepay"}));
+    assert_eq!(
+        payment["next_action"],
+        json!({"type": "stripe_confirm", "client_secret": format!("{intent}_secret_xyz"), "publishable_key": "pk_test_tablepay"})
+    );
     // What Stripe was asked: share + tip, our ids as metadata, a key derived from our payment id.
     let requests = stripe.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     let form = String::from_utf8_lossy(&requests[0].body).to_string();
     assert!(form.contains("amount=5500") && form.contains("currency=eur"), "{form}");
     assert!(form.contains(&format!("metadata[tablepay_bill_id]={}", bill["id"].as_str().unwrap())), "{form}");
-    assert_eq!(requests[0].headers.get("idempotency-key").unwrap(), &format!("tablepay-payment-{}", payment["id"].as_str().unwrap()));
+    assert_eq!(
+        requests[0].headers.get("idempotency-key").unwrap(),
+        &format!("tablepay-payment-{}", payment["id"].as_str().unwrap())
+    );
 
     let body = event("evt_ok", "payment_intent.succeeded", &intent);
     let t = now();
     // Forged, stale and tampered deliveries are refused and change nothing.
-    deliver(&app, &body, &format!("t={t},v1={}", sign(&body, "whsec_someone_else", t))).await.assert_problem(400, "validation_failed");
-    deliver(&app, &body, &format!("t={},v1={}", t - 400, sign(&body, WEBHOOK_SECRET, t - 400))).await.assert_problem(400, "validation_failed");
+    deliver(&app, &body, &format!("t={t},v1={}", sign(&body, "whsec_someone_else", t)))
+        .await
+        .assert_problem(400, "validation_failed");
+    deliver(&app, &body, &format!("t={},v1={}", t - 400, sign(&body, WEBHOOK_SECRET, t - 400)))
+        .await
+        .assert_problem(400, "validation_failed");
     let tampered = event("evt_ok", "payment_intent.succeeded", "pi_other");
-    deliver(&app, &tampered, &format!("t={t},v1={}", sign(&body, WEBHOOK_SECRET, t))).await.assert_problem(400, "validation_failed");
+    deliver(&app, &tampered, &format!("t={t},v1={}", sign(&body, WEBHOOK_SECRET, t)))
+        .await
+        .assert_problem(400, "validation_failed");
     deliver(&app, &body, "").await.assert_problem(400, "validation_failed");
     assert_eq!(app.guest(&qr).await["bill"]["status"], "open");
 
@@ -161,8 +179,10 @@ async fn a_payment_that_loses_the_race_creates_no_intent(app: TestApp) {
     mount_create(&stripe).await;
     let app = stripe_app(app.backend, &stripe).await;
     let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
-    let (bill, qr) = bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
-    let answers = join_all((0..6).map(|_| app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})))).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
+    let answers =
+        join_all((0..6).map(|_| app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})))).await;
     assert_eq!(answers.iter().filter(|a| a.status.as_u16() == 201).count(), 1);
     for lost in answers.iter().filter(|a| a.status.as_u16() != 201) {
         lost.assert_problem(409, "amount_exceeds_remaining");
@@ -182,7 +202,8 @@ async fn a_retry_after_a_provider_timeout_finds_the_same_intent(app: TestApp) {
     mount_create(&stripe).await;
     let app = stripe_app(app.backend, &stripe).await;
     let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
-    let (bill, qr) = bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
     let path = format!("/v1/t/{qr}/payments");
     let body = json!({"bill_id": bill["id"], "split": {"type": "remaining"}});
     let key = [("Idempotency-Key", "phone-42")];
@@ -192,7 +213,8 @@ async fn a_retry_after_a_provider_timeout_finds_the_same_intent(app: TestApp) {
     assert_eq!(retry.status.as_u16(), 201, "{:?}", retry.body);
     let requests = stripe.received_requests().await.unwrap();
     assert!(requests.len() >= 2);
-    let keys: Vec<_> = requests.iter().map(|r| r.headers.get("idempotency-key").unwrap().to_str().unwrap().to_owned()).collect();
+    let keys: Vec<_> =
+        requests.iter().map(|r| r.headers.get("idempotency-key").unwrap().to_str().unwrap().to_owned()).collect();
     assert!(keys.iter().all(|k| *k == keys[0]), "every attempt carries one key: {keys:?}");
     assert_eq!(keys[0], format!("tablepay-payment-{}", retry.body["id"].as_str().unwrap()));
     assert_eq!(app.guest(&qr).await["bill"]["payments"].as_array().unwrap().len(), 1, "one payment, not two");
@@ -204,9 +226,13 @@ async fn cancelling_cancels_the_intent(app: TestApp) {
     mount_cancel(&stripe, 1).await;
     let app = stripe_app(app.backend, &stripe).await;
     let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
-    let (bill, qr) = bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
     let payment = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
-    let canceled = app.post(&format!("/v1/t/{qr}/payments/{}/cancel", payment["id"].as_str().unwrap()), None, json!({})).await.expect(200);
+    let canceled = app
+        .post(&format!("/v1/t/{qr}/payments/{}/cancel", payment["id"].as_str().unwrap()), None, json!({}))
+        .await
+        .expect(200);
     assert_eq!(canceled["status"], "canceled");
     let requests = stripe.received_requests().await.unwrap();
     let cancel = requests.iter().find(|r| r.url.path().ends_with("/cancel")).unwrap();
@@ -221,7 +247,8 @@ async fn three_decimal_charges_are_rounded_by_the_tip(app: TestApp) {
     let app = stripe_app(app.backend, &stripe).await;
     mount_cancel(&stripe, 1).await;
     let venue = stripe_venue(&app, "KWD", "exclusive", 500).await;
-    let (bill, qr) = bill_with_qr(&app, &venue, "K1", json!([{"name": "Mandi", "quantity": 1, "unit_price": 4250}])).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "K1", json!([{"name": "Mandi", "quantity": 1, "unit_price": 4250}])).await;
     let payment = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
     // 4.463 KWD is not chargeable on Stripe (multiples of 10 fils): the bill share stays exact
     // and the charge is rounded up through the tip.
@@ -230,14 +257,20 @@ async fn three_decimal_charges_are_rounded_by_the_tip(app: TestApp) {
     assert_eq!(payment["total_amount"], 4470);
     let form = String::from_utf8_lossy(&stripe.received_requests().await.unwrap()[0].body).to_string();
     assert!(form.contains("amount=4470") && form.contains("currency=kwd"), "{form}");
-    app.post(&format!("/v1/t/{qr}/payments/{}/cancel", payment["id"].as_str().unwrap()), None, json!({})).await.expect(200);
+    app.post(&format!("/v1/t/{qr}/payments/{}/cancel", payment["id"].as_str().unwrap()), None, json!({}))
+        .await
+        .expect(200);
     // A part that would leave less than Stripe's minimum (0.200 KWD here), or is below it, is
     // refused before any intent: no share is ever left unchargeable.
-    let leaves_too_little = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 4300}})).await;
+    let leaves_too_little =
+        app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 4300}})).await;
     leaves_too_little.assert_problem(422, "validation_failed");
     assert!(leaves_too_little.body["detail"].as_str().unwrap().contains("0.163 KWD"), "{:?}", leaves_too_little.body);
-    app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 150}})).await.assert_problem(422, "validation_failed");
-    let creations = stripe.received_requests().await.unwrap().iter().filter(|r| r.url.path() == "/v1/payment_intents").count();
+    app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 150}}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let creations =
+        stripe.received_requests().await.unwrap().iter().filter(|r| r.url.path() == "/v1/payment_intents").count();
     assert_eq!(creations, 1, "no intent for refused parts");
 }
 

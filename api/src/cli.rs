@@ -1,0 +1,106 @@
+//! The `tablepay` command line: `serve` and `migrate`.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use crate::db::Db;
+use crate::settings::Settings;
+use crate::{AppState, idempotency, secrets};
+
+const USAGE: &str = "usage: tablepay <command>
+
+commands:
+  serve     apply migrations and serve the API (TABLEPAY_BIND, default 127.0.0.1:8080)
+  migrate   apply pending database migrations and exit
+
+configuration (environment):
+  DATABASE_URL           sqlite://./tablepay.db (default) or postgres://user@host/db
+  TABLEPAY_BIND          address to listen on, default 127.0.0.1:8080
+  TABLEPAY_ADMIN_TOKEN   platform operator's token; generated and printed once when unset
+  TABLEPAY_PUBLIC_URL    base of guest URLs, default http://<TABLEPAY_BIND>
+  TABLEPAY_DB_POOL_SIZE  database connections, default 10
+  TABLEPAY_HTTP_WORKERS  HTTP worker threads, default 2
+  RUST_LOG               log filter, default info";
+
+/// Runs the command named by the process arguments; the `tablepay` binary is this.
+pub fn main() -> ExitCode {
+    let command = std::env::args().nth(1);
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("tablepay: invalid configuration: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging();
+    let result = match command.as_deref() {
+        Some("serve") => serve(settings),
+        Some("migrate") => migrate(&settings),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tablepay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+    let applied = db.migrate()?;
+    tracing::info!(backend = db.backend(), applied, "database ready");
+    Ok(db)
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    open_db(settings).map(|_| ())
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let db = open_db(&settings)?;
+    let admin_token = match &settings.admin_token {
+        Some(token) => token.clone(),
+        None => {
+            let token = format!("tp_admin_{}", secrets::random_token(24));
+            println!("No TABLEPAY_ADMIN_TOKEN set; generated one for this run (shown once):\n  {token}");
+            token
+        }
+    };
+    let listener =
+        TcpListener::bind(settings.bind).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+    println!("tablepay listening on http://{} ({} database)", listener.local_addr()?, db.backend());
+    let state = AppState::new(db.clone(), settings, admin_token)?;
+    actix_web::rt::System::new().block_on(async move {
+        let server = crate::serve(listener, state)?;
+        actix_web::rt::spawn(purge_idempotency_records(db));
+        server.await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Forgets idempotent answers past their retention, hourly.
+async fn purge_idempotency_records(db: Db) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match db.run(|conn| idempotency::purge_expired(conn, crate::db::now())).await {
+            Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency records removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not purge idempotency records"),
+        }
+    }
+}
