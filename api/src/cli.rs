@@ -85,9 +85,12 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("tablepay listening on http://{} ({} database)", listener.local_addr()?, db.backend());
     let state = AppState::new(db.clone(), settings, admin_token)?;
     actix_web::rt::System::new().block_on(async move {
-        let server = crate::serve(listener, state)?;
+        let running = crate::serve(listener, state)?;
         actix_web::rt::spawn(purge_idempotency_records(db));
-        server.await?;
+        // Returns after SIGTERM or SIGINT, once in-flight requests finished (bounded).
+        running.server.await?;
+        running.state.stop_background(std::time::Duration::from_secs(15)).await;
+        tracing::info!("stopped");
         anyhow::Ok(())
     })
 }

@@ -5,12 +5,14 @@ pub mod billing;
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod payments;
 pub mod routes;
 pub mod secrets;
 pub mod settings;
+pub mod webhooks;
 
 use std::net::TcpListener;
 
@@ -30,24 +32,55 @@ pub struct AppState {
     pub settings: Settings,
     pub admin_token: String,
     pub providers: payments::Providers,
+    /// Turns true when the process stops: background work finishes what it holds and ends.
+    shutdown: tokio::sync::watch::Sender<bool>,
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl AppState {
     /// Builds the state, with the payment providers the settings configure.
     pub fn new(db: Db, settings: Settings, admin_token: String) -> anyhow::Result<AppState> {
         let providers = payments::Providers::from_settings(&settings)?;
-        Ok(AppState { db, settings, admin_token, providers })
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Ok(AppState { db, settings, admin_token, providers, shutdown, background: std::sync::Mutex::new(Vec::new()) })
+    }
+
+    /// Stops background work: the webhook worker finishes the deliveries in flight (each is
+    /// bounded by the webhook timeout), waiting at most `grace`; the rest simply ends.
+    pub async fn stop_background(&self, grace: std::time::Duration) {
+        let _ = self.shutdown.send(true);
+        let tasks: Vec<_> = self.background.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        if tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await.is_err() {
+            tracing::warn!("background work did not finish within {grace:?}");
+        }
     }
 }
 
+/// A started server and its state.
+pub struct Running {
+    pub server: Server,
+    pub state: web::Data<AppState>,
+}
+
 /// Starts serving on `listener`. The returned server runs until stopped or signalled.
-pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+/// Call inside a Tokio runtime: the expiry sweeper, the webhook worker and the PostgreSQL
+/// listener start with it.
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running> {
     let workers = state.settings.http_workers;
     let state = web::Data::new(state);
-    tokio::spawn(payments::sweeper(state.clone().into_inner()));
+    let shared = state.clone().into_inner();
+    let mut tasks = vec![tokio::spawn(payments::sweeper(shared.clone(), shared.shutdown.subscribe()))];
+    if shared.settings.webhooks.worker {
+        tasks.push(tokio::spawn(webhooks::worker(shared.clone(), shared.shutdown.subscribe())));
+    }
+    if let Ok(mut background) = shared.background.lock() {
+        background.extend(tasks);
+    }
+    shared.db.listen_to_other_processes();
+    let app_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(state.clone())
+            .app_data(app_state.clone())
             .wrap(problem_bodies())
             .configure(routes::configure)
             .default_service(web::to(not_found))
@@ -56,7 +89,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
-    Ok(server)
+    Ok(Running { server, state })
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

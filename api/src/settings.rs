@@ -24,6 +24,48 @@ pub struct Settings {
     pub sweep_interval_ms: u64,
     /// Stripe, when its keys are set.
     pub stripe: Option<StripeConfig>,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Delay before each attempt: the first entry before the first attempt, and so on.
+    pub retry_schedule: Vec<std::time::Duration>,
+    /// An attempt that has no answer after this counts as failed.
+    pub timeout: std::time::Duration,
+    /// Endpoints on loopback, private and link-local addresses (a POS on the venue's LAN).
+    pub allow_private_networks: bool,
+    /// Whether this process delivers; API-only processes can leave it to others.
+    pub worker: bool,
+    /// The safety-net poll when no wake-up arrives.
+    pub poll_interval: std::time::Duration,
+}
+
+/// `0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h`.
+pub const DEFAULT_RETRY_SCHEDULE: &[u64] = &[0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000];
+
+fn parse_schedule(text: &str) -> Result<Vec<std::time::Duration>, String> {
+    let schedule: Option<Vec<std::time::Duration>> = text
+        .split(',')
+        .map(|part| part.trim().parse::<f64>().ok().filter(|s| s.is_finite() && (0.0..=604_800.0).contains(s)))
+        .map(|s| s.map(std::time::Duration::from_secs_f64))
+        .collect();
+    match schedule {
+        Some(s) if !s.is_empty() && s.len() <= 50 => Ok(s),
+        _ => Err(format!(
+            "TABLEPAY_WEBHOOK_RETRY_SCHEDULE must be 1 to 50 comma-separated delays in seconds (0 to 604800), got {text:?}"
+        )),
+    }
+}
+
+fn parse_bool(var: &impl Fn(&str) -> Option<String>, name: &str, default: bool) -> Result<bool, String> {
+    match var(name).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(format!("{name} must be true or false, got {other:?}")),
+    }
 }
 
 impl Settings {
@@ -78,7 +120,18 @@ impl Settings {
                     .into());
             }
         };
+        let webhooks = WebhookSettings {
+            retry_schedule: match var("TABLEPAY_WEBHOOK_RETRY_SCHEDULE") {
+                Some(text) => parse_schedule(&text)?,
+                None => DEFAULT_RETRY_SCHEDULE.iter().map(|s| std::time::Duration::from_secs(*s)).collect(),
+            },
+            timeout: std::time::Duration::from_millis(parse_number(&var, "TABLEPAY_WEBHOOK_TIMEOUT_MS", 10_000, 100, 60_000)?),
+            allow_private_networks: parse_bool(&var, "TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", false)?,
+            worker: parse_bool(&var, "TABLEPAY_WEBHOOK_WORKER", true)?,
+            poll_interval: std::time::Duration::from_millis(parse_number(&var, "TABLEPAY_OUTBOX_POLL_MS", 1000, 10, 60_000)?),
+        };
         Ok(Settings {
+            webhooks,
             hold_seconds,
             sweep_interval_ms,
             stripe,
@@ -133,5 +186,16 @@ mod tests {
         assert!(settings(&[("TABLEPAY_DB_POOL_SIZE", "0")]).expect_err("zero").contains("TABLEPAY_DB_POOL_SIZE"));
         assert!(settings(&[("TABLEPAY_HOLD_SECONDS", "-5")]).expect_err("negative").contains("TABLEPAY_HOLD_SECONDS"));
         assert!(settings(&[("TABLEPAY_STRIPE_SECRET_KEY", "sk_test_x")]).expect_err("partial").contains("STRIPE"));
+        assert!(settings(&[("TABLEPAY_WEBHOOK_RETRY_SCHEDULE", "0,x")]).expect_err("bad").contains("SCHEDULE"));
+        assert!(settings(&[("TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn retry_schedule() {
+        let default = settings(&[]).expect("valid").webhooks.retry_schedule;
+        assert_eq!(default.len(), 8);
+        assert_eq!(default[2], std::time::Duration::from_secs(300));
+        let fast = settings(&[("TABLEPAY_WEBHOOK_RETRY_SCHEDULE", "0,1,1")]).expect("valid").webhooks.retry_schedule;
+        assert_eq!(fast, vec![std::time::Duration::ZERO, std::time::Duration::from_secs(1), std::time::Duration::from_secs(1)]);
     }
 }

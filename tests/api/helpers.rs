@@ -153,9 +153,9 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
     .expect("join")
     .expect("database opens and migrates");
     let state = AppState::new(db, settings, ADMIN_TOKEN.into()).expect("state builds");
-    let server = serve(listener, state).expect("server starts");
-    let handle = server.handle();
-    tokio::spawn(server);
+    let running = serve(listener, state).expect("server starts");
+    let handle = running.server.handle();
+    tokio::spawn(running.server);
     Some(TestApp { address, database_url: url_for_processes, client: reqwest::Client::new(), backend, handle, cleanup })
 }
 

@@ -7,7 +7,10 @@
 pub mod models;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -110,7 +113,10 @@ pub type PooledConn = PooledConnection<Manager>;
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
-    backend: &'static str,
+    url: DatabaseUrl,
+    /// Bumped after every commit that wrote an event (here or, on PostgreSQL, in another
+    /// process): the delivery worker and the live feeds wait on it.
+    events: Arc<watch::Sender<u64>>,
 }
 
 impl Db {
@@ -121,11 +127,35 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { url: url.clone() })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
-        Ok(Db { pool, backend: url.backend() })
+        let (events, _) = watch::channel(0);
+        Ok(Db { pool, url: url.clone(), events: Arc::new(events) })
     }
 
     pub fn backend(&self) -> &'static str {
-        self.backend
+        self.url.backend()
+    }
+
+    /// Wakes whoever waits for new events.
+    pub fn announce_events(&self) {
+        self.events.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever events were committed.
+    pub fn event_signal(&self) -> watch::Receiver<u64> {
+        self.events.subscribe()
+    }
+
+    /// On PostgreSQL, listens for events committed by other processes (`NOTIFY`) and
+    /// announces them here. The listener stops when the last handle on this database goes.
+    pub fn listen_to_other_processes(&self) {
+        let DatabaseUrl::Postgres(url) = &self.url else { return };
+        let url = url.clone();
+        let events = Arc::downgrade(&self.events);
+        std::thread::Builder::new()
+            .name("tablepay-listen".into())
+            .spawn(move || listen(&url, &events))
+            .map(drop)
+            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the PostgreSQL listener"));
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -178,7 +208,60 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, f)).await
+        let (value, emitted) = self
+            .run(move |conn| {
+                crate::events::take_emitted();
+                let result = write_transaction(conn, f);
+                let emitted = crate::events::take_emitted();
+                result.map(|v| (v, emitted))
+            })
+            .await?;
+        if emitted {
+            self.announce_events();
+        }
+        Ok(value)
+    }
+}
+
+/// Polls a dedicated connection for notifications on [`crate::events::CHANNEL`].
+fn listen(url: &str, events: &std::sync::Weak<watch::Sender<u64>>) {
+    while events.strong_count() > 0 {
+        let mut conn = match PgConnection::establish(url) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "PostgreSQL listener cannot connect; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if let Err(e) = conn.batch_execute(&format!("LISTEN {}", crate::events::CHANNEL)) {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        loop {
+            let Some(sender) = events.upgrade() else { return };
+            let mut heard = false;
+            let mut broken = false;
+            for notification in conn.notifications_iter() {
+                match notification {
+                    Ok(_) => heard = true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "PostgreSQL listener lost its connection");
+                        broken = true;
+                        break;
+                    }
+                }
+            }
+            if heard {
+                sender.send_modify(|n| *n = n.wrapping_add(1));
+            }
+            drop(sender);
+            if broken {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 

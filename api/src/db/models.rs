@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, bill_items, bills, dining_tables, idempotency_keys, payment_items, payments, provider_events, staff,
-    venues,
+    api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events, staff,
+    venues, webhook_attempts, webhook_deliveries, webhook_endpoints,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -25,6 +25,8 @@ pub struct Venue {
     pub server_comp_limit: i64,
     pub server_refund_limit: i64,
     pub created_at: NaiveDateTime,
+    /// Number of the venue's last event.
+    pub event_seq: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -154,4 +156,67 @@ pub struct ProviderEventRecord {
     pub kind: String,
     pub payment_id: Option<String>,
     pub received_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub id: String,
+    pub venue_id: String,
+    pub seq: i64,
+    pub event_type: String,
+    /// The JSON body sent to endpoints and the live feed.
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_endpoints)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub venue_id: String,
+    pub url: String,
+    /// JSON array of event types; empty means every event.
+    pub event_types: String,
+    pub enabled: bool,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<NaiveDateTime>,
+    pub disabled_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub venue_id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub lock_token: Option<String>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_attempts)]
+pub struct WebhookAttempt {
+    pub id: String,
+    pub delivery_id: String,
+    pub attempt: i32,
+    pub started_at: NaiveDateTime,
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
 }

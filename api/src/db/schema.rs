@@ -15,6 +15,7 @@ diesel::table! {
         server_comp_limit -> BigInt,
         server_refund_limit -> BigInt,
         created_at -> Timestamp,
+        event_seq -> BigInt,
     }
 }
 
@@ -156,6 +157,70 @@ diesel::table! {
 diesel::joinable!(payments -> bills (bill_id));
 diesel::joinable!(payment_items -> payments (payment_id));
 
+diesel::table! {
+    events (id) {
+        id -> Text,
+        venue_id -> Text,
+        seq -> BigInt,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        venue_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        venue_id -> Text,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        lock_token -> Nullable<Text>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        attempt -> Integer,
+        started_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        response_excerpt -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     venues,
     staff,
@@ -167,4 +232,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     payment_items,
     provider_events,
+    events,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
 );

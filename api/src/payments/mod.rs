@@ -19,6 +19,7 @@ use crate::db::models::{Payment, ProviderEventRecord};
 use crate::db::schema::{bills, payments, provider_events};
 use crate::db::{self, DbConn, lock_bill, unique_violation};
 use crate::error::ApiError;
+use crate::events;
 use crate::settings::Settings;
 
 /// The providers this server can use; a venue names one.
@@ -185,7 +186,21 @@ pub fn transition(
             payments::updated_at.eq(now),
         ))
         .execute(conn)?;
-    bump_bill(conn, &payment.bill_id, now)
+    bump_bill(conn, &payment.bill_id, now)?;
+    let updated: Payment = payments::table.find(&payment.id).select(Payment::as_select()).first(conn)?;
+    let table_id: String = bills::table.find(&payment.bill_id).select(bills::table_id).first(conn)?;
+    match next {
+        PaymentStatus::Succeeded => events::payment_event(conn, &updated, &table_id, "payment.succeeded"),
+        PaymentStatus::Failed => events::payment_event(conn, &updated, &table_id, "payment.failed"),
+        // A released hold changes what the table still owes.
+        _ => bill_updated(conn, &payment.bill_id),
+    }
+}
+
+/// `bill.updated` for the bill as it now stands.
+pub fn bill_updated(conn: &mut DbConn, bill_id: &str) -> Result<(), ApiError> {
+    let record = load_bill(conn, bill_id)?.ok_or_else(|| ApiError::internal("payment without its bill"))?;
+    events::bill_event(conn, &record, "bill.updated")
 }
 
 pub fn bump_bill(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
@@ -208,6 +223,8 @@ fn settle_if_paid(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> Resul
         .set((bills::status.eq("paid"), bills::paid_at.eq(now), bills::updated_at.eq(now)))
         .execute(conn)?;
     if moved == 1 {
+        let settled = load_bill(conn, bill_id)?.ok_or_else(|| ApiError::internal("bill vanished"))?;
+        events::settled_event(conn, &settled, now)?;
         tracing::info!(bill = bill_id, total = totals.total.get(), "table settled");
     }
     Ok(moved == 1)
@@ -264,11 +281,14 @@ pub async fn sweep_expired(state: &AppState) -> Result<usize, ApiError> {
 }
 
 /// Runs [`sweep_expired`] for as long as the server runs.
-pub async fn sweeper(state: Arc<AppState>) {
+pub async fn sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(state.settings.sweep_interval_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
         match sweep_expired(&state).await {
             Ok(n) if n > 0 => tracing::info!(expired = n, "released expired holds"),
             Ok(_) => {}

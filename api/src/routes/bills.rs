@@ -18,6 +18,7 @@ use crate::db::models::{Bill, BillItem, Staff};
 use crate::db::schema::{bill_items, bills, staff};
 use crate::db::{self, DbConn, lock_bill, unique_violation};
 use crate::error::ApiError;
+use crate::events::bill_event;
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::routes::tables::load_venue_table;
@@ -158,7 +159,9 @@ fn bump(conn: &mut DbConn, bill: &Bill) -> Result<BillRecord, ApiError> {
     diesel::update(bills::table.find(&bill.id))
         .set((bills::version.eq(bill.version + 1), bills::updated_at.eq(db::now())))
         .execute(conn)?;
-    reload(conn, &bill.id)
+    let record = reload(conn, &bill.id)?;
+    bill_event(conn, &record, "bill.updated")?;
+    Ok(record)
 }
 
 fn reload(conn: &mut DbConn, bill_id: &str) -> Result<BillRecord, ApiError> {
@@ -205,7 +208,9 @@ fn insert_bill(
         Err(e) => return Err(open_bill_conflict(&e).unwrap_or_else(|| e.into())),
     }
     insert_items(conn, &bill.id, 0, items)?;
-    reload(conn, &bill.id)
+    let record = reload(conn, &bill.id)?;
+    bill_event(conn, &record, "bill.opened")?;
+    Ok(record)
 }
 
 fn respond(status: StatusCode, record: &BillRecord) -> Result<Reply, ApiError> {

@@ -1,12 +1,14 @@
 //! HTTP routes, one module per resource, one handler per operation.
 
 pub mod bills;
+pub mod events;
 pub mod guest;
 pub mod payments;
 pub mod providers;
 pub mod system;
 pub mod tables;
 pub mod venues;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -35,6 +37,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/t/{qr_token}/payments/{payment_id}/cancel", web::post().to(payments::cancel))
             .route("/t/{qr_token}/payments/{payment_id}/receipt", web::get().to(payments::receipt))
             .route("/sandbox/payments/{payment_id}/confirm", web::post().to(providers::sandbox_confirm))
-            .route("/providers/stripe/webhook", web::post().to(providers::stripe_webhook)),
+            .route("/providers/stripe/webhook", web::post().to(providers::stripe_webhook))
+            .route("/venues/{venue_id}/events", web::get().to(events::stream))
+            .route("/venues/{venue_id}/webhook-endpoints", web::post().to(webhooks::create))
+            .route("/venues/{venue_id}/webhook-endpoints", web::get().to(webhooks::list))
+            .route("/webhook-endpoints/{endpoint_id}", web::get().to(webhooks::get))
+            .route("/webhook-endpoints/{endpoint_id}", web::patch().to(webhooks::update))
+            .route("/webhook-endpoints/{endpoint_id}", web::delete().to(webhooks::delete))
+            .route("/webhook-endpoints/{endpoint_id}/rotate-secret", web::post().to(webhooks::rotate))
+            .route("/venues/{venue_id}/webhook-deliveries", web::get().to(webhooks::deliveries))
+            .route("/webhook-deliveries/{delivery_id}/retry", web::post().to(webhooks::retry)),
     );
 }

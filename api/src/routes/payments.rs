@@ -24,7 +24,7 @@ use crate::db::{self, DbConn, lock_bill};
 use crate::error::ApiError;
 use crate::http::{Body, Reply, new_id, parse_id};
 use crate::idempotency;
-use crate::payments::{bump_bill, transition};
+use crate::payments::{bill_updated, bump_bill, transition};
 use crate::routes::guest::table_by_token;
 use crate::routes::venues::{MAX_AMOUNT, MAX_BPS};
 use crate::secrets::digest;
@@ -448,6 +448,7 @@ pub async fn create(
                     diesel::update(bills::table.find(&bill_id)).set(bills::equal_parts.eq(parts)).execute(conn)?;
                 }
                 bump_bill(conn, &bill_id, now)?;
+                bill_updated(conn, &bill_id)?;
                 Ok(payment)
             })
             .await?;

@@ -146,6 +146,7 @@ fn validate(input: CreateVenue, providers: &[&str]) -> Result<Venue, ApiError> {
         server_comp_limit: amount("limits.server_comp_limit", limits.server_comp_limit)?,
         server_refund_limit: amount("limits.server_refund_limit", limits.server_refund_limit)?,
         created_at: db::now(),
+        event_seq: 0,
     })
 }
 

@@ -1,0 +1,99 @@
+//! `GET /v1/venues/{venue_id}/events`: the venue's events live, as Server-Sent Events, for
+//! staff dashboards. Each event's `id` is its number in the venue; a client that reconnects
+//! with `Last-Event-ID` gets everything it missed, from the outbox.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use futures_util::stream;
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::auth::VenueAuth;
+use crate::db::Db;
+use crate::db::models::Event;
+use crate::db::schema::{events, venues};
+use crate::error::ApiError;
+use crate::http::parse_id;
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+const PAGE: i64 = 200;
+
+struct Feed {
+    db: Db,
+    venue_id: String,
+    last: i64,
+    signal: watch::Receiver<u64>,
+    queued: VecDeque<Bytes>,
+}
+
+fn frame(event: &Event) -> Bytes {
+    Bytes::from(format!("id: {}\nevent: {}\ndata: {}\n\n", event.seq, event.event_type, event.payload))
+}
+
+async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)> {
+    loop {
+        if let Some(chunk) = feed.queued.pop_front() {
+            return Some((Ok(chunk), feed));
+        }
+        feed.signal.borrow_and_update();
+        let (venue_id, last) = (feed.venue_id.clone(), feed.last);
+        let page = feed
+            .db
+            .run(move |conn| {
+                Ok(events::table
+                    .filter(events::venue_id.eq(&venue_id))
+                    .filter(events::seq.gt(last))
+                    .order(events::seq.asc())
+                    .limit(PAGE)
+                    .select(Event::as_select())
+                    .load(conn)?)
+            })
+            .await;
+        match page {
+            Ok(page) if !page.is_empty() => {
+                feed.last = page.last().map_or(feed.last, |e| e.seq);
+                feed.queued.extend(page.iter().map(frame));
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "live feed stopped");
+                return None;
+            }
+        }
+        tokio::select! {
+            changed = feed.signal.changed() => if changed.is_err() { return None },
+            _ = tokio::time::sleep(KEEP_ALIVE) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), feed)),
+        }
+    }
+}
+
+/// `GET /v1/venues/{venue_id}/events` (any credential of the venue).
+pub async fn stream(state: web::Data<AppState>, req: HttpRequest, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let venue_id = parse_id(&path, "venue")?;
+    caller.0.require_venue(&venue_id, "venue")?;
+    let resume = match req.headers().get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+        None => None,
+        Some(Ok(text)) => Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("Last-Event-ID must be an event number"))?),
+        Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID must be an event number")),
+    };
+    let lookup = venue_id.clone();
+    // Without Last-Event-ID, the feed starts with what happens next.
+    let current: i64 = state.db.run(move |conn| Ok(venues::table.find(&lookup).select(venues::event_seq).first(conn)?)).await?;
+    let feed = Feed {
+        db: state.db.clone(),
+        venue_id,
+        last: resume.unwrap_or(current).max(0),
+        signal: state.db.event_signal(),
+        queued: VecDeque::from([Bytes::from_static(b"retry: 2000\n\n")]),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(stream::unfold(feed, next)))
+}
