@@ -125,10 +125,22 @@ impl Settings {
                 Some(text) => parse_schedule(&text)?,
                 None => DEFAULT_RETRY_SCHEDULE.iter().map(|s| std::time::Duration::from_secs(*s)).collect(),
             },
-            timeout: std::time::Duration::from_millis(parse_number(&var, "TABLEPAY_WEBHOOK_TIMEOUT_MS", 10_000, 100, 60_000)?),
+            timeout: std::time::Duration::from_millis(parse_number(
+                &var,
+                "TABLEPAY_WEBHOOK_TIMEOUT_MS",
+                10_000,
+                100,
+                60_000,
+            )?),
             allow_private_networks: parse_bool(&var, "TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", false)?,
             worker: parse_bool(&var, "TABLEPAY_WEBHOOK_WORKER", true)?,
-            poll_interval: std::time::Duration::from_millis(parse_number(&var, "TABLEPAY_OUTBOX_POLL_MS", 1000, 10, 60_000)?),
+            poll_interval: std::time::Duration::from_millis(parse_number(
+                &var,
+                "TABLEPAY_OUTBOX_POLL_MS",
+                1000,
+                10,
+                60_000,
+            )?),
         };
         Ok(Settings {
             webhooks,
@@ -196,6 +208,9 @@ mod tests {
         assert_eq!(default.len(), 8);
         assert_eq!(default[2], std::time::Duration::from_secs(300));
         let fast = settings(&[("TABLEPAY_WEBHOOK_RETRY_SCHEDULE", "0,1,1")]).expect("valid").webhooks.retry_schedule;
-        assert_eq!(fast, vec![std::time::Duration::ZERO, std::time::Duration::from_secs(1), std::time::Duration::from_secs(1)]);
+        assert_eq!(
+            fast,
+            vec![std::time::Duration::ZERO, std::time::Duration::from_secs(1), std::time::Duration::from_secs(1)]
+        );
     }
 }

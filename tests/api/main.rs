@@ -8,5 +8,7 @@ mod helpers;
 mod bills;
 mod errors;
 mod payments;
+mod receiver;
 mod stripe;
 mod venues;
+mod webhooks;

@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events, staff,
-    venues, webhook_attempts, webhook_deliveries, webhook_endpoints,
+    api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events,
+    staff, venues, webhook_attempts, webhook_deliveries, webhook_endpoints,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

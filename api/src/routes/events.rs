@@ -73,17 +73,25 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)>
 }
 
 /// `GET /v1/venues/{venue_id}/events` (any credential of the venue).
-pub async fn stream(state: web::Data<AppState>, req: HttpRequest, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn stream(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     let resume = match req.headers().get("last-event-id").map(|v| v.to_str().map(str::trim)) {
         None => None,
-        Some(Ok(text)) => Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("Last-Event-ID must be an event number"))?),
+        Some(Ok(text)) => {
+            Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("Last-Event-ID must be an event number"))?)
+        }
         Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID must be an event number")),
     };
     let lookup = venue_id.clone();
     // Without Last-Event-ID, the feed starts with what happens next.
-    let current: i64 = state.db.run(move |conn| Ok(venues::table.find(&lookup).select(venues::event_seq).first(conn)?)).await?;
+    let current: i64 =
+        state.db.run(move |conn| Ok(venues::table.find(&lookup).select(venues::event_seq).first(conn)?)).await?;
     let feed = Feed {
         db: state.db.clone(),
         venue_id,

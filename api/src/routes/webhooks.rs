@@ -106,14 +106,21 @@ pub async fn create(
             deleted_at: None,
         };
         let stored = endpoint.clone();
-        state.db.write(move |conn| Ok(diesel::insert_into(webhook_endpoints::table).values(&stored).execute(conn)?)).await?;
+        state
+            .db
+            .write(move |conn| Ok(diesel::insert_into(webhook_endpoints::table).values(&stored).execute(conn)?))
+            .await?;
         Reply::created(view(&endpoint, true))
     })
     .await
 }
 
 /// `GET /v1/venues/{venue_id}/webhook-endpoints`.
-pub async fn list(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(WRITERS)?;
@@ -146,7 +153,11 @@ fn load_endpoint(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> Result<We
 }
 
 /// `GET /v1/webhook-endpoints/{id}`.
-pub async fn get(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
     let endpoint = state.db.run(move |conn| load_endpoint(conn, &id, &caller.0)).await?;
     Ok(Reply::ok(view(&endpoint, false))?.into_response())
@@ -161,7 +172,12 @@ struct UpdateEndpoint {
 }
 
 /// `PATCH /v1/webhook-endpoints/{id}`: URL, event types, enabled.
-pub async fn update(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
     let input: UpdateEndpoint = body.json()?;
     let caller = caller.0;
@@ -206,7 +222,11 @@ pub async fn update(state: web::Data<AppState>, caller: VenueAuth, path: web::Pa
 }
 
 /// `DELETE /v1/webhook-endpoints/{id}`: no further deliveries; the delivery log stays.
-pub async fn delete(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
     state
         .db
@@ -214,14 +234,22 @@ pub async fn delete(state: web::Data<AppState>, caller: VenueAuth, path: web::Pa
             let endpoint = load_endpoint(conn, &id, &caller.0)?;
             let now = db::now();
             diesel::update(webhook_endpoints::table.find(&endpoint.id))
-                .set((webhook_endpoints::deleted_at.eq(now), webhook_endpoints::enabled.eq(false), webhook_endpoints::updated_at.eq(now)))
+                .set((
+                    webhook_endpoints::deleted_at.eq(now),
+                    webhook_endpoints::enabled.eq(false),
+                    webhook_endpoints::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             diesel::update(
                 webhook_deliveries::table
                     .filter(webhook_deliveries::endpoint_id.eq(&endpoint.id))
                     .filter(webhook_deliveries::status.eq("pending")),
             )
-            .set((webhook_deliveries::status.eq("failed"), webhook_deliveries::last_error.eq("endpoint deleted"), webhook_deliveries::updated_at.eq(now)))
+            .set((
+                webhook_deliveries::status.eq("failed"),
+                webhook_deliveries::last_error.eq("endpoint deleted"),
+                webhook_deliveries::updated_at.eq(now),
+            ))
             .execute(conn)?;
             Ok(())
         })
@@ -238,7 +266,12 @@ struct Rotate {
 
 /// `POST /v1/webhook-endpoints/{id}/rotate-secret`: a new secret, shown once; both sign
 /// until the old one expires, so receivers can switch without losing a delivery.
-pub async fn rotate(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+pub async fn rotate(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
     let input: Rotate = if body.0.iter().all(u8::is_ascii_whitespace) { Rotate::default() } else { body.json()? };
     let overlap = input.expire_previous_in_seconds.unwrap_or(ROTATION_OVERLAP_HOURS * 3600);
@@ -352,8 +385,18 @@ pub async fn deliveries(
     {
         return Err(ApiError::bad_request("status must be pending, succeeded or failed"));
     }
-    let cursor = q.cursor.as_deref().map(|c| parse_id(c, "cursor")).transpose().map_err(|_| ApiError::bad_request("cursor is invalid"))?;
-    let endpoint = q.endpoint_id.as_deref().map(|c| parse_id(c, "endpoint")).transpose().map_err(|_| ApiError::bad_request("endpoint_id is invalid"))?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|c| parse_id(c, "cursor"))
+        .transpose()
+        .map_err(|_| ApiError::bad_request("cursor is invalid"))?;
+    let endpoint = q
+        .endpoint_id
+        .as_deref()
+        .map(|c| parse_id(c, "endpoint"))
+        .transpose()
+        .map_err(|_| ApiError::bad_request("endpoint_id is invalid"))?;
     let (rows, attempts) = state
         .db
         .run(move |conn| {
@@ -370,8 +413,11 @@ pub async fn deliveries(
             if let Some(cursor) = cursor {
                 query = query.filter(webhook_deliveries::id.lt(cursor));
             }
-            let rows: Vec<WebhookDelivery> =
-                query.order(webhook_deliveries::id.desc()).limit(limit + 1).select(WebhookDelivery::as_select()).load(conn)?;
+            let rows: Vec<WebhookDelivery> = query
+                .order(webhook_deliveries::id.desc())
+                .limit(limit + 1)
+                .select(WebhookDelivery::as_select())
+                .load(conn)?;
             let ids: Vec<&String> = rows.iter().map(|d| &d.id).collect();
             let attempts: Vec<WebhookAttempt> = webhook_attempts::table
                 .filter(webhook_attempts::delivery_id.eq_any(ids))
@@ -390,7 +436,11 @@ pub async fn deliveries(
 
 /// `POST /v1/webhook-deliveries/{id}/retry` (POS, manager): attempts a finished delivery
 /// again at once, with a fresh retry schedule.
-pub async fn retry(state: web::Data<AppState>, caller: VenueAuth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn retry(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook delivery")?;
     let caller = caller.0;
     let (delivery, attempts) = state
@@ -402,7 +452,10 @@ pub async fn retry(state: web::Data<AppState>, caller: VenueAuth, path: web::Pat
             caller.require_venue(&delivery.venue_id, "webhook delivery")?;
             caller.require_role(WRITERS)?;
             if delivery.status == "pending" {
-                return Err(ApiError::conflict("conflict", "the delivery is still pending; it will be attempted on schedule"));
+                return Err(ApiError::conflict(
+                    "conflict",
+                    "the delivery is still pending; it will be attempted on schedule",
+                ));
             }
             let endpoint = load_endpoint(conn, &delivery.endpoint_id, &caller)
                 .map_err(|_| ApiError::conflict("conflict", "the endpoint was deleted"))?;
@@ -419,9 +472,12 @@ pub async fn retry(state: web::Data<AppState>, caller: VenueAuth, path: web::Pat
                 ))
                 .execute(conn)?;
             crate::events::mark_emitted();
-            let delivery: WebhookDelivery = webhook_deliveries::table.find(&delivery.id).select(WebhookDelivery::as_select()).first(conn)?;
-            let attempts: Vec<WebhookAttempt> =
-                webhook_attempts::table.filter(webhook_attempts::delivery_id.eq(&delivery.id)).select(WebhookAttempt::as_select()).load(conn)?;
+            let delivery: WebhookDelivery =
+                webhook_deliveries::table.find(&delivery.id).select(WebhookDelivery::as_select()).first(conn)?;
+            let attempts: Vec<WebhookAttempt> = webhook_attempts::table
+                .filter(webhook_attempts::delivery_id.eq(&delivery.id))
+                .select(WebhookAttempt::as_select())
+                .load(conn)?;
             Ok((delivery, attempts))
         })
         .await?;

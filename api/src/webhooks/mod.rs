@@ -80,7 +80,10 @@ fn claim(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Job>, ApiError> {
         .filter(webhook_deliveries::id.eq_any(&ids))
         .select((WebhookDelivery::as_select(), Event::as_select(), WebhookEndpoint::as_select()))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(delivery, event, endpoint)| Job { delivery, endpoint, event, token: token.clone() }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(delivery, event, endpoint)| Job { delivery, endpoint, event, token: token.clone() })
+        .collect())
 }
 
 /// When the next pending delivery falls due, if any.
@@ -146,7 +149,13 @@ struct Outcome {
 
 async fn attempt(state: &AppState, client: &reqwest::Client, job: &Job) -> Outcome {
     let started = Instant::now();
-    let fail = |error: String| Outcome { status_code: None, error: Some(error), excerpt: None, retry_after: None, latency: started.elapsed() };
+    let fail = |error: String| Outcome {
+        status_code: None,
+        error: Some(error),
+        excerpt: None,
+        retry_after: None,
+        latency: started.elapsed(),
+    };
     if !state.settings.webhooks.allow_private_networks
         && let Err(e) = check_destination(&job.endpoint.url, false).await
     {
@@ -184,7 +193,13 @@ async fn attempt(state: &AppState, client: &reqwest::Client, job: &Job) -> Outco
             let bytes = response.bytes().await.unwrap_or_default();
             let excerpt = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]).into_owned();
             let error = (!(200..300).contains(&status)).then(|| format!("HTTP {status}"));
-            Outcome { status_code: Some(status), error, excerpt: Some(excerpt), retry_after, latency: started.elapsed() }
+            Outcome {
+                status_code: Some(status),
+                error,
+                excerpt: Some(excerpt),
+                retry_after,
+                latency: started.elapsed(),
+            }
         }
     }
 }
@@ -214,16 +229,19 @@ async fn deliver(state: &AppState, client: &reqwest::Client, job: Job) {
     };
     let schedule = state.settings.webhooks.retry_schedule.clone();
     let delivery_id = job.delivery.id.clone();
-    let recorded = state
-        .db
-        .write(move |conn| record(conn, &job, &outcome, usable, &schedule))
-        .await;
+    let recorded = state.db.write(move |conn| record(conn, &job, &outcome, usable, &schedule)).await;
     if let Err(e) = recorded {
         tracing::error!(delivery = %delivery_id, error = %e, "could not record a webhook attempt");
     }
 }
 
-fn record(conn: &mut DbConn, job: &Job, outcome: &Outcome, attempted: bool, schedule: &[Duration]) -> Result<(), ApiError> {
+fn record(
+    conn: &mut DbConn,
+    job: &Job,
+    outcome: &Outcome,
+    attempted: bool,
+    schedule: &[Duration],
+) -> Result<(), ApiError> {
     let now = db::now();
     // Still ours? (A lease that ran out may have been taken by another process.)
     let current: Option<WebhookDelivery> = webhook_deliveries::table
@@ -235,7 +253,8 @@ fn record(conn: &mut DbConn, job: &Job, outcome: &Outcome, attempted: bool, sche
     let Some(current) = current else { return Ok(()) };
     let attempts = current.attempts + i32::from(attempted);
     if attempted {
-        let done: i64 = webhook_attempts::table.filter(webhook_attempts::delivery_id.eq(&current.id)).count().get_result(conn)?;
+        let done: i64 =
+            webhook_attempts::table.filter(webhook_attempts::delivery_id.eq(&current.id)).count().get_result(conn)?;
         let row = WebhookAttempt {
             id: new_id(),
             delivery_id: current.id.clone(),
@@ -269,7 +288,9 @@ fn record(conn: &mut DbConn, job: &Job, outcome: &Outcome, attempted: bool, sche
         ("failed", now)
     } else {
         match retry_in {
-            Some(delay) if (attempts as usize) < schedule.len() => ("pending", now + chrono::Duration::from_std(delay).unwrap_or_default()),
+            Some(delay) if (attempts as usize) < schedule.len() => {
+                ("pending", now + chrono::Duration::from_std(delay).unwrap_or_default())
+            }
             _ => ("failed", now),
         }
     };
@@ -352,7 +373,19 @@ mod tests {
 
     #[test]
     fn private_addresses() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.10", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:10.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.10",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(is_private(ip.parse().expect("ip")), "{ip}");
         }
         for ip in ["8.8.8.8", "151.101.1.69", "2a00:1450:4001::200e"] {
