@@ -49,6 +49,7 @@ pub struct VenueCaller {
     pub role: Role,
     pub staff_id: Option<String>,
     pub staff_name: Option<String>,
+    pub key_name: String,
 }
 
 impl VenueCaller {
@@ -68,6 +69,15 @@ impl VenueCaller {
                 names.join(", ")
             )))
         }
+    }
+
+    /// Who acts, for audit and `created_by`: the staff member, or the POS key.
+    pub fn actor_id(&self) -> &str {
+        self.staff_id.as_deref().unwrap_or(&self.key_id)
+    }
+
+    pub fn actor_name(&self) -> &str {
+        self.staff_name.as_deref().unwrap_or(&self.key_name)
     }
 
     /// The idempotency scope of this credential.
@@ -142,6 +152,7 @@ impl FromRequest for Caller {
                 role,
                 staff_id: key.staff_id,
                 staff_name,
+                key_name: key.name,
             }))
         })
     }

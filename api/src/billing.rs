@@ -13,8 +13,10 @@ use tablepay_domain::{
 };
 
 use crate::db::DbConn;
-use crate::db::models::{Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
-use crate::db::schema::{bill_items, bills, dining_tables, payment_items, payments, staff, venues};
+use crate::db::models::{Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
+use crate::db::schema::{
+    adjustment_lines, adjustments, bill_items, bills, dining_tables, payment_items, payments, staff, venues,
+};
 use crate::error::ApiError;
 
 /// A bill with its venue, table, server and items, as stored.
@@ -29,6 +31,10 @@ pub struct BillRecord {
     pub payments: Vec<Payment>,
     /// The item parts those payments take.
     pub parts: Vec<PaymentItem>,
+    /// Comps and discounts, applied, waiting or rejected.
+    pub adjustments: Vec<Adjustment>,
+    /// How the applied ones lower each line.
+    pub adjustment_lines: Vec<AdjustmentLine>,
 }
 
 pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>, ApiError> {
@@ -53,7 +59,16 @@ pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>,
         .load(conn)?;
     let parts =
         payment_items::table.filter(payment_items::bill_id.eq(&bill.id)).select(PaymentItem::as_select()).load(conn)?;
-    Ok(Some(BillRecord { bill, venue, table, server, items, payments, parts }))
+    let adjustments = adjustments::table
+        .filter(adjustments::bill_id.eq(&bill.id))
+        .order((adjustments::created_at.asc(), adjustments::id.asc()))
+        .select(Adjustment::as_select())
+        .load(conn)?;
+    let adjustment_lines = adjustment_lines::table
+        .filter(adjustment_lines::bill_id.eq(&bill.id))
+        .select(AdjustmentLine::as_select())
+        .load(conn)?;
+    Ok(Some(BillRecord { bill, venue, table, server, items, payments, parts, adjustments, adjustment_lines }))
 }
 
 pub fn pricing_rules(venue: &Venue) -> Result<PricingRules, ApiError> {
@@ -73,7 +88,7 @@ pub fn currency(venue: &Venue) -> Result<Currency, ApiError> {
 
 /// Prices the active items. A bill that cannot be priced (amounts past the supported range)
 /// is refused with 422 before it is ever stored, so this only fails on data we wrote.
-pub fn price(venue: &Venue, items: &[BillItem]) -> Result<PricedBill, ApiError> {
+pub fn price(venue: &Venue, items: &[BillItem], discounts: &[AdjustmentLine]) -> Result<PricedBill, ApiError> {
     let lines: Vec<Line> = items
         .iter()
         .filter(|i| i.status == "active")
@@ -81,7 +96,7 @@ pub fn price(venue: &Venue, items: &[BillItem]) -> Result<PricedBill, ApiError> 
             quantity: i.quantity,
             unit_price: MinorUnit(i.unit_price),
             tax_rate_bps: i.tax_rate_bps.and_then(|r| u32::try_from(r).ok()),
-            discount: MinorUnit::ZERO,
+            discount: MinorUnit(discounts.iter().filter(|d| d.item_id == i.id).map(|d| d.amount).sum()),
         })
         .collect();
     price_bill(pricing_rules(venue)?, &lines, MinorUnit::ZERO)
@@ -125,7 +140,7 @@ pub struct BillView {
     pub server: Option<StaffRef>,
     pub version: i64,
     pub items: Vec<ItemView>,
-    pub adjustments: Vec<serde_json::Value>,
+    pub adjustments: Vec<AdjustmentView>,
     pub totals: Totals,
     pub split: Option<serde_json::Value>,
     pub payments: Vec<PaymentSummary>,
@@ -177,7 +192,7 @@ impl BillRecord {
     /// Prices the bill and accounts its payments. Fails with 409 when the bill would be
     /// worth less than what is paid or held (a change that must be refused).
     pub fn state(&self) -> Result<BillState, ApiError> {
-        let priced = price(&self.venue, &self.items)?;
+        let priced = price(&self.venue, &self.items, &self.adjustment_lines)?;
         let (mut paid, mut pending, mut tips) = (0_i64, 0_i64, 0_i64);
         let mut statuses = HashMap::new();
         let (mut equal_taken, mut equal_paid) = (0_u32, 0_u32);
@@ -287,7 +302,7 @@ impl BillRecord {
             server: self.server.as_ref().map(|s| StaffRef { id: (!guest).then(|| s.id.clone()), name: s.name.clone() }),
             version: self.bill.version,
             items,
-            adjustments: Vec::new(),
+            adjustments: self.adjustments.iter().map(|a| AdjustmentView::from_row(a, audience)).collect(),
             totals: state.totals,
             split,
             payments,
@@ -295,6 +310,59 @@ impl BillRecord {
             paid_at: self.bill.paid_at.map(Timestamp),
             closed_at: self.bill.closed_at.map(Timestamp),
         })
+    }
+}
+
+/// Who did something: `{id, name, role}` (no id for a guest's eyes).
+#[derive(Debug, Serialize)]
+pub struct Actor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    pub role: String,
+}
+
+/// A comp or discount on a bill.
+#[derive(Debug, Serialize)]
+pub struct AdjustmentView {
+    pub id: String,
+    pub bill_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub item_id: Option<String>,
+    pub amount: i64,
+    pub percent_bps: Option<i32>,
+    pub reason: String,
+    pub status: String,
+    pub created_by: Actor,
+    pub approved_by: Option<Actor>,
+    pub created_at: Timestamp,
+}
+
+impl AdjustmentView {
+    pub fn from_row(a: &Adjustment, audience: Audience) -> AdjustmentView {
+        let staff = audience == Audience::Venue;
+        AdjustmentView {
+            id: a.id.clone(),
+            bill_id: a.bill_id.clone(),
+            kind: a.kind.clone(),
+            item_id: a.item_id.clone(),
+            amount: a.amount,
+            percent_bps: a.percent_bps,
+            reason: a.reason.clone(),
+            status: a.status.clone(),
+            created_by: Actor {
+                id: staff.then(|| a.created_by_id.clone()),
+                name: a.created_by_name.clone(),
+                role: a.created_by_role.clone(),
+            },
+            approved_by: a.approved_by_name.as_ref().map(|name| Actor {
+                id: if staff { a.approved_by_id.clone() } else { None },
+                name: name.clone(),
+                role: "manager".into(),
+            }),
+            created_at: Timestamp(a.created_at),
+        }
     }
 }
 

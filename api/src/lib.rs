@@ -1,5 +1,6 @@
 //! tablepay's HTTP API: routes, authentication, persistence and the server that runs them.
 
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cli;

@@ -54,6 +54,8 @@ pub struct TestApp {
     pub address: String,
     /// The database this app serves, for a second server process on it.
     pub database_url: String,
+    /// The app's own handle on it (to count the SQL a request costs).
+    pub db: tablepay_api::db::Db,
     pub client: reqwest::Client,
     pub backend: Backend,
     handle: actix_web::dev::ServerHandle,
@@ -154,9 +156,18 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
     .expect("database opens and migrates");
     let state = AppState::new(db, settings, ADMIN_TOKEN.into()).expect("state builds");
     let running = serve(listener, state).expect("server starts");
+    let db = running.state.db.clone();
     let handle = running.server.handle();
     tokio::spawn(running.server);
-    Some(TestApp { address, database_url: url_for_processes, client: reqwest::Client::new(), backend, handle, cleanup })
+    Some(TestApp {
+        address,
+        database_url: url_for_processes,
+        db,
+        client: reqwest::Client::new(),
+        backend,
+        handle,
+        cleanup,
+    })
 }
 
 /// What a response said.
@@ -373,6 +384,7 @@ impl TestApp {
         TestApp {
             address: address.to_owned(),
             database_url: self.database_url.clone(),
+            db: self.db.clone(),
             client: self.client.clone(),
             backend: self.backend,
             handle: self.handle.clone(),

@@ -9,6 +9,7 @@ mod bills;
 mod errors;
 mod payments;
 mod receiver;
+mod staff;
 mod stripe;
 mod venues;
 mod webhooks;

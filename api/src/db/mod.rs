@@ -8,11 +8,12 @@ pub mod models;
 pub mod schema;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, InstrumentationEvent, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
@@ -74,6 +75,17 @@ fn redact(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    /// Counts every SQL statement run, for tests and benchmarks that show a route's cost.
+    queries: Arc<AtomicU64>,
+}
+
+fn count_queries<C: Connection>(conn: &mut C, counter: &Arc<AtomicU64>) {
+    let counter = counter.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
 }
 
 impl ManageConnection for Manager {
@@ -83,10 +95,13 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                PgConnection::establish(url).map(DbConn::Pg).map_err(r2d2::Error::ConnectionError)
+                let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                count_queries(&mut conn, &self.queries);
+                Ok(DbConn::Pg(conn))
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                count_queries(&mut conn, &self.queries);
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
@@ -117,18 +132,25 @@ pub struct Db {
     /// Bumped after every commit that wrote an event (here or, on PostgreSQL, in another
     /// process): the delivery worker and the live feeds wait on it.
     events: Arc<watch::Sender<u64>>,
+    queries: Arc<AtomicU64>,
 }
 
 impl Db {
     /// Builds the pool. `size` connections at most; SQLite serialises writers itself.
     pub fn connect(url: &DatabaseUrl, size: u32) -> anyhow::Result<Db> {
+        let queries = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
             .max_size(size)
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager { url: url.clone() })
+            .build(Manager { url: url.clone(), queries: queries.clone() })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
         let (events, _) = watch::channel(0);
-        Ok(Db { pool, url: url.clone(), events: Arc::new(events) })
+        Ok(Db { pool, url: url.clone(), events: Arc::new(events), queries })
+    }
+
+    /// SQL statements run through this handle's pool so far.
+    pub fn queries_run(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> &'static str {

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::schema::{adjustment_lines, adjustments, assistance_requests, audit_log, feedback, refunds};
 use super::schema::{
     api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events,
     staff, venues, webhook_attempts, webhook_deliveries, webhook_endpoints,
@@ -219,4 +220,103 @@ pub struct WebhookAttempt {
     pub latency_ms: i64,
     pub error: Option<String>,
     pub response_excerpt: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = adjustments)]
+pub struct Adjustment {
+    pub id: String,
+    pub venue_id: String,
+    pub bill_id: String,
+    pub item_id: Option<String>,
+    pub kind: String,
+    /// The price reduction, in minor units (before tax in exclusive mode).
+    pub amount: i64,
+    pub percent_bps: Option<i32>,
+    pub reason: String,
+    pub status: String,
+    pub created_by_id: String,
+    pub created_by_name: String,
+    pub created_by_role: String,
+    pub approved_by_id: Option<String>,
+    pub approved_by_name: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = adjustment_lines)]
+pub struct AdjustmentLine {
+    pub adjustment_id: String,
+    pub bill_id: String,
+    pub item_id: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refunds)]
+pub struct Refund {
+    pub id: String,
+    pub venue_id: String,
+    pub payment_id: String,
+    pub bill_id: String,
+    pub amount: i64,
+    pub reason: String,
+    pub status: String,
+    pub provider_ref: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_by_id: String,
+    pub created_by_name: String,
+    pub created_by_role: String,
+    pub approved_by_id: Option<String>,
+    pub approved_by_name: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    pub id: String,
+    pub venue_id: String,
+    pub at: NaiveDateTime,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub action: String,
+    pub bill_id: Option<String>,
+    pub subject_id: Option<String>,
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+    pub approved_by: Option<String>,
+    /// JSON with what else matters to the action.
+    pub details: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assistance_requests)]
+pub struct AssistanceRequest {
+    pub id: String,
+    pub venue_id: String,
+    pub table_id: String,
+    pub bill_id: Option<String>,
+    pub reason: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolved_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = feedback)]
+pub struct Feedback {
+    pub id: String,
+    pub venue_id: String,
+    pub table_id: String,
+    pub bill_id: Option<String>,
+    pub payment_id: Option<String>,
+    pub rating: i32,
+    pub comment: Option<String>,
+    pub flagged: bool,
+    pub created_at: NaiveDateTime,
 }

@@ -219,7 +219,106 @@ diesel::table! {
 }
 
 diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(refunds -> payments (payment_id));
+diesel::joinable!(bills -> venues (venue_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+
+diesel::table! {
+    adjustments (id) {
+        id -> Text,
+        venue_id -> Text,
+        bill_id -> Text,
+        item_id -> Nullable<Text>,
+        kind -> Text,
+        amount -> BigInt,
+        percent_bps -> Nullable<Integer>,
+        reason -> Text,
+        status -> Text,
+        created_by_id -> Text,
+        created_by_name -> Text,
+        created_by_role -> Text,
+        approved_by_id -> Nullable<Text>,
+        approved_by_name -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    adjustment_lines (adjustment_id, item_id) {
+        adjustment_id -> Text,
+        bill_id -> Text,
+        item_id -> Text,
+        amount -> BigInt,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Text,
+        venue_id -> Text,
+        payment_id -> Text,
+        bill_id -> Text,
+        amount -> BigInt,
+        reason -> Text,
+        status -> Text,
+        provider_ref -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        created_by_id -> Text,
+        created_by_name -> Text,
+        created_by_role -> Text,
+        approved_by_id -> Nullable<Text>,
+        approved_by_name -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        venue_id -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        actor_name -> Text,
+        actor_role -> Text,
+        action -> Text,
+        bill_id -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        amount -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        approved_by -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    assistance_requests (id) {
+        id -> Text,
+        venue_id -> Text,
+        table_id -> Text,
+        bill_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> Text,
+        venue_id -> Text,
+        table_id -> Text,
+        bill_id -> Nullable<Text>,
+        payment_id -> Nullable<Text>,
+        rating -> Integer,
+        comment -> Nullable<Text>,
+        flagged -> Bool,
+        created_at -> Timestamp,
+    }
+}
 
 diesel::allow_tables_to_appear_in_same_query!(
     venues,
@@ -236,4 +335,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     webhook_attempts,
+    adjustments,
+    adjustment_lines,
+    refunds,
+    audit_log,
+    assistance_requests,
+    feedback,
 );

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tablepay_domain::{Fraction, MinorUnit};
 
 use crate::AppState;
+use crate::audit;
 use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::{Audience, BillRecord, load_bill};
 use crate::db::models::{Bill, BillItem, Staff};
@@ -543,6 +544,19 @@ pub async fn close(
             diesel::update(bills::table.find(&record.bill.id))
                 .set((bills::status.eq(new_status), bills::closed_at.eq(db::now()), bills::close_reason.eq(&reason)))
                 .execute(conn)?;
+            if record.bill.status == "open" {
+                audit::record(
+                    conn,
+                    &caller,
+                    audit::Entry {
+                        action: if new_status == "void" { "bill.voided" } else { "bill.closed_unpaid" },
+                        bill_id: Some(&record.bill.id),
+                        amount: Some(totals.remaining.get()),
+                        reason: reason.as_deref(),
+                        ..audit::Entry::default()
+                    },
+                )?;
+            }
             bump(conn, &record.bill)
         })
         .await?;

@@ -1,10 +1,13 @@
 //! HTTP routes, one module per resource, one handler per operation.
 
+pub mod adjustments;
 pub mod bills;
 pub mod events;
+pub mod floor;
 pub mod guest;
 pub mod payments;
 pub mod providers;
+pub mod refunds;
 pub mod system;
 pub mod tables;
 pub mod venues;
@@ -46,6 +49,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/webhook-endpoints/{endpoint_id}", web::delete().to(webhooks::delete))
             .route("/webhook-endpoints/{endpoint_id}/rotate-secret", web::post().to(webhooks::rotate))
             .route("/venues/{venue_id}/webhook-deliveries", web::get().to(webhooks::deliveries))
-            .route("/webhook-deliveries/{delivery_id}/retry", web::post().to(webhooks::retry)),
+            .route("/webhook-deliveries/{delivery_id}/retry", web::post().to(webhooks::retry))
+            .route("/bills/{bill_id}/adjustments", web::post().to(adjustments::create))
+            .route("/adjustments/{adjustment_id}/approve", web::post().to(adjustments::approve))
+            .route("/adjustments/{adjustment_id}/reject", web::post().to(adjustments::reject))
+            .route("/payments/{payment_id}/refunds", web::post().to(refunds::create))
+            .route("/refunds/{refund_id}/approve", web::post().to(refunds::approve))
+            .route("/refunds/{refund_id}/reject", web::post().to(refunds::reject))
+            .route("/venues/{venue_id}/floor", web::get().to(floor::view))
+            .route("/venues/{venue_id}/audit-log", web::get().to(floor::audit_log))
+            .route("/venues/{venue_id}/reports/daily", web::get().to(floor::daily_report))
+            .route("/assistance/{assistance_id}/resolve", web::post().to(floor::resolve_assistance))
+            .route("/t/{qr_token}/assistance", web::post().to(guest::assistance))
+            .route("/t/{qr_token}/feedback", web::post().to(guest::feedback)),
     );
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tablepay_domain::{Currency, TaxMode};
 
 use crate::AppState;
+use crate::audit;
 use crate::auth::{Caller, Role, VenueAuth};
 use crate::billing::Timestamp;
 use crate::db::models::{ApiKey, Staff, Venue};
@@ -273,6 +274,16 @@ pub async fn create_staff(
             .db
             .write(move |conn| {
                 let (member, key) = new_staff(conn, &venue_id, &name, role)?;
+                audit::record(
+                    conn,
+                    &caller,
+                    audit::Entry {
+                        action: "staff.created",
+                        subject_id: Some(&member.id),
+                        details: serde_json::json!({"name": member.name, "role": member.role}),
+                        ..audit::Entry::default()
+                    },
+                )?;
                 Reply::created(
                     serde_json::json!({"staff": StaffView::from_row(&member), "key": key.key, "key_id": key.id}),
                 )
@@ -349,6 +360,16 @@ pub async fn revoke_key(
             caller.require_venue(&key.venue_id, "API key")?;
             if key.revoked_at.is_none() {
                 diesel::update(api_keys::table.find(&key.id)).set(api_keys::revoked_at.eq(db::now())).execute(conn)?;
+                audit::record(
+                    conn,
+                    &caller,
+                    audit::Entry {
+                        action: "api_key.revoked",
+                        subject_id: Some(&key.id),
+                        details: serde_json::json!({"name": key.name, "role": key.role, "prefix": key.key_prefix}),
+                        ..audit::Entry::default()
+                    },
+                )?;
             }
             Ok(())
         })

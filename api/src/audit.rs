@@ -1,0 +1,44 @@
+//! The audit log: append-only, one entry for every action staff take on money or people.
+
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::auth::VenueCaller;
+use crate::db::models::AuditEntry;
+use crate::db::schema::audit_log;
+use crate::db::{self, DbConn};
+use crate::error::ApiError;
+use crate::http::new_id;
+
+/// What happened, besides who did it.
+#[derive(Debug, Default)]
+pub struct Entry<'a> {
+    pub action: &'a str,
+    pub bill_id: Option<&'a str>,
+    pub subject_id: Option<&'a str>,
+    pub amount: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub approved_by: Option<&'a str>,
+    pub details: Value,
+}
+
+/// Appends an entry. Call inside the transaction of the action, so both or neither stay.
+pub fn record(conn: &mut DbConn, actor: &VenueCaller, entry: Entry<'_>) -> Result<(), ApiError> {
+    let row = AuditEntry {
+        id: new_id(),
+        venue_id: actor.venue_id.clone(),
+        at: db::now(),
+        actor_id: actor.actor_id().to_owned(),
+        actor_name: actor.actor_name().to_owned(),
+        actor_role: actor.role.as_str().to_owned(),
+        action: entry.action.to_owned(),
+        bill_id: entry.bill_id.map(str::to_owned),
+        subject_id: entry.subject_id.map(str::to_owned),
+        amount: entry.amount,
+        reason: entry.reason.map(str::to_owned),
+        approved_by: entry.approved_by.map(str::to_owned),
+        details: if entry.details.is_null() { "{}".to_owned() } else { entry.details.to_string() },
+    };
+    diesel::insert_into(audit_log::table).values(&row).execute(conn)?;
+    Ok(())
+}

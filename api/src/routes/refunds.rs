@@ -1,0 +1,357 @@
+//! Refunds through the payment's provider: partial and repeated, never more than captured,
+//! within the venue's limit at once, above it after a manager's approval. Nothing counts as
+//! refunded until the provider said yes.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tablepay_domain::PaymentStatus;
+use tablepay_payments::RefundRequest;
+
+use crate::AppState;
+use crate::audit::{self, Entry};
+use crate::auth::{Role, VenueAuth, VenueCaller};
+use crate::billing::{Actor, Timestamp, payment_status};
+use crate::db::models::{Payment, Refund};
+use crate::db::schema::{bills, payments, refunds};
+use crate::db::{self, DbConn, lock_bill};
+use crate::error::ApiError;
+use crate::events::payment_event;
+use crate::http::{Body, Reply, new_id, parse_id, text_field};
+use crate::idempotency;
+use crate::payments::bump_bill;
+use crate::routes::adjustments::{STAFF, require_decider};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRefund {
+    amount: Option<i64>,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RefundView {
+    id: String,
+    payment_id: String,
+    bill_id: String,
+    amount: i64,
+    reason: String,
+    status: String,
+    failure_reason: Option<String>,
+    created_by: Actor,
+    approved_by: Option<Actor>,
+    created_at: Timestamp,
+}
+
+fn view(r: &Refund) -> RefundView {
+    RefundView {
+        id: r.id.clone(),
+        payment_id: r.payment_id.clone(),
+        bill_id: r.bill_id.clone(),
+        amount: r.amount,
+        reason: r.reason.clone(),
+        status: r.status.clone(),
+        failure_reason: r.failure_reason.clone(),
+        created_by: Actor {
+            id: Some(r.created_by_id.clone()),
+            name: r.created_by_name.clone(),
+            role: r.created_by_role.clone(),
+        },
+        approved_by: r.approved_by_name.as_ref().map(|name| Actor {
+            id: r.approved_by_id.clone(),
+            name: name.clone(),
+            role: "manager".into(),
+        }),
+        created_at: Timestamp(r.created_at),
+    }
+}
+
+/// Refunds of a payment that hold money: done or under way.
+fn refunds_of(conn: &mut DbConn, payment_id: &str) -> Result<Vec<Refund>, ApiError> {
+    Ok(refunds::table.filter(refunds::payment_id.eq(payment_id)).select(Refund::as_select()).load(conn)?)
+}
+
+fn refundable(payment: &Payment, existing: &[Refund]) -> i64 {
+    let taken: i64 =
+        existing.iter().filter(|r| matches!(r.status.as_str(), "succeeded" | "processing")).map(|r| r.amount).sum();
+    (payment.amount + payment.tip_amount - taken.max(payment.refunded_amount)).max(0)
+}
+
+/// Loads and locks a payment of the caller's venue with its bill.
+fn locked_payment(conn: &mut DbConn, payment_id: &str, caller: &VenueCaller) -> Result<Payment, ApiError> {
+    let payment: Payment = payments::table
+        .find(payment_id)
+        .select(Payment::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("payment"))?;
+    caller.require_venue(&payment.venue_id, "payment")?;
+    lock_bill(conn, &payment.bill_id)?;
+    Ok(payments::table.find(payment_id).select(Payment::as_select()).first(conn)?)
+}
+
+fn exceeds(left: i64) -> ApiError {
+    ApiError::conflict("conflict", format!("the refund exceeds what was captured and not yet refunded ({left})"))
+}
+
+/// `POST /v1/payments/{payment_id}/refunds` (server, manager) `{amount?, reason}`.
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller.0;
+    let payment_id = parse_id(&path, "payment")?;
+    let input: CreateRefund = body.json()?;
+    idempotency::run(&state, &req, caller.scope(), &body, || async {
+        let reason = text_field("reason", &input.reason, 500)?;
+        if input.amount.is_some_and(|a| a < 1) {
+            return Err(ApiError::invalid("amount must be at least 1"));
+        }
+        let actor = caller.clone();
+        let refund = state
+            .db
+            .write(move |conn| {
+                let payment = locked_payment(conn, &payment_id, &actor)?;
+                actor.require_role(STAFF)?;
+                if !payment_status(&payment)?.captured() {
+                    return Err(ApiError::conflict(
+                        "conflict",
+                        format!("the payment is {}; only captured payments are refunded", payment.status),
+                    ));
+                }
+                let existing = refunds_of(conn, &payment.id)?;
+                let left = refundable(&payment, &existing);
+                let amount = input.amount.unwrap_or(left);
+                if amount < 1 || amount > left {
+                    return Err(exceeds(left));
+                }
+                let limit: i64 = bills::table
+                    .inner_join(crate::db::schema::venues::table)
+                    .filter(bills::id.eq(&payment.bill_id))
+                    .select(crate::db::schema::venues::server_refund_limit)
+                    .first(conn)?;
+                let used: i64 = refunds::table
+                    .filter(refunds::bill_id.eq(&payment.bill_id))
+                    .filter(refunds::created_by_id.eq(actor.actor_id()))
+                    .filter(refunds::status.eq_any(["succeeded", "processing"]))
+                    .select(refunds::amount)
+                    .load::<i64>(conn)?
+                    .into_iter()
+                    .sum();
+                let now_allowed = actor.role == Role::Manager || used + amount <= limit;
+                let refund = Refund {
+                    id: new_id(),
+                    venue_id: payment.venue_id.clone(),
+                    payment_id: payment.id.clone(),
+                    bill_id: payment.bill_id.clone(),
+                    amount,
+                    reason: reason.clone(),
+                    status: if now_allowed { "processing" } else { "pending_approval" }.into(),
+                    provider_ref: None,
+                    failure_reason: None,
+                    created_by_id: actor.actor_id().to_owned(),
+                    created_by_name: actor.actor_name().to_owned(),
+                    created_by_role: actor.role.as_str().to_owned(),
+                    approved_by_id: None,
+                    approved_by_name: None,
+                    decided_at: None,
+                    created_at: db::now(),
+                };
+                diesel::insert_into(refunds::table).values(&refund).execute(conn)?;
+                if !now_allowed {
+                    audit::record(
+                        conn,
+                        &actor,
+                        Entry {
+                            action: "refund.requested",
+                            bill_id: Some(&refund.bill_id),
+                            subject_id: Some(&refund.id),
+                            amount: Some(amount),
+                            reason: Some(&reason),
+                            details: json!({"payment_id": refund.payment_id}),
+                            ..Entry::default()
+                        },
+                    )?;
+                }
+                Ok(refund)
+            })
+            .await?;
+        if refund.status == "pending_approval" {
+            return Reply::with_status(StatusCode::ACCEPTED, view(&refund));
+        }
+        let done = execute(&state, &caller, refund, None).await?;
+        Reply::created(view(&done))
+    })
+    .await
+}
+
+/// Asks the provider, then records the outcome: succeeded (the payment's refunded amount
+/// grows, `payment.refunded` is emitted) or failed (nothing refunded; 502 to the caller).
+async fn execute(
+    state: &AppState,
+    actor: &VenueCaller,
+    refund: Refund,
+    approver: Option<&VenueCaller>,
+) -> Result<Refund, ApiError> {
+    let payment_id = refund.payment_id.clone();
+    let payment: Payment = state
+        .db
+        .run(move |conn| Ok(payments::table.find(&payment_id).select(Payment::as_select()).first(conn)?))
+        .await?;
+    let provider = state.providers.get(&payment.provider)?;
+    let outcome = match &payment.provider_ref {
+        Some(reference) => provider
+            .refund(RefundRequest {
+                provider_ref: reference.clone(),
+                amount: refund.amount,
+                currency: payment.currency.clone(),
+                idempotency_key: format!("tablepay-refund-{}", refund.id),
+            })
+            .await
+            .map_err(|e| e.to_string()),
+        None => Err("the payment has no provider reference".to_owned()),
+    };
+    let (actor, approver) = (actor.clone(), approver.cloned());
+    let failed = outcome.as_ref().err().cloned();
+    let recorded = state
+        .db
+        .write(move |conn| {
+            let payment = locked_payment(conn, &refund.payment_id, &actor)?;
+            let now = db::now();
+            let who = approver.as_ref().unwrap_or(&actor);
+            let approved_by = approver.as_ref().map(|a| a.actor_name().to_owned());
+            match &outcome {
+                Ok(done) => {
+                    diesel::update(refunds::table.find(&refund.id))
+                        .set((refunds::status.eq("succeeded"), refunds::provider_ref.eq(&done.refund_ref), refunds::decided_at.eq(now)))
+                        .execute(conn)?;
+                    let refunded = (payment.refunded_amount + refund.amount).min(payment.amount + payment.tip_amount);
+                    let status = if refunded >= payment.amount + payment.tip_amount { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
+                    diesel::update(payments::table.find(&payment.id))
+                        .set((payments::refunded_amount.eq(refunded), payments::status.eq(status.as_str()), payments::updated_at.eq(now)))
+                        .execute(conn)?;
+                    bump_bill(conn, &payment.bill_id, now)?;
+                    let updated: Payment = payments::table.find(&payment.id).select(Payment::as_select()).first(conn)?;
+                    let table_id: String = bills::table.find(&payment.bill_id).select(bills::table_id).first(conn)?;
+                    payment_event(conn, &updated, &table_id, "payment.refunded")?;
+                }
+                Err(reason) => {
+                    diesel::update(refunds::table.find(&refund.id))
+                        .set((refunds::status.eq("failed"), refunds::failure_reason.eq(reason), refunds::decided_at.eq(now)))
+                        .execute(conn)?;
+                }
+            }
+            audit::record(
+                conn,
+                who,
+                Entry {
+                    action: if outcome.is_ok() { "refund.succeeded" } else { "refund.failed" },
+                    bill_id: Some(&refund.bill_id),
+                    subject_id: Some(&refund.id),
+                    amount: Some(refund.amount),
+                    reason: Some(&refund.reason),
+                    approved_by: approved_by.as_deref(),
+                    details: json!({"payment_id": refund.payment_id, "requested_by": refund.created_by_name, "provider_error": outcome.as_ref().err()}),
+                },
+            )?;
+            Ok(refunds::table.find(&refund.id).select(Refund::as_select()).first::<Refund>(conn)?)
+        })
+        .await?;
+    if let Some(reason) = failed {
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "provider_error",
+            format!("the payment provider refused the refund; nothing was refunded: {reason}"),
+        ));
+    }
+    Ok(recorded)
+}
+
+/// `POST /v1/refunds/{id}/approve` (a manager other than the requester).
+pub async fn approve(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    decide(state, caller.0, path.into_inner(), true).await
+}
+
+/// `POST /v1/refunds/{id}/reject` (a manager other than the requester).
+pub async fn reject(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    decide(state, caller.0, path.into_inner(), false).await
+}
+
+async fn decide(
+    state: web::Data<AppState>,
+    caller: VenueCaller,
+    raw_id: String,
+    approve: bool,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&raw_id, "refund")?;
+    let approver = caller.clone();
+    let refund = state
+        .db
+        .write(move |conn| {
+            let refund: Refund = refunds::table
+                .find(&id)
+                .select(Refund::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| ApiError::not_found("refund"))?;
+            approver.require_venue(&refund.venue_id, "refund")?;
+            require_decider(&approver, &refund.created_by_id)?;
+            let payment = locked_payment(conn, &refund.payment_id, &approver)?;
+            let refund: Refund = refunds::table.find(&id).select(Refund::as_select()).first(conn)?;
+            if refund.status != "pending_approval" {
+                return Err(ApiError::conflict("conflict", format!("the refund is already {}", refund.status)));
+            }
+            let (status, decided) = if approve {
+                let left = refundable(&payment, &refunds_of(conn, &payment.id)?);
+                if refund.amount > left {
+                    return Err(exceeds(left));
+                }
+                ("processing", None)
+            } else {
+                ("rejected", Some(db::now()))
+            };
+            diesel::update(refunds::table.find(&refund.id))
+                .set((
+                    refunds::status.eq(status),
+                    refunds::approved_by_id.eq(approver.actor_id()),
+                    refunds::approved_by_name.eq(approver.actor_name()),
+                    refunds::decided_at.eq(decided),
+                ))
+                .execute(conn)?;
+            if !approve {
+                audit::record(
+                    conn,
+                    &approver,
+                    Entry {
+                        action: "refund.rejected",
+                        bill_id: Some(&refund.bill_id),
+                        subject_id: Some(&refund.id),
+                        amount: Some(refund.amount),
+                        reason: Some(&refund.reason),
+                        approved_by: Some(approver.actor_name()),
+                        details: json!({"requested_by": refund.created_by_name}),
+                    },
+                )?;
+            }
+            Ok(refunds::table.find(&refund.id).select(Refund::as_select()).first::<Refund>(conn)?)
+        })
+        .await?;
+    if !approve {
+        return Ok(Reply::ok(view(&refund))?.into_response());
+    }
+    let done = execute(&state, &caller, refund, Some(&caller)).await?;
+    Ok(Reply::ok(view(&done))?.into_response())
+}
