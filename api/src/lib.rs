@@ -87,6 +87,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    // Blocking threads do the database work; more of them than connections only wait, and
+    // each costs memory.
+    .worker_max_blocking_threads((shared.settings.db_pool_size as usize).max(2))
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

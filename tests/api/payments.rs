@@ -391,7 +391,34 @@ async fn two_server_processes_on_one_database_never_overcharge(app: TestApp) {
     assert_eq!(view["bill"]["status"], "paid");
 }
 
+async fn reading_and_paying_cost_the_same_sql_for_any_number_of_items(app: TestApp) {
+    let quiet = [("TABLEPAY_WEBHOOK_WORKER", "false"), ("TABLEPAY_SWEEP_INTERVAL_MS", "60000")];
+    let app = spawn_app_with(app.backend, &quiet).await.unwrap();
+    let venue = app.create_venue("EUR", "exclusive", 1000, 500).await;
+    let mut costs = Vec::new();
+    for (label, count) in [("small", 5), ("large", 120)] {
+        let items: Vec<Value> = (0..count)
+            .map(|i| json!({"name": format!("Dish {i}"), "quantity": 1 + i % 3, "unit_price": 250 + i}))
+            .collect();
+        let (bill, qr) = bill_with_qr(&app, &venue, label, json!(items)).await;
+        let before = app.db.queries_run();
+        app.guest(&qr).await;
+        let read = app.db.queries_run() - before;
+        let before = app.db.queries_run();
+        let claim: Vec<Value> =
+            bill["items"].as_array().unwrap().iter().take(3).map(|i| json!({"item_id": i["id"]})).collect();
+        app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "items", "items": claim}})).await.expect(201);
+        let pay_items = app.db.queries_run() - before;
+        let before = app.db.queries_run();
+        app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+        let pay_rest = app.db.queries_run() - before;
+        costs.push((read, pay_items, pay_rest));
+    }
+    assert_eq!(costs[0], costs[1], "queries (read, pay items, pay the rest) for 5 and for 120 items");
+}
+
 backend_tests!(
+    reading_and_paying_cost_the_same_sql_for_any_number_of_items,
     two_server_processes_on_one_database_never_overcharge,
     paying_everything_settles_the_table,
     equal_shares_of_one_hundred_in_three,

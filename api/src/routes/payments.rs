@@ -441,9 +441,10 @@ pub async fn create(
                         amount: p.amount.get(),
                     })
                     .collect();
-                for row in &rows {
-                    diesel::insert_into(payment_items::table).values(row).execute(conn)?;
-                }
+                match conn {
+                    DbConn::Pg(c) => diesel::insert_into(payment_items::table).values(&rows).execute(c)?,
+                    DbConn::Sqlite(c) => diesel::insert_into(payment_items::table).values(&rows).execute(c)?,
+                };
                 if let Some((parts, _)) = priced.equal {
                     diesel::update(bills::table.find(&bill_id)).set(bills::equal_parts.eq(parts)).execute(conn)?;
                 }

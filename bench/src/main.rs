@@ -1,0 +1,596 @@
+//! `tablepay-bench`: starts tablepay as a process on SQLite (or PostgreSQL with
+//! `--database-url`), seeds venues, tables and bills of 5–30 items, drives it over HTTP with
+//! a fixed number of concurrent connections, prints one table and writes JSON to
+//! `bench/results/`.
+//!
+//! Every figure that is compared with a goal is a ratio measured in the same run: the guest
+//! bill read against the server's own `/healthz` (the framework's ceiling), the pay flow
+//! against the database's own ceiling of one-row write transactions at the same
+//! concurrency.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, bail};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+
+const ADMIN: &str = "bench-admin-token-0123456789";
+/// Consecutive flows of one worker land on bills far apart, so workers rarely wait on the
+/// same bill's lock.
+const STRIDE: usize = 61;
+
+struct Options {
+    database_url: Option<String>,
+    seconds: u64,
+    connections: usize,
+    out: PathBuf,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options { database_url: None, seconds: 10, connections: 32, out: PathBuf::from("bench/results") };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().context(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--database-url" => o.database_url = Some(value()?),
+            "--seconds" => o.seconds = value()?.parse()?,
+            "--connections" => o.connections = value()?.parse()?,
+            "--out" => o.out = PathBuf::from(value()?),
+            "-h" | "--help" => {
+                println!(
+                    "usage: tablepay-bench [--database-url postgres://…] [--seconds 10] [--connections 32] [--out bench/results]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(o)
+}
+
+/// The server process and where its data lives.
+struct Server {
+    base: String,
+    child: Child,
+    database_url: String,
+    backend: &'static str,
+    cleanup: Option<(String, String)>,
+    sqlite_path: Option<PathBuf>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some((admin, name)) = &self.cleanup
+            && let Ok(mut c) = PgConnection::establish(admin)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c);
+        }
+        if let Some(path) = &self.sqlite_path {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resets the peak resident set size the kernel tracks for the server.
+    fn reset_peak_rss(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5");
+    }
+
+    /// Peak resident set size since the last reset, in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_server(database_url: Option<&str>) -> anyhow::Result<Server> {
+    let (url, backend, cleanup, sqlite_path) = match database_url {
+        Some(admin) if admin.starts_with("postgres") => {
+            let name = format!("tablepay_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut c = PgConnection::establish(admin).context("connect to PostgreSQL")?;
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut c)?;
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).context("database URL needs a path")?;
+            (format!("{base}/{name}"), "postgres", Some((admin.to_owned(), name)), None)
+        }
+        Some(other) => bail!("--database-url must be a postgres:// URL (SQLite is the default), got {other}"),
+        None => {
+            let path = std::env::temp_dir().join(format!("tablepay-bench-{}.db", uuid::Uuid::new_v4().simple()));
+            (format!("sqlite://{}", path.display()), "sqlite", None, Some(path))
+        }
+    };
+    let exe = std::env::current_exe()?.with_file_name("tablepay-bench-server");
+    let port = free_port();
+    let child = Command::new(&exe)
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("TABLEPAY_BIND", format!("127.0.0.1:{port}"))
+        .env("TABLEPAY_ADMIN_TOKEN", ADMIN)
+        .env("TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+        .env("TABLEPAY_DB_POOL_SIZE", "16")
+        .env("RUST_LOG", "warn")
+        // As recommended for production in the README: glibc's per-thread arenas otherwise keep
+        // freed memory of every blocking thread.
+        .env("MALLOC_ARENA_MAX", std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into()))
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("start {}", exe.display()))?;
+    let server =
+        Server { base: format!("http://127.0.0.1:{port}"), child, database_url: url, backend, cleanup, sqlite_path };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{}/readyz", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not become ready")
+}
+
+/// A small deterministic generator, so every run seeds the same data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await?;
+        let status = res.status();
+        let value: Value = res.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("{path}: {status} {value}");
+        }
+        Ok(value)
+    }
+
+    async fn post(&self, path: &str, key: Option<&str>, body: Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::POST, path, key, Some(&body)).await
+    }
+}
+
+struct Venue {
+    id: String,
+    pos: String,
+    manager: String,
+    /// (qr token, bill id) of each table.
+    tables: Vec<(String, String)>,
+}
+
+/// One venue with `tables` tables, each with an open bill of 5–30 items.
+async fn seed_venue(api: &Api, rng: &mut Rng, tables: usize, name: &str) -> anyhow::Result<Venue> {
+    let v = api
+        .post("/v1/venues", Some(ADMIN), json!({"name": name, "currency": "EUR", "tax_mode": "exclusive", "tax_rate_bps": 1000, "service_charge_bps": 500}))
+        .await?;
+    let mut venue = Venue {
+        id: v["venue"]["id"].as_str().unwrap().to_owned(),
+        pos: v["api_key"]["key"].as_str().unwrap().to_owned(),
+        manager: v["manager_key"]["key"].as_str().unwrap().to_owned(),
+        tables: Vec::new(),
+    };
+    for t in 0..tables {
+        let table = api
+            .post(&format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos), json!({"label": format!("T{t:04}")}))
+            .await?;
+        let count = 5 + rng.next(26) as usize;
+        let items: Vec<Value> = (0..count)
+            .map(|i| json!({"name": format!("Dish {i}"), "quantity": 1 + rng.next(3), "unit_price": 300 + rng.next(3000)}))
+            .collect();
+        let bill = api
+            .post(
+                &format!("/v1/venues/{}/bills", venue.id),
+                Some(&venue.pos),
+                json!({"table_id": table["id"], "items": items}),
+            )
+            .await?;
+        venue.tables.push((table["qr_token"].as_str().unwrap().to_owned(), bill["id"].as_str().unwrap().to_owned()));
+    }
+    Ok(venue)
+}
+
+/// Latencies and a count, measured by `connections` workers until `deadline`.
+struct Load {
+    histogram: Histogram<u64>,
+    done: u64,
+    errors: u64,
+    elapsed: Duration,
+}
+
+impl Load {
+    fn per_second(&self) -> f64 {
+        self.done as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn p(&self, q: f64) -> f64 {
+        self.histogram.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// Runs `op(worker, n)` in `connections` concurrent loops for `seconds`.
+async fn drive<F, Fut>(connections: usize, seconds: u64, op: F) -> Load
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let op = Arc::new(op);
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap()));
+    let (done, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..connections)
+        .map(|w| {
+            let (op, histogram, done, errors) = (op.clone(), histogram.clone(), done.clone(), errors.clone());
+            tokio::spawn(async move {
+                let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    match op(w, n).await {
+                        Ok(()) => {
+                            let _ = local.record(t.elapsed().as_micros() as u64);
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    n += 1;
+                }
+                histogram.lock().unwrap().add(&local).unwrap();
+            })
+        })
+        .collect();
+    futures_util::future::join_all(workers).await;
+    let histogram = histogram.lock().unwrap().clone();
+    Load {
+        histogram,
+        done: done.load(Ordering::Relaxed),
+        errors: errors.load(Ordering::Relaxed),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// The database's own ceiling: one-row `UPDATE …; COMMIT` transactions at the same
+/// concurrency, on the same database, with the server's connection settings.
+fn db_ceiling(url: &str, connections: usize, seconds: u64) -> anyhow::Result<f64> {
+    let sqlite = url.strip_prefix("sqlite://").map(str::to_owned);
+    let setup = |c: &mut dyn SimpleConnection| -> anyhow::Result<()> {
+        c.batch_execute("CREATE TABLE IF NOT EXISTS bench_ceiling (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)")?;
+        Ok(())
+    };
+    match &sqlite {
+        Some(path) => setup(&mut SqliteConnection::establish(path)?)?,
+        None => setup(&mut PgConnection::establish(url)?)?,
+    }
+    for id in 0..connections {
+        let sql = format!("INSERT INTO bench_ceiling (id, n) VALUES ({id}, 0) ON CONFLICT (id) DO NOTHING");
+        match &sqlite {
+            Some(path) => SqliteConnection::establish(path)?.batch_execute(&sql)?,
+            None => PgConnection::establish(url)?.batch_execute(&sql)?,
+        }
+    }
+    let count = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let threads: Vec<_> = (0..connections)
+        .map(|id| {
+            let (count, url, sqlite) = (count.clone(), url.to_owned(), sqlite.clone());
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                let update = format!("UPDATE bench_ceiling SET n = n + 1 WHERE id = {id}");
+                match sqlite {
+                    Some(path) => {
+                        let mut c = SqliteConnection::establish(&path)?;
+                        c.batch_execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                        )?;
+                        while Instant::now() < deadline {
+                            c.batch_execute(&format!("BEGIN IMMEDIATE; {update}; COMMIT;"))?;
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    None => {
+                        let mut c = PgConnection::establish(&url)?;
+                        while Instant::now() < deadline {
+                            c.batch_execute(&format!("BEGIN; {update}; COMMIT;"))?;
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().map_err(|_| anyhow::anyhow!("ceiling thread panicked"))??;
+    }
+    Ok(count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+/// When each webhook arrived, with its body.
+type Arrivals = Arc<Mutex<Vec<(SystemTime, Value)>>>;
+
+/// A local webhook receiver that notes when each `table.settled` arrives.
+fn start_receiver() -> (String, Arrivals) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let got: Arrivals = Arc::default();
+    let data = web::Data::from(got.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).default_service(web::to(
+            |body: web::Bytes, got: web::Data<Mutex<Vec<(SystemTime, Value)>>>| async move {
+                let at = SystemTime::now();
+                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    got.lock().unwrap().push((at, v));
+                }
+                HttpResponse::Ok().finish()
+            },
+        ))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, got)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let o = options()?;
+    let server = start_server(o.database_url.as_deref()).await?;
+    let api = Arc::new(Api {
+        base: server.base.clone(),
+        client: reqwest::Client::builder().pool_max_idle_per_host(o.connections).build()?,
+    });
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut results = serde_json::Map::new();
+    let mut rows: Vec<(String, String)> = Vec::new();
+    println!(
+        "tablepay-bench: {} backend, {} connections, {} s per measurement",
+        server.backend, o.connections, o.seconds
+    );
+
+    // Seed: 4 venues × 50 tables × a bill of 5–30 items.
+    let mut venues = Vec::new();
+    for v in 0..4 {
+        venues.push(seed_venue(&api, &mut rng, 50, &format!("Bench {v}")).await?);
+    }
+    let tokens: Arc<Vec<String>> =
+        Arc::new(venues.iter().flat_map(|v| v.tables.iter().map(|(qr, _)| qr.clone())).collect());
+
+    // 1. Guest bill read against the framework ceiling.
+    server.reset_peak_rss();
+    let read = {
+        let (api, tokens) = (api.clone(), tokens.clone());
+        drive(o.connections, o.seconds, move |w, n| {
+            let (api, tokens) = (api.clone(), tokens.clone());
+            async move {
+                let qr = &tokens[(w * 7919 + n as usize) % tokens.len()];
+                api.send(reqwest::Method::GET, &format!("/v1/t/{qr}"), None, None).await.map(drop)
+            }
+        })
+        .await
+    };
+    let health = {
+        let api = api.clone();
+        drive(o.connections, o.seconds, move |_, _| {
+            let api = api.clone();
+            async move { api.send(reqwest::Method::GET, "/healthz", None, None).await.map(drop) }
+        })
+        .await
+    };
+    let read_rss = server.peak_rss_mib();
+    let read_ratio = read.per_second() / health.per_second();
+    rows.push((
+        "guest bill read".into(),
+        format!(
+            "{:.0} rps, p50 {:.2} ms, p99 {:.2} ms ({} errors)",
+            read.per_second(),
+            read.p(0.5),
+            read.p(0.99),
+            read.errors
+        ),
+    ));
+    rows.push(("/healthz ceiling".into(), format!("{:.0} rps, p99 {:.2} ms", health.per_second(), health.p(0.99))));
+    rows.push(("read / ceiling".into(), format!("{read_ratio:.2} (goal ≥ 0.5)")));
+    results.insert(
+        "guest_read".into(),
+        json!({"rps": read.per_second(), "p50_ms": read.p(0.5), "p99_ms": read.p(0.99), "errors": read.errors,
+               "healthz_rps": health.per_second(), "ratio": read_ratio, "peak_rss_mib": read_rss}),
+    );
+
+    // 2. Pay flow (create + sandbox confirm) over many bills against the database ceiling.
+    server.reset_peak_rss();
+    let bills: Arc<Vec<(String, String)>> = Arc::new(venues.iter().flat_map(|v| v.tables.clone()).collect());
+    let pay = {
+        let (api, bills) = (api.clone(), bills.clone());
+        drive(o.connections, o.seconds, move |w, n| {
+            let (api, bills) = (api.clone(), bills.clone());
+            async move {
+                let (qr, bill) = &bills[(w + n as usize * STRIDE) % bills.len()];
+                let p = api
+                    .post(
+                        &format!("/v1/t/{qr}/payments"),
+                        None,
+                        json!({"bill_id": bill, "split": {"type": "amount", "amount": 1}}),
+                    )
+                    .await?;
+                let id = p["id"].as_str().context("payment id")?;
+                api.post(
+                    &format!("/v1/sandbox/payments/{id}/confirm"),
+                    None,
+                    json!({"card_number": "4242424242424242"}),
+                )
+                .await
+                .map(drop)
+            }
+        })
+        .await
+    };
+    let pay_rss = server.peak_rss_mib();
+    let ceiling = {
+        let (url, c, s) = (server.database_url.clone(), o.connections, o.seconds);
+        tokio::task::spawn_blocking(move || db_ceiling(&url, c, s)).await??
+    };
+    // Write transactions per flow: the payment with its hold, the provider reference, the confirmation.
+    let tx_per_flow = 3.0;
+    let pay_ratio = pay.per_second() / ceiling;
+    rows.push((
+        "pay flow".into(),
+        format!(
+            "{:.0} flows/s, p50 {:.2} ms, p99 {:.2} ms ({} errors)",
+            pay.per_second(),
+            pay.p(0.5),
+            pay.p(0.99),
+            pay.errors
+        ),
+    ));
+    rows.push(("database ceiling".into(), format!("{ceiling:.0} one-row write tx/s")));
+    rows.push((
+        "flows / ceiling".into(),
+        format!("{pay_ratio:.2} (goal ≥ 0.25; a flow is {tx_per_flow} write transactions)"),
+    ));
+    results.insert(
+        "pay_flow".into(),
+        json!({"flows_per_s": pay.per_second(), "p50_ms": pay.p(0.5), "p99_ms": pay.p(0.99), "errors": pay.errors,
+               "db_ceiling_tx_per_s": ceiling, "ratio": pay_ratio, "write_tx_per_flow": tx_per_flow, "peak_rss_mib": pay_rss}),
+    );
+
+    // 3. Settle → webhook latency over 200 settlements.
+    server.reset_peak_rss();
+    let (hook, got) = start_receiver();
+    let venue = seed_venue(&api, &mut rng, 200, "Settlements").await?;
+    api.post(
+        &format!("/v1/venues/{}/webhook-endpoints", venue.id),
+        Some(&venue.pos),
+        json!({"url": hook, "event_types": ["table.settled"]}),
+    )
+    .await?;
+    for (qr, bill) in &venue.tables {
+        let p = api
+            .post(&format!("/v1/t/{qr}/payments"), None, json!({"bill_id": bill, "split": {"type": "remaining"}}))
+            .await?;
+        api.post(
+            &format!("/v1/sandbox/payments/{}/confirm", p["id"].as_str().unwrap()),
+            None,
+            json!({"card_number": "4242424242424242"}),
+        )
+        .await?;
+    }
+    let wait_until = Instant::now() + Duration::from_secs(30);
+    while got.lock().unwrap().len() < venue.tables.len() && Instant::now() < wait_until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+    for (at, event) in got.lock().unwrap().iter() {
+        let settled = chrono::DateTime::parse_from_rfc3339(event["data"]["settled_at"].as_str().unwrap_or_default())?;
+        let arrived = chrono::DateTime::<chrono::Utc>::from(*at);
+        let _ = latency
+            .record((arrived - settled.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0).max(1) as u64);
+    }
+    let delivered = latency.len();
+    let hook_rss = server.peak_rss_mib();
+    let (p50, p99) = (latency.value_at_quantile(0.5) as f64 / 1000.0, latency.value_at_quantile(0.99) as f64 / 1000.0);
+    rows.push((
+        "settle → webhook".into(),
+        format!("p50 {p50:.2} ms, p99 {p99:.2} ms over {delivered} settlements (goal p99 ≤ 50 ms)"),
+    ));
+    results.insert(
+        "settle_to_webhook".into(),
+        json!({"settlements": delivered, "p50_ms": p50, "p99_ms": p99, "peak_rss_mib": hook_rss}),
+    );
+
+    // 4. Floor view with 10, 100 and 1 000 tables.
+    server.reset_peak_rss();
+    let mut floor = serde_json::Map::new();
+    for size in [10_usize, 100, 1000] {
+        let v = seed_venue(&api, &mut rng, size, &format!("Floor {size}")).await?;
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+        for _ in 0..30 {
+            let t = Instant::now();
+            api.send(reqwest::Method::GET, &format!("/v1/venues/{}/floor", v.id), Some(&v.manager), None).await?;
+            let _ = h.record(t.elapsed().as_micros() as u64);
+        }
+        let (p50, p99) = (h.value_at_quantile(0.5) as f64 / 1000.0, h.value_at_quantile(0.99) as f64 / 1000.0);
+        rows.push((
+            format!("floor view, {size} tables"),
+            format!("p50 {p50:.2} ms, p99 {p99:.2} ms, {:.1} µs per table", p50 * 1000.0 / size as f64),
+        ));
+        floor.insert(size.to_string(), json!({"p50_ms": p50, "p99_ms": p99}));
+    }
+    let floor_rss = server.peak_rss_mib();
+    floor.insert("peak_rss_mib".into(), json!(floor_rss));
+    results.insert("floor_view".into(), Value::Object(floor));
+    rows.push((
+        "peak RSS (MiB)".into(),
+        format!(
+            "read {read_rss:.1}, pay {pay_rss:.1}, webhooks {hook_rss:.1}, floor {floor_rss:.1} (goal ≤ 64 on SQLite)"
+        ),
+    ));
+
+    println!();
+    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    for (k, v) in &rows {
+        println!("| {k:<width$} | {v} |");
+    }
+    std::fs::create_dir_all(&o.out)?;
+    let file = o.out.join(format!("{}.json", server.backend));
+    let report = json!({
+        "backend": server.backend, "connections": o.connections, "seconds": o.seconds,
+        "at": chrono::Utc::now().to_rfc3339(), "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "results": results,
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&report)?)?;
+    println!("\nwritten to {}", file.display());
+    Ok(())
+}
