@@ -509,7 +509,130 @@ async fn the_daily_report_adds_up_by_server_and_provider(app: TestApp) {
     let _ = Method::GET;
 }
 
+async fn a_discount_down_to_what_is_paid_settles_the_table(app: TestApp) {
+    let (venue, _, _) = venue_with_staff(&app).await;
+    let (bill, qr) = bill_with_qr(
+        &app,
+        &venue,
+        "T1",
+        json!([{"name": "Menu", "quantity": 1, "unit_price": 2000}, {"name": "Tea", "quantity": 1, "unit_price": 400}]),
+    )
+    .await;
+    let p = app
+        .pay(
+            &qr,
+            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"]}]}}),
+        )
+        .await
+        .expect(201);
+    app.confirm(&id(&p), CARD_OK).await.expect(200);
+    app.post(
+        &format!("/v1/bills/{}/adjustments", id(&bill)),
+        Some(&venue.manager_key),
+        json!({"type": "comp", "item_id": bill["items"][1]["id"], "reason": "on the house"}),
+    )
+    .await
+    .expect(201);
+    let now = app.get(&format!("/v1/bills/{}", id(&bill)), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(now["totals"]["remaining"], 0);
+    assert_eq!(now["status"], "paid", "nothing left to pay: the table settled");
+}
+
+async fn a_refund_with_an_unknown_outcome_is_retried_not_repeated(app: TestApp) {
+    let stripe = MockServer::start().await;
+    let base = stripe.uri();
+    let app = spawn_app_with(
+        app.backend,
+        &[
+            ("TABLEPAY_STRIPE_SECRET_KEY", "sk_test_x"),
+            ("TABLEPAY_STRIPE_PUBLISHABLE_KEY", "pk_test_x"),
+            ("TABLEPAY_STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("TABLEPAY_STRIPE_API_BASE", &base),
+            ("TABLEPAY_STRIPE_TIMEOUT_MS", "500"),
+        ],
+    )
+    .await
+    .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pi_slow", "object": "payment_intent", "amount": 3000, "amount_capturable": 0, "amount_received": 0,
+            "capture_method": "automatic", "confirmation_method": "automatic", "created": 1_700_000_000, "currency": "eur",
+            "livemode": false, "metadata": {}, "payment_method_types": ["card"], "status": "requires_payment_method", "client_secret": "s"
+        })))
+        .mount(&stripe)
+        .await;
+    let refund = json!({"id": "re_slow", "object": "refund", "amount": 700, "created": 1_700_000_000, "currency": "eur", "status": "succeeded", "payment_intent": "pi_slow"});
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(refund.clone()).set_delay(Duration::from_millis(1500)))
+        .up_to_n_times(1)
+        .mount(&stripe)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(refund))
+        .mount(&stripe)
+        .await;
+    let body = app
+        .post(
+            "/v1/venues",
+            Some(ADMIN_TOKEN),
+            json!({"name": "S", "currency": "EUR", "tax_mode": "inclusive", "payment_provider": "stripe"}),
+        )
+        .await
+        .expect(201);
+    let manager = body["manager_key"]["key"].as_str().unwrap().to_owned();
+    let venue = Venue {
+        id: body["venue"]["id"].as_str().unwrap().to_owned(),
+        pos_key: body["api_key"]["key"].as_str().unwrap().to_owned(),
+        manager_key: manager.clone(),
+        body,
+    };
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
+    let payment = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    let event = serde_json::to_vec(
+        &json!({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_slow"}}}),
+    )
+    .unwrap();
+    let t = chrono::Utc::now().timestamp();
+    let signed = format!("t={t},v1={}", tablepay_payments::stripe::sign(&event, "whsec_x", t));
+    app.client
+        .post(app.url("/v1/providers/stripe/webhook"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", signed)
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    let path_ = format!("/v1/payments/{}/refunds", id(&payment));
+    let key = [("Idempotency-Key", "refund-table-1")];
+    let request = json!({"amount": 700, "reason": "wrong dish"});
+    let first = app.call_with(Method::POST, &path_, Some(&manager), Some(request.clone()), &key).await;
+    first.assert_problem(503, "provider_unavailable");
+    // While the outcome is unknown the amount stays reserved.
+    app.post(&path_, Some(&manager), json!({"amount": 2301, "reason": "x"})).await.assert_problem(409, "conflict");
+    let retry = app.call_with(Method::POST, &path_, Some(&manager), Some(request), &key).await;
+    assert_eq!(retry.status.as_u16(), 201, "{:?}", retry.body);
+    assert_eq!(retry.body["status"], "succeeded");
+    let keys: Vec<String> = stripe
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v1/refunds")
+        .map(|r| r.headers.get("idempotency-key").unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], keys[1], "the retry asked Stripe with the same key: one refund");
+    let now = app.get(&format!("/v1/t/{qr}/payments/{}", id(&payment)), None).await.expect(200);
+    assert_eq!(now["refunded_amount"], 700);
+}
+
 backend_tests!(
+    a_discount_down_to_what_is_paid_settles_the_table,
+    a_refund_with_an_unknown_outcome_is_retried_not_repeated,
     comps_apply_within_the_limit_and_wait_above_it,
     an_adjustment_never_goes_below_what_is_paid,
     refunds_follow_limits_and_never_exceed_the_capture,

@@ -274,7 +274,33 @@ async fn three_decimal_charges_are_rounded_by_the_tip(app: TestApp) {
     assert_eq!(creations, 1, "no intent for refused parts");
 }
 
+async fn a_declined_card_keeps_the_hold_for_another_try(app: TestApp) {
+    let stripe = MockServer::start().await;
+    mount_create(&stripe).await;
+    let app = stripe_app(app.backend, &stripe).await;
+    let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
+    let payment = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    let intent = intent_of(&payment);
+    let t = now();
+    // On Stripe a decline is not final: the guest may try another card on the same intent.
+    let declined = event("evt_decline", "payment_intent.payment_failed", &intent);
+    deliver(&app, &declined, &format!("t={t},v1={}", sign(&declined, WEBHOOK_SECRET, t))).await.expect(200);
+    let after = app.get(&format!("/v1/t/{qr}/payments/{}", payment["id"].as_str().unwrap()), None).await.expect(200);
+    assert_eq!(after["status"], "pending");
+    assert_eq!(after["failure_code"], "payment_failed");
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["remaining"], 0, "the part stays held");
+    app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}}))
+        .await
+        .assert_problem(409, "amount_exceeds_remaining");
+    let ok = event("evt_second_card", "payment_intent.succeeded", &intent);
+    deliver(&app, &ok, &format!("t={t},v1={}", sign(&ok, WEBHOOK_SECRET, t))).await.expect(200);
+    assert_eq!(app.guest(&qr).await["bill"]["status"], "paid");
+}
+
 backend_tests!(
+    a_declined_card_keeps_the_hold_for_another_try,
     stripe_payment_settles_through_a_signed_webhook,
     a_payment_that_loses_the_race_creates_no_intent,
     a_retry_after_a_provider_timeout_finds_the_same_intent,

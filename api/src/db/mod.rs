@@ -103,8 +103,8 @@ impl ManageConnection for Manager {
                 let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 count_queries(&mut conn, &self.queries);
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
@@ -235,16 +235,19 @@ impl Db {
         T: Send + 'static,
     {
         let writer = matches!(self.url, DatabaseUrl::Sqlite(_)).then(|| self.sqlite_writer.clone());
-        let (value, emitted) = self
-            .run(move |conn| {
-                // A poisoned lock only means another writer panicked; the database is intact.
-                let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-                crate::events::take_emitted();
-                let result = write_transaction(conn, f);
-                let emitted = crate::events::take_emitted();
-                result.map(|v| (v, emitted))
-            })
-            .await?;
+        let pool = self.pool.clone();
+        let (value, emitted) = actix_web::web::block(move || {
+            // The writer's turn first, then a connection: waiting writers hold no connection
+            // that readers need. A poisoned lock only means another writer panicked.
+            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            let mut conn = pool.get().map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
+            crate::events::take_emitted();
+            let result = write_transaction(&mut conn, f);
+            let emitted = crate::events::take_emitted();
+            result.map(|v| (v, emitted))
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task: {e}")))??;
         if emitted {
             self.announce_events();
         }

@@ -272,6 +272,8 @@ pub struct Refund {
     pub approved_by_name: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// The request's `Idempotency-Key`: a retry after an unknown outcome resumes this refund.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

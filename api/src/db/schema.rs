@@ -271,6 +271,7 @@ diesel::table! {
         approved_by_name -> Nullable<Text>,
         decided_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        idempotency_key -> Nullable<Text>,
     }
 }
 

@@ -133,7 +133,14 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
             }
         }
         ProviderEvent::PaymentFailed { code, .. } => {
-            if current == PaymentStatus::Pending {
+            if current == PaymentStatus::Pending && provider == "stripe" {
+                // Not final on Stripe: the guest may try another card on the same intent. The
+                // hold stays until the intent succeeds, is cancelled or expires.
+                diesel::update(payments::table.find(&payment.id))
+                    .set((payments::failure_code.eq(code), payments::updated_at.eq(now)))
+                    .execute(conn)?;
+                bump_bill(conn, &payment.bill_id, now)?;
+            } else if current == PaymentStatus::Pending {
                 transition(conn, &payment, PaymentStatus::Failed, Some(code), now)?;
             }
         }
@@ -143,6 +150,7 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
             }
         }
         ProviderEvent::Refunded { amount_refunded, .. } => {
+            // Stripe reports the running total, so applying it twice changes nothing.
             if current.captured() && *amount_refunded > payment.refunded_amount {
                 let refunded = (*amount_refunded).min(payment.amount + payment.tip_amount);
                 let next = if refunded >= payment.amount + payment.tip_amount {
@@ -212,7 +220,7 @@ pub fn bump_bill(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> Result
 
 /// Turns the bill `paid` when everything is captured. The caller holds the bill lock, and
 /// only an `open` bill moves, so this happens once per bill.
-fn settle_if_paid(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
+pub fn settle_if_paid(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
     let record = load_bill(conn, bill_id)?.ok_or_else(|| ApiError::internal("payment without its bill"))?;
     let state = record.state()?;
     let totals = state.totals;
@@ -249,11 +257,21 @@ pub async fn sweep_expired(state: &AppState) -> Result<usize, ApiError> {
     let mut expired = 0;
     for payment in due {
         if let Some(reference) = &payment.provider_ref {
-            let provider = state.providers.get(&payment.provider)?;
+            let provider = match state.providers.get(&payment.provider) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(payment = %payment.id, error = %e, "cannot expire a payment of an unconfigured provider");
+                    continue;
+                }
+            };
             match provider.cancel_payment(reference).await {
                 Ok(()) => {}
                 Err(ProviderError::Rejected(reason)) => {
-                    tracing::warn!(payment = %payment.id, %reason, "provider refused to cancel an expired payment");
+                    // Refused because the guest completed it meanwhile (or it is processing):
+                    // its outcome arrives as an event; releasing the hold now could let a
+                    // second guest pay the same part.
+                    tracing::warn!(payment = %payment.id, %reason, "provider refused to cancel an expired payment; hold kept");
+                    continue;
                 }
                 Err(ProviderError::Unavailable(reason)) => {
                     tracing::warn!(payment = %payment.id, %reason, "provider unreachable; expiry retried later");

@@ -100,6 +100,8 @@ fn apply(conn: &mut DbConn, record: &BillRecord, adjustment: &Adjustment) -> Res
         .execute(conn)?;
     let updated = load_bill(conn, &record.bill.id)?.ok_or_else(|| ApiError::internal("bill vanished"))?;
     updated.state().map_err(|e| if e.status == StatusCode::CONFLICT { below_paid() } else { e })?;
+    // Lowered to exactly what is paid: the table has settled.
+    crate::payments::settle_if_paid(conn, &record.bill.id, db::now())?;
     Ok(updated)
 }
 

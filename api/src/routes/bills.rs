@@ -160,8 +160,12 @@ fn bump(conn: &mut DbConn, bill: &Bill) -> Result<BillRecord, ApiError> {
     diesel::update(bills::table.find(&bill.id))
         .set((bills::version.eq(bill.version + 1), bills::updated_at.eq(db::now())))
         .execute(conn)?;
-    let record = reload(conn, &bill.id)?;
+    let mut record = reload(conn, &bill.id)?;
     bill_event(conn, &record, "bill.updated")?;
+    // Voiding what nobody paid for can leave a bill exactly paid: it settles.
+    if crate::payments::settle_if_paid(conn, &bill.id, db::now())? {
+        record = reload(conn, &bill.id)?;
+    }
     Ok(record)
 }
 

@@ -605,6 +605,7 @@ struct Receipt {
     tip_amount: i64,
     total_amount: i64,
     refunded_amount: i64,
+    /// The amounts include tax, whether the venue's prices do or tax was added.
     tax_included: bool,
     paid_at: Option<Timestamp>,
 }
@@ -631,8 +632,12 @@ pub async fn receipt(
             .map(|part| {
                 let item = record.items.iter().find(|i| i.id == part.item_id);
                 let name = item.map_or_else(|| "Item".to_owned(), |i| i.name.clone());
-                let detail = match item {
-                    Some(i) if part.fraction_den == i.quantity => format!("{} × {}", part.fraction_num, i.name),
+                // Fractions are stored reduced: 2 of 4 beers is 1/2 of the line.
+                let units = item
+                    .map(|i| i128::from(part.fraction_num) * i128::from(i.quantity))
+                    .filter(|u| u % i128::from(part.fraction_den) == 0);
+                let detail = match (item, units) {
+                    (Some(i), Some(u)) => format!("{} × {}", u / i128::from(part.fraction_den), i.name),
                     _ if part.fraction_num == part.fraction_den => "whole item".to_owned(),
                     _ => format!("{}/{} share", part.fraction_num, part.fraction_den),
                 };
@@ -711,7 +716,7 @@ tfoot td{{font-weight:600;border:0}}small{{color:#555}}@media print{{body{{margi
 <h1>{venue}</h1><p>Table {table} · {paid}</p><table><tbody>{rows}</tbody><tfoot>\
 <tr><td>Subtotal</td><td class=\"n\">{amount}</td></tr><tr><td>Tip</td><td class=\"n\">{tip}</td></tr>\
 <tr><td>Total charged</td><td class=\"n\">{total}</td></tr></tfoot></table>\
-<p><small>Prices include tax. Payment {id} · status {status}.</small></p></body></html>",
+<p><small>Amounts include tax. Payment {id} · status {status}.</small></p></body></html>",
         venue = escape(&r.venue),
         table = escape(&r.table),
         paid = escape(&paid),

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tablepay_domain::PaymentStatus;
-use tablepay_payments::RefundRequest;
+use tablepay_payments::{ProviderError, RefundRequest};
 
 use crate::AppState;
 use crate::audit::{self, Entry};
@@ -113,11 +113,30 @@ pub async fn create(
             return Err(ApiError::invalid("amount must be at least 1"));
         }
         let actor = caller.clone();
+        let key = req.headers().get(idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let refund = state
             .db
             .write(move |conn| {
                 let payment = locked_payment(conn, &payment_id, &actor)?;
                 actor.require_role(STAFF)?;
+                if let Some(key) = &key {
+                    let earlier: Option<Refund> = refunds::table
+                        .filter(refunds::payment_id.eq(&payment.id))
+                        .filter(refunds::idempotency_key.eq(key))
+                        .select(Refund::as_select())
+                        .first(conn)
+                        .optional()?;
+                    if let Some(earlier) = earlier {
+                        if earlier.amount != input.amount.unwrap_or(earlier.amount) || earlier.reason != reason {
+                            return Err(ApiError::new(
+                                StatusCode::UNPROCESSABLE_ENTITY,
+                                "idempotency_key_reused",
+                                "this Idempotency-Key was used with a different request; use a new key",
+                            ));
+                        }
+                        return Ok(earlier);
+                    }
+                }
                 if !payment_status(&payment)?.captured() {
                     return Err(ApiError::conflict(
                         "conflict",
@@ -161,6 +180,7 @@ pub async fn create(
                     approved_by_name: None,
                     decided_at: None,
                     created_at: db::now(),
+                    idempotency_key: key,
                 };
                 diesel::insert_into(refunds::table).values(&refund).execute(conn)?;
                 if !now_allowed {
@@ -181,11 +201,12 @@ pub async fn create(
                 Ok(refund)
             })
             .await?;
-        if refund.status == "pending_approval" {
-            return Reply::with_status(StatusCode::ACCEPTED, view(&refund));
+        match refund.status.as_str() {
+            "pending_approval" => Reply::with_status(StatusCode::ACCEPTED, view(&refund)),
+            // New, or an earlier attempt whose outcome was unknown: ask (again, same key).
+            "processing" => Reply::created(view(&execute(&state, &caller, refund, None).await?)),
+            _ => Reply::created(view(&refund)),
         }
-        let done = execute(&state, &caller, refund, None).await?;
-        Reply::created(view(&done))
     })
     .await
 }
@@ -205,17 +226,29 @@ async fn execute(
         .await?;
     let provider = state.providers.get(&payment.provider)?;
     let outcome = match &payment.provider_ref {
-        Some(reference) => provider
-            .refund(RefundRequest {
-                provider_ref: reference.clone(),
-                amount: refund.amount,
-                currency: payment.currency.clone(),
-                idempotency_key: format!("tablepay-refund-{}", refund.id),
-            })
-            .await
-            .map_err(|e| e.to_string()),
-        None => Err("the payment has no provider reference".to_owned()),
+        Some(reference) => {
+            provider
+                .refund(RefundRequest {
+                    provider_ref: reference.clone(),
+                    amount: refund.amount,
+                    currency: payment.currency.clone(),
+                    idempotency_key: format!("tablepay-refund-{}", refund.id),
+                })
+                .await
+        }
+        None => Err(ProviderError::Rejected("the payment has no provider reference".to_owned())),
     };
+    if let Err(ProviderError::Unavailable(reason)) = &outcome {
+        // The provider may or may not have refunded: the refund stays `processing`, holding
+        // its amount, and a retry with the same Idempotency-Key asks again with the same key.
+        tracing::warn!(refund = %refund.id, %reason, "refund outcome unknown");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "provider_unavailable",
+            "the payment provider did not answer; the refund is processing; retry with the same Idempotency-Key",
+        ));
+    }
+    let outcome = outcome.map_err(|e| e.to_string());
     let (actor, approver) = (actor.clone(), approver.cloned());
     let failed = outcome.as_ref().err().cloned();
     let recorded = state
@@ -230,7 +263,16 @@ async fn execute(
                     diesel::update(refunds::table.find(&refund.id))
                         .set((refunds::status.eq("succeeded"), refunds::provider_ref.eq(&done.refund_ref), refunds::decided_at.eq(now)))
                         .execute(conn)?;
-                    let refunded = (payment.refunded_amount + refund.amount).min(payment.amount + payment.tip_amount);
+                    // What the provider confirmed so far; a `charge.refunded` event may already have
+                    // counted this refund, so the larger figure wins and nothing counts twice.
+                    let confirmed: i64 = refunds::table
+                        .filter(refunds::payment_id.eq(&payment.id))
+                        .filter(refunds::status.eq("succeeded"))
+                        .select(refunds::amount)
+                        .load::<i64>(conn)?
+                        .into_iter()
+                        .sum();
+                    let refunded = payment.refunded_amount.max(confirmed).min(payment.amount + payment.tip_amount);
                     let status = if refunded >= payment.amount + payment.tip_amount { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
                     diesel::update(payments::table.find(&payment.id))
                         .set((payments::refunded_amount.eq(refunded), payments::status.eq(status.as_str()), payments::updated_at.eq(now)))

@@ -156,11 +156,27 @@ async fn attempt(state: &AppState, client: &reqwest::Client, job: &Job) -> Outco
         retry_after: None,
         latency: started.elapsed(),
     };
-    if !state.settings.webhooks.allow_private_networks
-        && let Err(e) = check_destination(&job.endpoint.url, false).await
-    {
-        return fail(e.detail);
-    }
+    // Unless private networks are allowed, connect only to the addresses just checked, so a
+    // name that resolves differently a moment later cannot point the request inward.
+    let pinned;
+    let client = if state.settings.webhooks.allow_private_networks {
+        client
+    } else {
+        let checked = match resolve_public(&job.endpoint.url).await {
+            Ok(c) => c,
+            Err(e) => return fail(e.detail),
+        };
+        pinned = match reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(state.settings.webhooks.timeout)
+            .resolve_to_addrs(&checked.0, &checked.1)
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => return fail(format!("client: {e}")),
+        };
+        &pinned
+    };
     let now = db::now();
     let timestamp = now.and_utc().timestamp();
     let mut secrets = vec![job.endpoint.secret.as_str()];
@@ -334,6 +350,24 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
         }
     }
+}
+
+/// The host of a URL and the public addresses it resolves to (refused if any is not public).
+async fn resolve_public(raw: &str) -> Result<(String, Vec<std::net::SocketAddr>), ApiError> {
+    let url = check_destination(raw, true).await?;
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|_| ApiError::invalid(format!("url host {host:?} does not resolve")))?
+            .collect(),
+    };
+    if addrs.is_empty() || addrs.iter().any(|a| is_private(a.ip())) {
+        return Err(ApiError::invalid("url resolves to a loopback, private or link-local address"));
+    }
+    Ok((host, addrs))
 }
 
 /// Checks an endpoint URL: http(s), a host, no credentials, and, unless private networks
