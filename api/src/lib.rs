@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod idempotency;
+pub mod limits;
 pub mod payments;
 pub mod routes;
 pub mod secrets;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub settings: Settings,
     pub admin_token: String,
     pub providers: payments::Providers,
+    pub rate_limiter: limits::RateLimiter,
     /// Turns true when the process stops: background work finishes what it holds and ends.
     shutdown: tokio::sync::watch::Sender<bool>,
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -43,7 +45,15 @@ impl AppState {
     pub fn new(db: Db, settings: Settings, admin_token: String) -> anyhow::Result<AppState> {
         let providers = payments::Providers::from_settings(&settings)?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
-        Ok(AppState { db, settings, admin_token, providers, shutdown, background: std::sync::Mutex::new(Vec::new()) })
+        Ok(AppState {
+            db,
+            settings,
+            admin_token,
+            providers,
+            rate_limiter: limits::RateLimiter::default(),
+            shutdown,
+            background: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     /// Stops background work: the webhook worker finishes the deliveries in flight (each is
@@ -82,6 +92,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(actix_web::middleware::from_fn(limits::guest_limits))
             .wrap(problem_bodies())
             .configure(routes::configure)
             .default_service(web::to(not_found))

@@ -25,6 +25,12 @@ pub struct Settings {
     /// Stripe, when its keys are set.
     pub stripe: Option<StripeConfig>,
     pub webhooks: WebhookSettings,
+    /// Lookups of unknown QR tokens per client address per minute.
+    pub rate_limit_unknown_qr: u32,
+    /// Guest requests per known table per minute.
+    pub rate_limit_table: u32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How webhooks are delivered.
@@ -142,7 +148,21 @@ impl Settings {
                 60_000,
             )?),
         };
+        let trusted_proxies = match var("TABLEPAY_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|ip| {
+                    ip.trim().parse().map_err(|_| {
+                        format!("TABLEPAY_TRUSTED_PROXIES must be comma-separated IP addresses, got {ip:?}")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Settings {
+            rate_limit_unknown_qr: parse_number(&var, "TABLEPAY_RATE_LIMIT_UNKNOWN_QR", 30, 1, 1_000_000)? as u32,
+            rate_limit_table: parse_number(&var, "TABLEPAY_RATE_LIMIT_TABLE", 600, 1, 1_000_000)? as u32,
+            trusted_proxies,
             webhooks,
             hold_seconds,
             sweep_interval_ms,

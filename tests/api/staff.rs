@@ -422,7 +422,16 @@ async fn guests_reach_staff_and_the_floor_shows_it(app: TestApp) {
     assert_eq!(low["flagged"], true);
     let good = app.post(&format!("/v1/t/{qr}/feedback"), None, json!({"rating": 5})).await.expect(201);
     assert_eq!(good["flagged"], false);
-    let notes = receiver.wait_for("feedback.received", 2, Duration::from_secs(5)).await;
+    // A retried submission with the same Idempotency-Key is the same feedback, not a second one.
+    let key = [("Idempotency-Key", "feedback-phone-1")];
+    let once = app.call_with(Method::POST, &format!("/v1/t/{qr}/feedback"), None, Some(json!({"rating": 4})), &key).await;
+    let twice = app.call_with(Method::POST, &format!("/v1/t/{qr}/feedback"), None, Some(json!({"rating": 4})), &key).await;
+    assert_eq!((once.status.as_u16(), twice.status.as_u16()), (201, 201));
+    assert_eq!(once.body["id"], twice.body["id"]);
+    assert_eq!(twice.headers["idempotent-replayed"], "true");
+    let notes = receiver.wait_for("feedback.received", 3, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.of_type("feedback.received").len(), 3);
     assert_eq!(notes[0].json()["data"]["feedback"]["flagged"], true);
     assert_eq!(notes[0].json()["data"]["feedback"]["comment"], "too loud");
 }
@@ -506,7 +515,6 @@ async fn the_daily_report_adds_up_by_server_and_provider(app: TestApp) {
     app.get(&format!("/v1/venues/{}/reports/daily?date=2026-13-01", venue.id), Some(&venue.manager_key))
         .await
         .assert_problem(400, "validation_failed");
-    let _ = Method::GET;
 }
 
 async fn a_discount_down_to_what_is_paid_settles_the_table(app: TestApp) {

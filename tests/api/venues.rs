@@ -158,7 +158,38 @@ async fn health_and_readiness(app: TestApp) {
     assert_eq!(ready["database"], if app.backend == crate::helpers::Backend::Sqlite { "sqlite" } else { "postgres" });
 }
 
+async fn guessing_tokens_meets_rate_limits_but_a_busy_table_does_not(app: TestApp) {
+    let app = crate::helpers::spawn_app_with(app.backend, &[("TABLEPAY_RATE_LIMIT_TABLE", "40")]).await.unwrap();
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let qr = table["qr_token"].as_str().unwrap().to_owned();
+    // 300 guesses from one address: the first 30 are told "not found", the rest to slow down.
+    let mut statuses = std::collections::HashMap::new();
+    for i in 0..300 {
+        let answer = app.get(&format!("/v1/t/guess{i:04}aaaaaaaaaaaaaaaaaaaaaaaa"), None).await;
+        *statuses.entry(answer.status.as_u16()).or_insert(0) += 1;
+        if answer.status.as_u16() == 429 {
+            answer.assert_problem(429, "rate_limited");
+            let retry: u64 = answer.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&retry));
+        }
+    }
+    assert_eq!(statuses.get(&404), Some(&30));
+    assert_eq!(statuses.get(&429), Some(&270));
+    // The same address still reaches its own table: a full restaurant shares one Wi-Fi.
+    app.get(&format!("/v1/t/{qr}"), None).await.expect(200);
+    // A known table has its own, larger allowance.
+    let mut limited = 0;
+    for _ in 0..45 {
+        if app.get(&format!("/v1/t/{qr}"), None).await.status.as_u16() == 429 {
+            limited += 1;
+        }
+    }
+    assert_eq!(limited, 6, "41st to 46th requests of the minute");
+}
+
 backend_tests!(
+    guessing_tokens_meets_rate_limits_but_a_busy_table_does_not,
     creating_a_venue_returns_its_keys_once,
     venue_input_is_validated,
     managers_create_staff_and_revoke_keys,

@@ -15,6 +15,7 @@ use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::emit;
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
+use crate::idempotency;
 use crate::routes::floor::assistance_view;
 use crate::routes::venues::tip_presets;
 
@@ -102,10 +103,12 @@ fn current_bill_id(conn: &mut DbConn, table_id: &str) -> Result<Option<String>, 
 /// first call is open returns that call rather than a second one.
 pub async fn assistance(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
+    let scope = format!("qr:{token}");
     let input: AssistanceInput =
         if body.0.iter().all(u8::is_ascii_whitespace) { AssistanceInput::default() } else { body.json()? };
     let reason = input
@@ -115,38 +118,41 @@ pub async fn assistance(
         .filter(|r| !r.is_empty())
         .map(|r| text_field("reason", r, 200))
         .transpose()?;
-    let request = state
-        .db
-        .write(move |conn| {
-            let (table, _) = table_by_token(conn, &token)?;
-            let open: Option<AssistanceRequest> = assistance_requests::table
-                .filter(assistance_requests::table_id.eq(&table.id))
-                .filter(assistance_requests::status.eq("open"))
-                .select(AssistanceRequest::as_select())
-                .first(conn)
-                .optional()?;
-            if let Some(open) = open {
-                return Ok(open);
-            }
-            let request = AssistanceRequest {
-                id: new_id(),
-                venue_id: table.venue_id.clone(),
-                table_id: table.id.clone(),
-                bill_id: current_bill_id(conn, &table.id)?,
-                reason,
-                status: "open".into(),
-                created_at: db::now(),
-                resolved_at: None,
-                resolved_by: None,
-            };
-            diesel::insert_into(assistance_requests::table).values(&request).execute(conn)?;
-            let mut data = assistance_view(&request);
-            data["table_label"] = json!(table.label);
-            emit(conn, &table.venue_id, "assistance.requested", json!({"assistance": data}))?;
-            Ok(request)
-        })
-        .await?;
-    Ok(Reply::created(assistance_view(&request))?.into_response())
+    idempotency::run(&state, &req, scope, &body, || async {
+        let request = state
+            .db
+            .write(move |conn| {
+                let (table, _) = table_by_token(conn, &token)?;
+                let open: Option<AssistanceRequest> = assistance_requests::table
+                    .filter(assistance_requests::table_id.eq(&table.id))
+                    .filter(assistance_requests::status.eq("open"))
+                    .select(AssistanceRequest::as_select())
+                    .first(conn)
+                    .optional()?;
+                if let Some(open) = open {
+                    return Ok(open);
+                }
+                let request = AssistanceRequest {
+                    id: new_id(),
+                    venue_id: table.venue_id.clone(),
+                    table_id: table.id.clone(),
+                    bill_id: current_bill_id(conn, &table.id)?,
+                    reason,
+                    status: "open".into(),
+                    created_at: db::now(),
+                    resolved_at: None,
+                    resolved_by: None,
+                };
+                diesel::insert_into(assistance_requests::table).values(&request).execute(conn)?;
+                let mut data = assistance_view(&request);
+                data["table_label"] = json!(table.label);
+                emit(conn, &table.venue_id, "assistance.requested", json!({"assistance": data}))?;
+                Ok(request)
+            })
+            .await?;
+        Reply::created(assistance_view(&request))
+    })
+    .await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -161,10 +167,12 @@ struct FeedbackInput {
 /// or less is flagged for the staff's attention.
 pub async fn feedback(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
+    let scope = format!("qr:{token}");
     let input: FeedbackInput = body.json()?;
     if !(1..=5).contains(&input.rating) {
         return Err(ApiError::invalid("rating must be a whole number from 1 to 5"));
@@ -173,46 +181,49 @@ pub async fn feedback(
     if comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
         return Err(ApiError::invalid("comment must be at most 1000 characters"));
     }
-    let row = state
-        .db
-        .write(move |conn| {
-            let (table, _) = table_by_token(conn, &token)?;
-            let (payment_id, bill_id) = match &input.payment_id {
-                Some(raw) => {
-                    let id = parse_id(raw, "payment")
-                        .map_err(|_| ApiError::invalid("payment_id is not a payment of this table"))?;
-                    let found: Option<(String, String)> = payments::table
-                        .inner_join(bills::table)
-                        .filter(payments::id.eq(&id))
-                        .filter(bills::table_id.eq(&table.id))
-                        .select((payments::id, payments::bill_id))
-                        .first(conn)
-                        .optional()?;
-                    let (pid, bid) =
-                        found.ok_or_else(|| ApiError::invalid("payment_id is not a payment of this table"))?;
-                    (Some(pid), Some(bid))
-                }
-                None => (None, current_bill_id(conn, &table.id)?),
-            };
-            let row = Feedback {
-                id: new_id(),
-                venue_id: table.venue_id.clone(),
-                table_id: table.id.clone(),
-                bill_id,
-                payment_id,
-                rating: input.rating as i32,
-                comment,
-                flagged: input.rating <= 2,
-                created_at: db::now(),
-            };
-            diesel::insert_into(feedback::table).values(&row).execute(conn)?;
-            let mut data = feedback_view(&row);
-            data["table_label"] = json!(table.label);
-            emit(conn, &table.venue_id, "feedback.received", json!({"feedback": data}))?;
-            Ok(row)
-        })
-        .await?;
-    Ok(Reply::created(feedback_view(&row))?.into_response())
+    idempotency::run(&state, &req, scope, &body, || async {
+        let row = state
+            .db
+            .write(move |conn| {
+                let (table, _) = table_by_token(conn, &token)?;
+                let (payment_id, bill_id) = match &input.payment_id {
+                    Some(raw) => {
+                        let id = parse_id(raw, "payment")
+                            .map_err(|_| ApiError::invalid("payment_id is not a payment of this table"))?;
+                        let found: Option<(String, String)> = payments::table
+                            .inner_join(bills::table)
+                            .filter(payments::id.eq(&id))
+                            .filter(bills::table_id.eq(&table.id))
+                            .select((payments::id, payments::bill_id))
+                            .first(conn)
+                            .optional()?;
+                        let (pid, bid) =
+                            found.ok_or_else(|| ApiError::invalid("payment_id is not a payment of this table"))?;
+                        (Some(pid), Some(bid))
+                    }
+                    None => (None, current_bill_id(conn, &table.id)?),
+                };
+                let row = Feedback {
+                    id: new_id(),
+                    venue_id: table.venue_id.clone(),
+                    table_id: table.id.clone(),
+                    bill_id,
+                    payment_id,
+                    rating: input.rating as i32,
+                    comment,
+                    flagged: input.rating <= 2,
+                    created_at: db::now(),
+                };
+                diesel::insert_into(feedback::table).values(&row).execute(conn)?;
+                let mut data = feedback_view(&row);
+                data["table_label"] = json!(table.label);
+                emit(conn, &table.venue_id, "feedback.received", json!({"feedback": data}))?;
+                Ok(row)
+            })
+            .await?;
+        Reply::created(feedback_view(&row))
+    })
+    .await
 }
 
 fn feedback_view(f: &Feedback) -> serde_json::Value {
