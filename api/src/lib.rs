@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod limits;
+pub mod observability;
 pub mod payments;
 pub mod routes;
 pub mod secrets;
@@ -94,6 +95,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
             .app_data(app_state.clone())
             .wrap(actix_web::middleware::from_fn(limits::guest_limits))
             .wrap(problem_bodies())
+            .wrap(actix_web::middleware::from_fn(observability::request_id))
             .configure(routes::configure)
             .default_service(web::to(not_found))
     })

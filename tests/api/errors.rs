@@ -153,6 +153,14 @@ async fn bad_bodies_are_refused_and_change_nothing(app: TestApp) {
 
 async fn unknown_paths_and_ids_are_problem_404(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    // Every answer carries a request id (the caller's when it sent one) and security headers.
+    let own = app.call_with(Method::GET, "/healthz", None, None, &[("x-request-id", "pos-till-7:1234")]).await;
+    assert_eq!(own.headers["x-request-id"], "pos-till-7:1234");
+    let made = app.get("/v1/nowhere", None).await;
+    assert_eq!(made.headers["x-request-id"].len(), 36);
+    assert_eq!(made.headers["x-content-type-options"], "nosniff");
+    let odd = app.call_with(Method::GET, "/healthz", None, None, &[("x-request-id", "<script>")]).await;
+    assert_ne!(odd.headers["x-request-id"], "<script>");
     app.get("/v1/nowhere", Some(&venue.pos_key)).await.assert_problem(404, "not_found");
     app.get("/v1/bills/12345", Some(&venue.pos_key)).await.assert_problem(404, "not_found");
     app.get(&format!("/v1/bills/{}", uuid::Uuid::now_v7()), Some(&venue.pos_key))

@@ -424,8 +424,10 @@ async fn guests_reach_staff_and_the_floor_shows_it(app: TestApp) {
     assert_eq!(good["flagged"], false);
     // A retried submission with the same Idempotency-Key is the same feedback, not a second one.
     let key = [("Idempotency-Key", "feedback-phone-1")];
-    let once = app.call_with(Method::POST, &format!("/v1/t/{qr}/feedback"), None, Some(json!({"rating": 4})), &key).await;
-    let twice = app.call_with(Method::POST, &format!("/v1/t/{qr}/feedback"), None, Some(json!({"rating": 4})), &key).await;
+    let once =
+        app.call_with(Method::POST, &format!("/v1/t/{qr}/feedback"), None, Some(json!({"rating": 4})), &key).await;
+    let twice =
+        app.call_with(Method::POST, &format!("/v1/t/{qr}/feedback"), None, Some(json!({"rating": 4})), &key).await;
     assert_eq!((once.status.as_u16(), twice.status.as_u16()), (201, 201));
     assert_eq!(once.body["id"], twice.body["id"]);
     assert_eq!(twice.headers["idempotent-replayed"], "true");
