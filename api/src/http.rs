@@ -146,3 +146,43 @@ pub fn text_field(field: &str, value: &str, max: usize) -> Result<String, ApiErr
     }
     Ok(trimmed.to_owned())
 }
+
+/// `?limit=&cursor=` of a list, checked: limit 1 to 200 (default 50), cursor an id.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    /// Rows older than this id (ids are time-ordered).
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+        let limit = limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::bad_request("limit must be from 1 to 200"));
+        }
+        let cursor = cursor
+            .map(|c| parse_id(c, "cursor"))
+            .transpose()
+            .map_err(|_| ApiError::bad_request("cursor is invalid"))?;
+        Ok(PageRequest { limit, cursor })
+    }
+
+    /// How many rows to load: one more than the page, to know whether another follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// `{"data": [...], "next_cursor": …}` from rows loaded newest first with [`Self::fetch`].
+    pub fn reply<R, T: serde::Serialize>(
+        &self,
+        rows: &[R],
+        id: impl Fn(&R) -> &str,
+        view: impl Fn(&R) -> T,
+    ) -> Result<Reply, ApiError> {
+        let page = &rows[..rows.len().min(self.limit as usize)];
+        let next = (rows.len() > page.len()).then(|| page.last().map(|r| id(r).to_owned())).flatten();
+        let data: Vec<T> = page.iter().map(view).collect();
+        Reply::ok(serde_json::json!({"data": data, "next_cursor": next}))
+    }
+}

@@ -10,6 +10,19 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{ADMIN_TOKEN, CARD_OK, TestApp, Venue, backend_tests, bill_with_qr, spawn_app_with};
 use crate::receiver::Receiver;
+use crate::stripe::{WEBHOOK_SECRET, deliver, now, stripe_app, stripe_venue};
+
+/// Stripe reports the intent succeeded, through a signed webhook.
+async fn succeed(app: &TestApp, intent: &str) {
+    let event = serde_json::to_vec(
+        &json!({"id": format!("evt_{intent}"), "type": "payment_intent.succeeded", "data": {"object": {"id": intent}}}),
+    )
+    .unwrap();
+    let t = now();
+    deliver(app, &event, &format!("t={t},v1={}", tablepay_payments::stripe::sign(&event, WEBHOOK_SECRET, t)))
+        .await
+        .expect(200);
+}
 
 /// A venue with limits (comps 10.00, refunds 5.00 per bill), two servers and its manager.
 async fn venue_with_staff(app: &TestApp) -> (Venue, String, String) {
@@ -274,18 +287,7 @@ async fn refunds_follow_limits_and_never_exceed_the_capture(app: TestApp) {
 
 async fn stripe_refunds_go_through_stripe(app: TestApp) {
     let stripe = MockServer::start().await;
-    let base = stripe.uri();
-    let app = spawn_app_with(
-        app.backend,
-        &[
-            ("TABLEPAY_STRIPE_SECRET_KEY", "sk_test_x"),
-            ("TABLEPAY_STRIPE_PUBLISHABLE_KEY", "pk_test_x"),
-            ("TABLEPAY_STRIPE_WEBHOOK_SECRET", "whsec_x"),
-            ("TABLEPAY_STRIPE_API_BASE", &base),
-        ],
-    )
-    .await
-    .unwrap();
+    let app = stripe_app(app.backend, &stripe).await;
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -316,39 +318,11 @@ async fn stripe_refunds_go_through_stripe(app: TestApp) {
         )
         .mount(&stripe)
         .await;
-    let body = app
-        .post(
-            "/v1/venues",
-            Some(ADMIN_TOKEN),
-            json!({"name": "S", "currency": "EUR", "tax_mode": "inclusive", "payment_provider": "stripe"}),
-        )
-        .await
-        .expect(201);
-    let venue = Venue {
-        id: body["venue"]["id"].as_str().unwrap().to_owned(),
-        pos_key: body["api_key"]["key"].as_str().unwrap().to_owned(),
-        manager_key: body["manager_key"]["key"].as_str().unwrap().to_owned(),
-        body,
-    };
+    let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
     let (bill, qr) =
         bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
     let payment = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
-    let event = serde_json::to_vec(
-        &json!({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_refundme"}}}),
-    )
-    .unwrap();
-    let t = chrono::Utc::now().timestamp();
-    let signed = format!("t={t},v1={}", tablepay_payments::stripe::sign(&event, "whsec_x", t));
-    let delivered = app
-        .client
-        .post(app.url("/v1/providers/stripe/webhook"))
-        .header("content-type", "application/json")
-        .header("stripe-signature", signed)
-        .body(event)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(delivered.status().as_u16(), 200);
+    succeed(&app, "pi_refundme").await;
     let refunds = format!("/v1/payments/{}/refunds", id(&payment));
     let done = app
         .post(&refunds, Some(&venue.manager_key), json!({"amount": 1000, "reason": "overcharged"}))
@@ -550,19 +524,7 @@ async fn a_discount_down_to_what_is_paid_settles_the_table(app: TestApp) {
 
 async fn a_refund_with_an_unknown_outcome_is_retried_not_repeated(app: TestApp) {
     let stripe = MockServer::start().await;
-    let base = stripe.uri();
-    let app = spawn_app_with(
-        app.backend,
-        &[
-            ("TABLEPAY_STRIPE_SECRET_KEY", "sk_test_x"),
-            ("TABLEPAY_STRIPE_PUBLISHABLE_KEY", "pk_test_x"),
-            ("TABLEPAY_STRIPE_WEBHOOK_SECRET", "whsec_x"),
-            ("TABLEPAY_STRIPE_API_BASE", &base),
-            ("TABLEPAY_STRIPE_TIMEOUT_MS", "500"),
-        ],
-    )
-    .await
-    .unwrap();
+    let app = stripe_app(app.backend, &stripe).await;
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -584,38 +546,12 @@ async fn a_refund_with_an_unknown_outcome_is_retried_not_repeated(app: TestApp) 
         .respond_with(ResponseTemplate::new(200).set_body_json(refund))
         .mount(&stripe)
         .await;
-    let body = app
-        .post(
-            "/v1/venues",
-            Some(ADMIN_TOKEN),
-            json!({"name": "S", "currency": "EUR", "tax_mode": "inclusive", "payment_provider": "stripe"}),
-        )
-        .await
-        .expect(201);
-    let manager = body["manager_key"]["key"].as_str().unwrap().to_owned();
-    let venue = Venue {
-        id: body["venue"]["id"].as_str().unwrap().to_owned(),
-        pos_key: body["api_key"]["key"].as_str().unwrap().to_owned(),
-        manager_key: manager.clone(),
-        body,
-    };
+    let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
+    let manager = venue.manager_key.clone();
     let (bill, qr) =
         bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
     let payment = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
-    let event = serde_json::to_vec(
-        &json!({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_slow"}}}),
-    )
-    .unwrap();
-    let t = chrono::Utc::now().timestamp();
-    let signed = format!("t={t},v1={}", tablepay_payments::stripe::sign(&event, "whsec_x", t));
-    app.client
-        .post(app.url("/v1/providers/stripe/webhook"))
-        .header("content-type", "application/json")
-        .header("stripe-signature", signed)
-        .body(event)
-        .send()
-        .await
-        .unwrap();
+    succeed(&app, "pi_slow").await;
     let path_ = format!("/v1/payments/{}/refunds", id(&payment));
     let key = [("Idempotency-Key", "refund-table-1")];
     let request = json!({"amount": 700, "reason": "wrong dish"});

@@ -11,9 +11,9 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, Venue, backend_tests, bill_with_qr, spawn_app_with};
 
-const WEBHOOK_SECRET: &str = "whsec_tablepay_test";
+pub const WEBHOOK_SECRET: &str = "whsec_tablepay_test";
 
-async fn stripe_app(backend: Backend, stripe: &MockServer) -> TestApp {
+pub async fn stripe_app(backend: Backend, stripe: &MockServer) -> TestApp {
     let base = stripe.uri();
     spawn_app_with(
         backend,
@@ -29,7 +29,7 @@ async fn stripe_app(backend: Backend, stripe: &MockServer) -> TestApp {
     .expect("app starts")
 }
 
-async fn stripe_venue(app: &TestApp, currency: &str, tax_mode: &str, tax_rate_bps: i64) -> Venue {
+pub async fn stripe_venue(app: &TestApp, currency: &str, tax_mode: &str, tax_rate_bps: i64) -> Venue {
     let body = app
         .post(
             "/v1/venues",
@@ -86,7 +86,7 @@ async fn mount_cancel(stripe: &MockServer, times: u64) {
         .await;
 }
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
@@ -94,7 +94,7 @@ fn event(id: &str, kind: &str, intent: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({"id": id, "object": "event", "type": kind, "data": {"object": {"id": intent, "object": "payment_intent"}}})).unwrap()
 }
 
-async fn deliver(app: &TestApp, body: &[u8], signature: &str) -> crate::helpers::Answer {
+pub async fn deliver(app: &TestApp, body: &[u8], signature: &str) -> crate::helpers::Answer {
     let response = app
         .client
         .post(app.url("/v1/providers/stripe/webhook"))

@@ -22,7 +22,7 @@ use crate::db::schema::{
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::mark_emitted;
-use crate::http::{Reply, parse_id};
+use crate::http::{PageRequest, Reply, parse_id};
 use crate::routes::adjustments::STAFF;
 
 #[derive(Debug, Serialize)]
@@ -183,16 +183,8 @@ pub async fn audit_log(
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(&[Role::Manager])?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be from 1 to 200"));
-    }
-    let cursor = query
-        .cursor
-        .as_deref()
-        .map(|c| parse_id(c, "cursor"))
-        .transpose()
-        .map_err(|_| ApiError::bad_request("cursor is invalid"))?;
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let rows: Vec<AuditEntry> = state
         .db
         .run(move |conn| {
@@ -200,24 +192,22 @@ pub async fn audit_log(
             if let Some(cursor) = cursor {
                 q = q.filter(audit_log::id.lt(cursor));
             }
-            Ok(q.order(audit_log::id.desc()).limit(limit + 1).select(AuditEntry::as_select()).load(conn)?)
+            Ok(q.order(audit_log::id.desc()).limit(fetch).select(AuditEntry::as_select()).load(conn)?)
         })
         .await?;
-    let more = rows.len() as i64 > limit;
-    let page = &rows[..rows.len().min(limit as usize)];
-    let data: Vec<Value> = page
-        .iter()
-        .map(|e| {
+    let reply = page.reply(
+        &rows,
+        |e| &e.id,
+        |e| {
             json!({
                 "id": e.id, "at": Timestamp(e.at), "action": e.action,
                 "actor": {"id": e.actor_id, "name": e.actor_name, "role": e.actor_role},
                 "bill_id": e.bill_id, "subject_id": e.subject_id, "amount": e.amount, "reason": e.reason,
                 "approved_by": e.approved_by, "details": serde_json::from_str::<Value>(&e.details).unwrap_or(Value::Null),
             })
-        })
-        .collect();
-    let next = if more { page.last().map(|e| e.id.clone()) } else { None };
-    Ok(Reply::ok(json!({"data": data, "next_cursor": next}))?.into_response())
+        },
+    )?;
+    Ok(reply.into_response())
 }
 
 /// `POST /v1/assistance/{id}/resolve` (server, manager).

@@ -13,7 +13,7 @@ use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints}
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::EVENT_TYPES;
-use crate::http::{Body, Reply, new_id, parse_id};
+use crate::http::{Body, PageRequest, Reply, new_id, parse_id};
 use crate::idempotency;
 use crate::webhooks::{check_destination, sign};
 
@@ -376,21 +376,13 @@ pub async fn deliveries(
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(WRITERS)?;
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be from 1 to 200"));
-    }
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     if let Some(status) = &q.status
         && !["pending", "succeeded", "failed"].contains(&status.as_str())
     {
         return Err(ApiError::bad_request("status must be pending, succeeded or failed"));
     }
-    let cursor = q
-        .cursor
-        .as_deref()
-        .map(|c| parse_id(c, "cursor"))
-        .transpose()
-        .map_err(|_| ApiError::bad_request("cursor is invalid"))?;
     let endpoint = q
         .endpoint_id
         .as_deref()
@@ -415,7 +407,7 @@ pub async fn deliveries(
             }
             let rows: Vec<WebhookDelivery> = query
                 .order(webhook_deliveries::id.desc())
-                .limit(limit + 1)
+                .limit(fetch)
                 .select(WebhookDelivery::as_select())
                 .load(conn)?;
             let ids: Vec<&String> = rows.iter().map(|d| &d.id).collect();
@@ -427,11 +419,7 @@ pub async fn deliveries(
             Ok((rows, attempts))
         })
         .await?;
-    let more = rows.len() as i64 > limit;
-    let page = &rows[..rows.len().min(limit as usize)];
-    let data: Vec<DeliveryView> = page.iter().map(|d| delivery_view(d, &attempts)).collect();
-    let next = if more { page.last().map(|d| d.id.clone()) } else { None };
-    Ok(Reply::ok(serde_json::json!({"data": data, "next_cursor": next}))?.into_response())
+    Ok(page.reply(&rows, |d| &d.id, |d| delivery_view(d, &attempts))?.into_response())
 }
 
 /// `POST /v1/webhook-deliveries/{id}/retry` (POS, manager): attempts a finished delivery
