@@ -20,6 +20,8 @@ configuration (environment):
   TABLEPAY_PUBLIC_URL    base of guest URLs, default http://<TABLEPAY_BIND>
   TABLEPAY_DB_POOL_SIZE  database connections, default 10
   TABLEPAY_HTTP_WORKERS  HTTP worker threads, default 2
+  TABLEPAY_LOG_FORMAT    human (default) or json
+  TABLEPAY_GUEST_ORIGIN  origin of the guest web page allowed by CORS
   RUST_LOG               log filter, default info";
 
 /// Runs the command named by the process arguments; the `tablepay` binary is this.
@@ -32,7 +34,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging();
+    init_logging(settings.json_logs);
     let result = match command.as_deref() {
         Some("serve") => serve(settings),
         Some("migrate") => migrate(&settings),
@@ -54,9 +56,14 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 }
 
 fn open_db(settings: &Settings) -> anyhow::Result<Db> {

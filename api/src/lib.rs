@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod limits;
+pub mod metrics;
 pub mod observability;
 pub mod payments;
 pub mod routes;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub admin_token: String,
     pub providers: payments::Providers,
     pub rate_limiter: limits::RateLimiter,
+    pub metrics: metrics::Metrics,
     /// Turns true when the process stops: background work finishes what it holds and ends.
     shutdown: tokio::sync::watch::Sender<bool>,
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -52,6 +54,7 @@ impl AppState {
             admin_token,
             providers,
             rate_limiter: limits::RateLimiter::default(),
+            metrics: metrics::Metrics::default(),
             shutdown,
             background: std::sync::Mutex::new(Vec::new()),
         })
@@ -96,6 +99,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
             .wrap(actix_web::middleware::from_fn(limits::guest_limits))
             .wrap(problem_bodies())
             .wrap(actix_web::middleware::from_fn(observability::request_id))
+            .wrap(actix_web::middleware::from_fn(observability::cors))
             .configure(routes::configure)
             .default_service(web::to(not_found))
     })

@@ -24,6 +24,10 @@ pub async fn request_id<B: MessageBody + 'static>(
     let started = std::time::Instant::now();
     let mut response = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     let status = response.status().as_u16();
+    if let Some(state) = response.request().app_data::<actix_web::web::Data<crate::AppState>>() {
+        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        state.metrics.observe(&route, response.request().method().as_str(), status, started.elapsed());
+    }
     span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "handled"));
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -40,5 +44,49 @@ pub async fn request_id<B: MessageBody + 'static>(
             headers.insert(name, HeaderValue::from_static(value));
         }
     }
+    Ok(response)
+}
+
+/// Routes a guest's browser calls from the guest page's origin.
+fn guest_route(path: &str) -> bool {
+    path.starts_with("/v1/t/") || path.starts_with("/v1/sandbox/")
+}
+
+/// CORS for the guest page (`TABLEPAY_GUEST_ORIGIN`) on the guest routes: preflights are
+/// answered here, and matching responses carry `Access-Control-Allow-Origin`. Any other
+/// origin gets no CORS headers, so browsers keep other sites out.
+pub async fn cors<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    let allowed = req
+        .app_data::<actix_web::web::Data<crate::AppState>>()
+        .and_then(|state| state.settings.guest_origin.clone())
+        .filter(|origin| {
+            guest_route(req.path())
+                && req.headers().get("origin").and_then(|v| v.to_str().ok()) == Some(origin.as_str())
+        });
+    let Some(origin) = allowed else {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    };
+    let origin = HeaderValue::from_str(&origin).map_err(actix_web::error::ErrorInternalServerError)?;
+    if req.method() == actix_web::http::Method::OPTIONS {
+        let response = actix_web::HttpResponse::NoContent()
+            .insert_header(("access-control-allow-origin", origin))
+            .insert_header(("access-control-allow-methods", "GET, POST"))
+            .insert_header(("access-control-allow-headers", "content-type, idempotency-key, x-request-id"))
+            .insert_header(("access-control-max-age", "600"))
+            .insert_header(("vary", "origin"))
+            .finish();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    let mut response = next.call(req).await?.map_into_left_body();
+    let headers = response.headers_mut();
+    headers.insert(HeaderName::from_static("access-control-allow-origin"), origin);
+    headers.insert(
+        HeaderName::from_static("access-control-expose-headers"),
+        HeaderValue::from_static("x-request-id, retry-after, idempotent-replayed"),
+    );
+    headers.insert(HeaderName::from_static("vary"), HeaderValue::from_static("origin"));
     Ok(response)
 }

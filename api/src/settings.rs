@@ -18,6 +18,12 @@ pub struct Settings {
     pub public_url: String,
     pub db_pool_size: u32,
     pub http_workers: usize,
+    /// `TABLEPAY_LOG_FORMAT=json`: one JSON object per log line.
+    pub json_logs: bool,
+    /// The guest web page's origin, allowed by CORS on the guest routes.
+    pub guest_origin: Option<String>,
+    /// When set, `/metrics` answers only this bearer token.
+    pub metrics_token: Option<String>,
     /// How long a pending payment holds its part of the bill.
     pub hold_seconds: u64,
     /// How often expired holds are looked for.
@@ -159,7 +165,26 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let json_logs = match var("TABLEPAY_LOG_FORMAT").as_deref() {
+            None | Some("human") => false,
+            Some("json") => true,
+            Some(other) => return Err(format!("TABLEPAY_LOG_FORMAT must be human or json, got {other:?}")),
+        };
+        let guest_origin = var("TABLEPAY_GUEST_ORIGIN").map(|o| o.trim_end_matches('/').to_owned());
+        if let Some(origin) = &guest_origin
+            && origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .is_none_or(|host| host.is_empty() || host.contains('/'))
+        {
+            return Err(format!(
+                "TABLEPAY_GUEST_ORIGIN must be an origin such as https://pay.example.com, got {origin:?}"
+            ));
+        }
         Ok(Settings {
+            metrics_token: var("TABLEPAY_METRICS_TOKEN"),
+            json_logs,
+            guest_origin,
             rate_limit_unknown_qr: parse_number(&var, "TABLEPAY_RATE_LIMIT_UNKNOWN_QR", 30, 1, 1_000_000)? as u32,
             rate_limit_table: parse_number(&var, "TABLEPAY_RATE_LIMIT_TABLE", 600, 1, 1_000_000)? as u32,
             trusted_proxies,
@@ -220,6 +245,10 @@ mod tests {
         assert!(settings(&[("TABLEPAY_STRIPE_SECRET_KEY", "sk_test_x")]).expect_err("partial").contains("STRIPE"));
         assert!(settings(&[("TABLEPAY_WEBHOOK_RETRY_SCHEDULE", "0,x")]).expect_err("bad").contains("SCHEDULE"));
         assert!(settings(&[("TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe")]).is_err());
+        assert!(settings(&[("TABLEPAY_LOG_FORMAT", "xml")]).expect_err("format").contains("TABLEPAY_LOG_FORMAT"));
+        assert!(settings(&[("TABLEPAY_GUEST_ORIGIN", "http://")]).is_err());
+        assert!(settings(&[("TABLEPAY_GUEST_ORIGIN", "https://pay.example.com/path")]).is_err());
+        assert!(settings(&[("TABLEPAY_GUEST_ORIGIN", "https://pay.example.com/")]).is_ok());
     }
 
     #[test]

@@ -168,7 +168,30 @@ async fn unknown_paths_and_ids_are_problem_404(app: TestApp) {
         .assert_problem(404, "not_found");
 }
 
+async fn the_guest_page_origin_may_call_the_guest_routes(app: TestApp) {
+    let app = crate::helpers::spawn_app_with(app.backend, &[("TABLEPAY_GUEST_ORIGIN", "https://pay.example.com")])
+        .await
+        .unwrap();
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let qr = table["qr_token"].as_str().unwrap();
+    let page = [("Origin", "https://pay.example.com")];
+    let preflight = app.call_with(Method::OPTIONS, &format!("/v1/t/{qr}/payments"), None, None, &page).await;
+    assert_eq!(preflight.status.as_u16(), 204);
+    assert_eq!(preflight.headers["access-control-allow-origin"], "https://pay.example.com");
+    assert!(preflight.headers["access-control-allow-headers"].to_str().unwrap().contains("idempotency-key"));
+    let read = app.call_with(Method::GET, &format!("/v1/t/{qr}"), None, None, &page).await;
+    assert_eq!(read.headers["access-control-allow-origin"], "https://pay.example.com");
+    let elsewhere =
+        app.call_with(Method::GET, &format!("/v1/t/{qr}"), None, None, &[("Origin", "https://evil.example")]).await;
+    assert!(elsewhere.headers.get("access-control-allow-origin").is_none());
+    let staff =
+        app.call_with(Method::GET, &format!("/v1/venues/{}", venue.id), Some(&venue.pos_key), None, &page).await;
+    assert!(staff.headers.get("access-control-allow-origin").is_none(), "only the guest routes");
+}
+
 backend_tests!(
+    the_guest_page_origin_may_call_the_guest_routes,
     missing_or_wrong_credentials_are_401,
     another_venues_resources_are_404,
     bad_bodies_are_refused_and_change_nothing,

@@ -154,6 +154,22 @@ async fn the_guest_sees_the_bill_without_staff_ids(app: TestApp) {
 
 async fn health_and_readiness(app: TestApp) {
     app.get("/healthz", None).await.expect(200);
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        crate::helpers::bill_with_qr(&app, &venue, "T1", json!([{"name": "Tea", "quantity": 1, "unit_price": 300}]))
+            .await;
+    app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(
+            r#"tablepay_http_requests_total{route="/v1/t/{qr_token}/payments",method="POST",status="201"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"tablepay_http_request_duration_seconds_count{route="/v1/venues/{venue_id}/bills"} 1"#));
+    assert!(metrics.contains("tablepay_payments{status=\"pending\"} 1"));
+    assert!(metrics.contains("tablepay_webhook_deliveries{status=\"pending\"} 0"));
+    assert!(metrics.contains("tablepay_outbox_lag_seconds 0"));
     let ready = app.get("/readyz", None).await.expect(200);
     assert_eq!(ready["database"], if app.backend == crate::helpers::Backend::Sqlite { "sqlite" } else { "postgres" });
 }
