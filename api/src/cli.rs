@@ -12,6 +12,7 @@ const USAGE: &str = "usage: tablepay <command>
 commands:
   serve     apply migrations and serve the API (TABLEPAY_BIND, default 127.0.0.1:8080)
   migrate   apply pending database migrations and exit
+  demo      create a demo venue with tables and an open bill; print its keys and a QR code
 
 configuration (environment):
   DATABASE_URL           sqlite://./tablepay.db (default) or postgres://user@host/db
@@ -38,6 +39,7 @@ pub fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("serve") => serve(settings),
         Some("migrate") => migrate(&settings),
+        Some("demo") => open_db(&settings).and_then(|db| crate::demo::run(settings, db)),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod billing;
 pub mod cli;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -204,7 +204,28 @@ async fn guessing_tokens_meets_rate_limits_but_a_busy_table_does_not(app: TestAp
     assert_eq!(limited, 6, "41st to 46th requests of the minute");
 }
 
+async fn the_demo_command_sets_up_a_venue_to_try(app: TestApp) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tablepay-under-test"))
+        .arg("demo")
+        .env("DATABASE_URL", &app.database_url)
+        .env("TABLEPAY_PUBLIC_URL", "https://pay.example.test")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("demo runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("POS key:      tp_pos_") && text.contains("Manager key:  tp_manager_"), "{text}");
+    assert!(text.contains('█'), "a QR code is drawn");
+    let url = text.lines().map(str::trim).find(|l| l.starts_with("https://pay.example.test/t/")).expect("guest URL");
+    let token = url.rsplit('/').next().unwrap();
+    let guest = app.guest(token).await;
+    assert_eq!(guest["venue"]["name"], "Demo Bistro");
+    assert_eq!(guest["bill"]["totals"]["total"], 7600);
+    assert_eq!(guest["bill"]["items"].as_array().unwrap().len(), 4);
+}
+
 backend_tests!(
+    the_demo_command_sets_up_a_venue_to_try,
     guessing_tokens_meets_rate_limits_but_a_busy_table_does_not,
     creating_a_venue_returns_its_keys_once,
     venue_input_is_validated,
