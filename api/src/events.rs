@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::billing::{Audience, BillRecord, Timestamp};
 use crate::db::models::{Event, Payment, WebhookDelivery, WebhookEndpoint};
-use crate::db::schema::{events, venues, webhook_deliveries, webhook_endpoints};
+use crate::db::schema::{bills, events, payments, venues, webhook_deliveries, webhook_endpoints};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::http::new_id;
@@ -115,7 +115,9 @@ pub fn bill_event(conn: &mut DbConn, record: &BillRecord, event_type: &str) -> R
 }
 
 /// `payment.succeeded`, `payment.failed`, `payment.refunded`.
-pub fn payment_event(conn: &mut DbConn, payment: &Payment, table_id: &str, event_type: &str) -> Result<(), ApiError> {
+pub fn payment_event(conn: &mut DbConn, payment_id: &str, event_type: &str) -> Result<(), ApiError> {
+    let payment: Payment = payments::table.find(payment_id).select(Payment::as_select()).first(conn)?;
+    let table_id: String = bills::table.find(&payment.bill_id).select(bills::table_id).first(conn)?;
     let data = json!({"payment": {
         "id": payment.id,
         "bill_id": payment.bill_id,

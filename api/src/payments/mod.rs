@@ -152,20 +152,7 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
         ProviderEvent::Refunded { amount_refunded, .. } => {
             // Stripe reports the running total, so applying it twice changes nothing.
             if current.captured() && *amount_refunded > payment.refunded_amount {
-                let refunded = (*amount_refunded).min(payment.amount + payment.tip_amount);
-                let next = if refunded >= payment.amount + payment.tip_amount {
-                    PaymentStatus::Refunded
-                } else {
-                    PaymentStatus::PartiallyRefunded
-                };
-                diesel::update(payments::table.find(&payment.id))
-                    .set((
-                        payments::refunded_amount.eq(refunded),
-                        payments::status.eq(next.as_str()),
-                        payments::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                bump_bill(conn, &payment.bill_id, now)?;
+                record_refunded(conn, &payment, *amount_refunded, now)?;
             }
         }
         ProviderEvent::Ignored { .. } => {}
@@ -195,14 +182,31 @@ pub fn transition(
         ))
         .execute(conn)?;
     bump_bill(conn, &payment.bill_id, now)?;
-    let updated: Payment = payments::table.find(&payment.id).select(Payment::as_select()).first(conn)?;
-    let table_id: String = bills::table.find(&payment.bill_id).select(bills::table_id).first(conn)?;
     match next {
-        PaymentStatus::Succeeded => events::payment_event(conn, &updated, &table_id, "payment.succeeded"),
-        PaymentStatus::Failed => events::payment_event(conn, &updated, &table_id, "payment.failed"),
+        PaymentStatus::Succeeded => events::payment_event(conn, &payment.id, "payment.succeeded"),
+        PaymentStatus::Failed => events::payment_event(conn, &payment.id, "payment.failed"),
         // A released hold changes what the table still owes.
         _ => bill_updated(conn, &payment.bill_id),
     }
+}
+
+/// Records that `refunded` of a captured payment has gone back to the guest (capped at what
+/// was captured), moves it to `partially_refunded` or `refunded`, and emits `payment.refunded`.
+/// Our own refunds and Stripe's `charge.refunded` both come here.
+pub fn record_refunded(
+    conn: &mut DbConn,
+    payment: &Payment,
+    refunded: i64,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let captured = payment.amount + payment.tip_amount;
+    let refunded = refunded.min(captured);
+    let next = if refunded >= captured { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
+    diesel::update(payments::table.find(&payment.id))
+        .set((payments::refunded_amount.eq(refunded), payments::status.eq(next.as_str()), payments::updated_at.eq(now)))
+        .execute(conn)?;
+    bump_bill(conn, &payment.bill_id, now)?;
+    events::payment_event(conn, &payment.id, "payment.refunded")
 }
 
 /// `bill.updated` for the bill as it now stands.

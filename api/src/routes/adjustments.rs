@@ -14,11 +14,12 @@ use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::{AdjustmentView, Audience, BillRecord, load_bill};
 use crate::db::models::{Adjustment, AdjustmentLine};
 use crate::db::schema::{adjustment_lines, adjustments, bills};
-use crate::db::{self, DbConn, lock_bill};
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::{bill_event, emit};
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
+use crate::routes::bills::lock_venue_bill;
 use crate::routes::venues::MAX_BPS;
 
 pub const STAFF: &[Role] = &[Role::Server, Role::Manager];
@@ -32,14 +33,6 @@ struct CreateAdjustment {
     amount: Option<i64>,
     percent_bps: Option<i64>,
     reason: String,
-}
-
-/// Loads and locks a bill of the caller's venue.
-pub fn locked_bill(conn: &mut DbConn, bill_id: &str, caller: &VenueCaller) -> Result<BillRecord, ApiError> {
-    lock_bill(conn, bill_id)?;
-    let record = load_bill(conn, bill_id)?.ok_or_else(|| ApiError::not_found("bill"))?;
-    caller.require_venue(&record.bill.venue_id, "bill")?;
-    Ok(record)
 }
 
 /// The price still discountable on each active line: gross minus what discounts took.
@@ -148,7 +141,7 @@ pub async fn create(
         state
             .db
             .write(move |conn| {
-                let record = locked_bill(conn, &bill_id, &caller)?;
+                let record = lock_venue_bill(conn, &bill_id, &caller)?;
                 caller.require_role(STAFF)?;
                 if record.bill.status != "open" {
                     return Err(ApiError::conflict("bill_not_open", format!("the bill is {}", record.bill.status)));
@@ -250,7 +243,7 @@ fn pending(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> Result<(Adjustm
         .ok_or_else(|| ApiError::not_found("adjustment"))?;
     caller.require_venue(&adjustment.venue_id, "adjustment")?;
     require_decider(caller, &adjustment.created_by_id)?;
-    let record = locked_bill(conn, &adjustment.bill_id, caller)?;
+    let record = lock_venue_bill(conn, &adjustment.bill_id, caller)?;
     let adjustment: Adjustment = adjustments::table.find(id).select(Adjustment::as_select()).first(conn)?;
     if adjustment.status != "pending_approval" {
         return Err(ApiError::conflict("conflict", format!("the adjustment is already {}", adjustment.status)));

@@ -139,7 +139,7 @@ fn venue_server(conn: &mut DbConn, staff_id: &str, venue_id: &str) -> Result<Sta
 }
 
 /// Loads and locks a bill of the caller's venue for a change.
-fn lock_venue_bill(conn: &mut DbConn, bill_id: &str, caller: &VenueCaller) -> Result<BillRecord, ApiError> {
+pub fn lock_venue_bill(conn: &mut DbConn, bill_id: &str, caller: &VenueCaller) -> Result<BillRecord, ApiError> {
     lock_bill(conn, bill_id)?;
     let record = load_bill(conn, bill_id)?.ok_or_else(|| ApiError::not_found("bill"))?;
     caller.require_venue(&record.bill.venue_id, "bill")?;

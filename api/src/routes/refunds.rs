@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tablepay_domain::PaymentStatus;
 use tablepay_payments::{ProviderError, RefundRequest};
 
 use crate::AppState;
@@ -18,10 +17,9 @@ use crate::db::models::{Payment, Refund};
 use crate::db::schema::{bills, payments, refunds};
 use crate::db::{self, DbConn, lock_bill};
 use crate::error::ApiError;
-use crate::events::payment_event;
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
-use crate::payments::bump_bill;
+use crate::payments::record_refunded;
 use crate::routes::adjustments::{STAFF, require_decider};
 
 #[derive(Debug, Deserialize)]
@@ -272,15 +270,7 @@ async fn execute(
                         .load::<i64>(conn)?
                         .into_iter()
                         .sum();
-                    let refunded = payment.refunded_amount.max(confirmed).min(payment.amount + payment.tip_amount);
-                    let status = if refunded >= payment.amount + payment.tip_amount { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
-                    diesel::update(payments::table.find(&payment.id))
-                        .set((payments::refunded_amount.eq(refunded), payments::status.eq(status.as_str()), payments::updated_at.eq(now)))
-                        .execute(conn)?;
-                    bump_bill(conn, &payment.bill_id, now)?;
-                    let updated: Payment = payments::table.find(&payment.id).select(Payment::as_select()).first(conn)?;
-                    let table_id: String = bills::table.find(&payment.bill_id).select(bills::table_id).first(conn)?;
-                    payment_event(conn, &updated, &table_id, "payment.refunded")?;
+                    record_refunded(conn, &payment, payment.refunded_amount.max(confirmed), now)?;
                 }
                 Err(reason) => {
                     diesel::update(refunds::table.find(&refund.id))
