@@ -6,6 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
+use utoipa::ToSchema;
 use std::collections::HashMap;
 
 use tablepay_domain::{
@@ -103,14 +104,14 @@ pub fn price(venue: &Venue, items: &[BillItem], discounts: &[AdjustmentLine]) ->
         .map_err(|e| ApiError::invalid(format!("the bill cannot be priced: {e}")))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StaffRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ItemView {
     pub id: String,
     pub name: String,
@@ -127,7 +128,7 @@ pub struct ItemView {
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BillView {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,7 +143,7 @@ pub struct BillView {
     pub items: Vec<ItemView>,
     pub adjustments: Vec<AdjustmentView>,
     pub totals: Totals,
-    pub split: Option<serde_json::Value>,
+    pub split: Option<SplitView>,
     pub payments: Vec<PaymentSummary>,
     pub opened_at: Timestamp,
     pub paid_at: Option<Timestamp>,
@@ -276,8 +277,11 @@ impl BillRecord {
             })
             .collect();
         let guest = audience == Audience::Guest;
-        let split = self.bill.equal_parts.map(|parts| {
-            serde_json::json!({"type": "equal", "parts": parts, "paid_parts": state.equal_paid, "taken_parts": state.equal_taken})
+        let split = self.bill.equal_parts.map(|parts| SplitView {
+            kind: "equal",
+            parts,
+            paid_parts: state.equal_paid,
+            taken_parts: state.equal_taken,
         });
         let payments = self
             .payments
@@ -313,8 +317,20 @@ impl BillRecord {
     }
 }
 
+/// A bill being split in equal shares: `parts` fixed by the first share, how many are paid
+/// and how many are paid or held.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SplitView {
+    #[serde(rename = "type")]
+    #[schema(rename = "type", value_type = String, example = "equal")]
+    pub kind: &'static str,
+    pub parts: i32,
+    pub paid_parts: u32,
+    pub taken_parts: u32,
+}
+
 /// Who did something: `{id, name, role}` (no id for a guest's eyes).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Actor {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -323,7 +339,7 @@ pub struct Actor {
 }
 
 /// A comp or discount on a bill.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AdjustmentView {
     pub id: String,
     pub bill_id: String,
@@ -367,7 +383,7 @@ impl AdjustmentView {
 }
 
 /// A payment as listed on its bill.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentSummary {
     pub id: String,
     pub status: String,
@@ -380,6 +396,18 @@ pub struct PaymentSummary {
 /// A UTC time rendered as RFC 3339 (`2026-11-23T15:26:05.123Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub NaiveDateTime);
+
+/// In the OpenAPI document: an RFC 3339 date-time string.
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))
+            .into()
+    }
+}
+
+impl ToSchema for Timestamp {}
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

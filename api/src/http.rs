@@ -174,7 +174,7 @@ impl PageRequest {
     }
 
     /// `{"data": [...], "next_cursor": …}` from rows loaded newest first with [`Self::fetch`].
-    pub fn reply<R, T: serde::Serialize>(
+    pub fn reply<R, T: serde::Serialize + utoipa::ToSchema>(
         &self,
         rows: &[R],
         id: impl Fn(&R) -> &str,
@@ -183,6 +183,20 @@ impl PageRequest {
         let page = &rows[..rows.len().min(self.limit as usize)];
         let next = (rows.len() > page.len()).then(|| page.last().map(|r| id(r).to_owned())).flatten();
         let data: Vec<T> = page.iter().map(view).collect();
-        Reply::ok(serde_json::json!({"data": data, "next_cursor": next}))
+        Reply::ok(List { data, next_cursor: next })
+    }
+}
+
+/// A list: `{"data": [...], "next_cursor": null|"..."}`; pass `next_cursor` as `?cursor=` for more.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct List<T: utoipa::ToSchema> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: utoipa::ToSchema> List<T> {
+    /// Everything in one page.
+    pub fn all(data: Vec<T>) -> List<T> {
+        List { data, next_cursor: None }
     }
 }

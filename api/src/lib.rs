@@ -1,5 +1,6 @@
 //! tablepay's HTTP API: routes, authentication, persistence and the server that runs them.
 
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -13,6 +14,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod observability;
+pub mod openapi;
 pub mod payments;
 pub mod routes;
 pub mod secrets;

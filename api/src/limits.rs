@@ -81,7 +81,7 @@ fn too_many(retry_after: u64) -> HttpResponse {
         .body(error.body().to_string())
 }
 
-/// Middleware for `/v1/t/{qr_token}/…`.
+/// Middleware for `/v1/t/{qr_token}/…` and the guest page `/t/{qr_token}`.
 pub async fn guest_limits(
     req: ServiceRequest,
     next: Next<BoxBody>,
@@ -89,6 +89,7 @@ pub async fn guest_limits(
     let token = req
         .path()
         .strip_prefix("/v1/t/")
+        .or_else(|| req.path().strip_prefix("/t/"))
         .and_then(|rest| rest.split('/').next())
         .filter(|t| !t.is_empty())
         .map(str::to_owned);

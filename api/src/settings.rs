@@ -37,6 +37,9 @@ pub struct Settings {
     pub rate_limit_table: u32,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `TABLEPAY_ASSETS_DIR`: serve the web pages' files from this folder instead of the
+    /// copies built into the binary, so front-end work needs no rebuild.
+    pub assets_dir: Option<std::path::PathBuf>,
 }
 
 /// How webhooks are delivered.
@@ -181,7 +184,14 @@ impl Settings {
                 "TABLEPAY_GUEST_ORIGIN must be an origin such as https://pay.example.com, got {origin:?}"
             ));
         }
+        let assets_dir = var("TABLEPAY_ASSETS_DIR").map(std::path::PathBuf::from);
+        if let Some(dir) = &assets_dir
+            && !dir.is_dir()
+        {
+            return Err(format!("TABLEPAY_ASSETS_DIR must be a folder, got {}", dir.display()));
+        }
         Ok(Settings {
+            assets_dir,
             metrics_token: var("TABLEPAY_METRICS_TOKEN"),
             json_logs,
             guest_origin,

@@ -19,6 +19,7 @@ pub enum MoneyError {
 
 /// An amount in a currency's minor unit. The currency travels beside it (a bill has one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct MinorUnit(pub i64);
 

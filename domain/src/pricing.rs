@@ -165,6 +165,7 @@ pub fn price_bill(rules: PricingRules, lines: &[Line], bill_discount: MinorUnit)
 /// The figures of a bill a guest and the staff see.
 /// Invariant: `paid + pending + remaining == total`, each non-negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
     pub subtotal: MinorUnit,
     pub discounts: MinorUnit,

@@ -31,6 +31,7 @@ impl From<MoneyError> for SplitError {
 
 /// A part of a line: `num / den` of it, `0 < num/den ≤ 1`, kept reduced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fraction {
     pub num: i64,
     pub den: i64,

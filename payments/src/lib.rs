@@ -142,6 +142,7 @@ impl ChargeRules {
 
 /// How the guest confirms a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NextAction {
     SandboxConfirm { url: String },

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use serde_json::json;
 use tablepay_domain::{Fraction, MinorUnit, allocate};
 
@@ -24,7 +25,7 @@ use crate::routes::venues::MAX_BPS;
 
 pub const STAFF: &[Role] = &[Role::Server, Role::Manager];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateAdjustment {
     #[serde(rename = "type")]
@@ -122,6 +123,13 @@ fn within_limit(record: &BillRecord, caller: &VenueCaller, amount: i64) -> bool 
 }
 
 /// `POST /v1/bills/{bill_id}/adjustments` (server, manager).
+#[utoipa::path(
+    post, path = "/v1/bills/{bill_id}/adjustments", tag = "staff", request_body = CreateAdjustment,
+    responses(
+        (status = 201, description = "Applied: within the caller's limit", body = AdjustmentView),
+        (status = 202, description = "Pending a manager's approval", body = AdjustmentView),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -261,6 +269,12 @@ pub fn require_decider(caller: &VenueCaller, requested_by: &str) -> Result<(), A
 }
 
 /// `POST /v1/adjustments/{id}/approve` (a manager other than the requester).
+#[utoipa::path(
+    post, path = "/v1/adjustments/{adjustment_id}/approve", tag = "staff",
+    responses(
+        (status = 200, description = "Applied", body = AdjustmentView),
+    )
+)]
 pub async fn approve(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -270,6 +284,12 @@ pub async fn approve(
 }
 
 /// `POST /v1/adjustments/{id}/reject` (a manager other than the requester).
+#[utoipa::path(
+    post, path = "/v1/adjustments/{adjustment_id}/reject", tag = "staff",
+    responses(
+        (status = 200, description = "Rejected", body = AdjustmentView),
+    )
+)]
 pub async fn reject(
     state: web::Data<AppState>,
     caller: VenueAuth,

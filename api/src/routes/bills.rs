@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use tablepay_domain::{Fraction, MinorUnit};
 
 use crate::AppState;
@@ -29,7 +30,7 @@ use crate::routes::venues::{MAX_AMOUNT, bps};
 const MAX_ITEMS_PER_BILL: usize = 1000;
 const MAX_QUANTITY: i64 = 100_000;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     name: String,
@@ -222,7 +223,7 @@ fn respond(status: StatusCode, record: &BillRecord) -> Result<Reply, ApiError> {
     Reply::with_status(status, record.view(Audience::Venue)?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBill {
     table_id: String,
@@ -233,6 +234,12 @@ struct CreateBill {
 }
 
 /// `POST /v1/venues/{venue_id}/bills` (POS, manager).
+#[utoipa::path(
+    post, path = "/v1/venues/{venue_id}/bills", tag = "bills", request_body = CreateBill,
+    responses(
+        (status = 201, description = "The bill", body = crate::billing::BillView),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -265,6 +272,12 @@ pub async fn create(
 }
 
 /// `GET /v1/bills/{bill_id}` (any credential of the venue).
+#[utoipa::path(
+    get, path = "/v1/bills/{bill_id}", tag = "bills",
+    responses(
+        (status = 200, description = "OK", body = crate::billing::BillView),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -277,13 +290,19 @@ pub async fn get(
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddItems {
     items: Vec<ItemInput>,
 }
 
 /// `POST /v1/bills/{bill_id}/items` (POS, manager): appends items to an open bill.
+#[utoipa::path(
+    post, path = "/v1/bills/{bill_id}/items", tag = "bills", request_body = AddItems,
+    responses(
+        (status = 200, description = "The bill with the new items", body = crate::billing::BillView),
+    )
+)]
 pub async fn add_items(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -319,6 +338,12 @@ pub async fn add_items(
 
 /// `DELETE /v1/bills/{bill_id}/items/{item_id}` (POS, manager): voids one line. Voiding a
 /// void line again changes nothing.
+#[utoipa::path(
+    delete, path = "/v1/bills/{bill_id}/items/{item_id}", tag = "bills",
+    responses(
+        (status = 200, description = "The bill without the item", body = crate::billing::BillView),
+    )
+)]
 pub async fn void_item(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -354,7 +379,7 @@ pub async fn void_item(
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpsertBill {
     table_id: String,
@@ -367,6 +392,13 @@ struct UpsertBill {
 /// whole check; the open bill with that reference is made to match it (items matched by
 /// their own `external_ref`, or by identical content), or a bill is opened. Sending the same
 /// check twice changes nothing the second time.
+#[utoipa::path(
+    put, path = "/v1/venues/{venue_id}/bills/by-ref/{external_ref}", tag = "bills", request_body = UpsertBill,
+    responses(
+        (status = 200, description = "The bill, updated", body = crate::billing::BillView),
+        (status = 201, description = "The bill, opened", body = crate::billing::BillView),
+    )
+)]
 pub async fn upsert_by_ref(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -499,7 +531,7 @@ fn apply(conn: &mut DbConn, record: &BillRecord, plan: Plan) -> Result<(), ApiEr
     insert_items(conn, &record.bill.id, next, &plan.insert)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseBill {
     reason: Option<String>,
@@ -508,6 +540,12 @@ struct CloseBill {
 /// `POST /v1/bills/{bill_id}/close` (POS, manager): frees the table. A paid bill closes;
 /// an unpaid one only by a manager giving a reason: it becomes `void`, or `closed` when part
 /// of it was paid.
+#[utoipa::path(
+    post, path = "/v1/bills/{bill_id}/close", tag = "bills", request_body = Option<CloseBill>,
+    responses(
+        (status = 200, description = "The closed (or void) bill", body = crate::billing::BillView),
+    )
+)]
 pub async fn close(
     state: web::Data<AppState>,
     caller: VenueAuth,

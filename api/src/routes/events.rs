@@ -73,6 +73,12 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)>
 }
 
 /// `GET /v1/venues/{venue_id}/events` (any credential of the venue).
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/events", tag = "staff", params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event number")),
+    responses(
+        (status = 200, description = "Server-Sent Events: `id`, `event` (the event type) and `data` (the webhook body)", content_type = "text/event-stream", body = String),
+    )
+)]
 pub async fn stream(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -6,12 +6,13 @@ use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::ToSchema;
+use serde_json::Value;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Role, VenueAuth};
-use crate::billing::{BillRecord, Timestamp};
+use crate::billing::{BillRecord, StaffRef, Timestamp};
 use crate::db::models::{
     AdjustmentLine, AssistanceRequest, AuditEntry, Bill, BillItem, DiningTable, Payment, Refund, Staff, Venue,
 };
@@ -25,7 +26,7 @@ use crate::events::mark_emitted;
 use crate::http::{PageRequest, Reply, parse_id};
 use crate::routes::adjustments::STAFF;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct FloorBill {
     id: String,
     total: i64,
@@ -35,7 +36,7 @@ struct FloorBill {
     tips: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct FloorTable {
     id: String,
     label: String,
@@ -43,6 +44,34 @@ struct FloorTable {
     bill: Option<FloorBill>,
     open_assistance: usize,
     last_activity_at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct FloorView {
+    tables: Vec<FloorTable>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditView {
+    id: String,
+    at: Timestamp,
+    action: String,
+    actor: AuditActor,
+    bill_id: Option<String>,
+    subject_id: Option<String>,
+    amount: Option<i64>,
+    reason: Option<String>,
+    approved_by: Option<String>,
+    /// What else the action recorded (its shape depends on the action).
+    details: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditActor {
+    id: String,
+    name: String,
+    role: String,
 }
 
 fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>> {
@@ -155,6 +184,12 @@ fn floor(conn: &mut DbConn, venue_id: &str) -> Result<Vec<FloorTable>, ApiError>
 }
 
 /// `GET /v1/venues/{venue_id}/floor` (any credential of the venue).
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/floor", tag = "staff",
+    responses(
+        (status = 200, description = "OK", body = FloorView),
+    )
+)]
 pub async fn view(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -163,10 +198,11 @@ pub async fn view(
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     let tables = state.db.run(move |conn| floor(conn, &venue_id)).await?;
-    Ok(Reply::ok(json!({"tables": tables}))?.into_response())
+    Ok(Reply::ok(FloorView { tables })?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     limit: Option<i64>,
@@ -174,6 +210,12 @@ pub struct Page {
 }
 
 /// `GET /v1/venues/{venue_id}/audit-log?limit=&cursor=` (manager): newest first.
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/audit-log", tag = "staff", params(Page),
+    responses(
+        (status = 200, description = "OK", body = crate::http::List<AuditView>),
+    )
+)]
 pub async fn audit_log(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -198,19 +240,29 @@ pub async fn audit_log(
     let reply = page.reply(
         &rows,
         |e| &e.id,
-        |e| {
-            json!({
-                "id": e.id, "at": Timestamp(e.at), "action": e.action,
-                "actor": {"id": e.actor_id, "name": e.actor_name, "role": e.actor_role},
-                "bill_id": e.bill_id, "subject_id": e.subject_id, "amount": e.amount, "reason": e.reason,
-                "approved_by": e.approved_by, "details": serde_json::from_str::<Value>(&e.details).unwrap_or(Value::Null),
-            })
+        |e| AuditView {
+            id: e.id.clone(),
+            at: Timestamp(e.at),
+            action: e.action.clone(),
+            actor: AuditActor { id: e.actor_id.clone(), name: e.actor_name.clone(), role: e.actor_role.clone() },
+            bill_id: e.bill_id.clone(),
+            subject_id: e.subject_id.clone(),
+            amount: e.amount,
+            reason: e.reason.clone(),
+            approved_by: e.approved_by.clone(),
+            details: serde_json::from_str::<Value>(&e.details).unwrap_or(Value::Null),
         },
     )?;
     Ok(reply.into_response())
 }
 
 /// `POST /v1/assistance/{id}/resolve` (server, manager).
+#[utoipa::path(
+    post, path = "/v1/assistance/{assistance_id}/resolve", tag = "staff",
+    responses(
+        (status = 200, description = "Resolved", body = AssistanceView),
+    )
+)]
 pub async fn resolve_assistance(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -259,20 +311,69 @@ pub async fn resolve_assistance(
     Ok(Reply::ok(assistance_view(&request))?.into_response())
 }
 
-pub fn assistance_view(a: &AssistanceRequest) -> Value {
-    json!({
-        "id": a.id, "table_id": a.table_id, "bill_id": a.bill_id, "reason": a.reason, "status": a.status,
-        "created_at": Timestamp(a.created_at), "resolved_at": a.resolved_at.map(Timestamp), "resolved_by": a.resolved_by,
-    })
+/// A guest's call for a server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssistanceView {
+    pub id: String,
+    pub table_id: String,
+    pub bill_id: Option<String>,
+    pub reason: Option<String>,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+pub fn assistance_view(a: &AssistanceRequest) -> AssistanceView {
+    AssistanceView {
+        id: a.id.clone(),
+        table_id: a.table_id.clone(),
+        bill_id: a.bill_id.clone(),
+        reason: a.reason.clone(),
+        status: a.status.clone(),
+        created_at: Timestamp(a.created_at),
+        resolved_at: a.resolved_at.map(Timestamp),
+        resolved_by: a.resolved_by.clone(),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     date: String,
 }
 
-#[derive(Debug, Default, Serialize)]
+/// A day's sales of the venue, in its time zone.
+#[derive(Debug, Serialize, ToSchema)]
+struct DailyReport {
+    date: String,
+    timezone: String,
+    currency: String,
+    from: Timestamp,
+    to: Timestamp,
+    totals: Figures,
+    by_server: Vec<ServerFigures>,
+    by_provider: Vec<ProviderFigures>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ServerFigures {
+    /// `null` for payments of bills without a server.
+    server: Option<StaffRef>,
+    #[serde(flatten)]
+    figures: Figures,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ProviderFigures {
+    provider: String,
+    #[serde(flatten)]
+    figures: Figures,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
 struct Figures {
     payments: u32,
     sales: i64,
@@ -303,6 +404,12 @@ fn day_bounds(date: NaiveDate, timezone: &str) -> Result<(NaiveDateTime, NaiveDa
 
 /// `GET /v1/venues/{venue_id}/reports/daily?date=YYYY-MM-DD` (manager): sales, tips and
 /// refunds of the venue's local day, per server and per provider.
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/reports/daily", tag = "staff", params(ReportQuery),
+    responses(
+        (status = 200, description = "OK", body = DailyReport),
+    )
+)]
 pub async fn daily_report(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -346,24 +453,27 @@ pub async fn daily_report(
                 by_server.entry(p.server_id.clone()).or_default().refunds += r.amount;
                 by_provider.entry(p.provider.clone()).or_default().refunds += r.amount;
             }
-            let mut servers: Vec<Value> = by_server
+            let mut servers: Vec<ServerFigures> = by_server
                 .into_iter()
-                .map(|(id, f)| {
-                    let server = id.as_ref().map(|id| json!({"id": id, "name": names.get(id).cloned().unwrap_or_default()}));
-                    json!({"server": server, "payments": f.payments, "sales": f.sales, "tips": f.tips, "refunds": f.refunds})
+                .map(|(id, figures)| ServerFigures {
+                    server: id.map(|id| StaffRef { name: names.get(&id).cloned().unwrap_or_default(), id: Some(id) }),
+                    figures,
                 })
                 .collect();
-            servers.sort_by_key(|v| v["server"]["name"].as_str().unwrap_or("").to_owned());
-            let mut providers: Vec<Value> = by_provider
-                .into_iter()
-                .map(|(p, f)| json!({"provider": p, "payments": f.payments, "sales": f.sales, "tips": f.tips, "refunds": f.refunds}))
-                .collect();
-            providers.sort_by_key(|v| v["provider"].as_str().unwrap_or("").to_owned());
-            Ok(json!({
-                "date": date.to_string(), "timezone": venue.timezone, "currency": venue.currency,
-                "from": Timestamp(start), "to": Timestamp(end),
-                "totals": total, "by_server": servers, "by_provider": providers,
-            }))
+            servers.sort_by_key(|s| s.server.as_ref().map(|r| r.name.clone()).unwrap_or_default());
+            let mut providers: Vec<ProviderFigures> =
+                by_provider.into_iter().map(|(provider, figures)| ProviderFigures { provider, figures }).collect();
+            providers.sort_by_key(|p| p.provider.clone());
+            Ok(DailyReport {
+                date: date.to_string(),
+                timezone: venue.timezone,
+                currency: venue.currency,
+                from: Timestamp(start),
+                to: Timestamp(end),
+                totals: total,
+                by_server: servers,
+                by_provider: providers,
+            })
         })
         .await?;
     Ok(Reply::ok(report)?.into_response())

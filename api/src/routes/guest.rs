@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use serde_json::json;
 
@@ -19,19 +20,19 @@ use crate::idempotency;
 use crate::routes::floor::assistance_view;
 use crate::routes::venues::tip_presets;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct GuestVenue {
     name: String,
     currency: String,
     tip_presets_bps: Vec<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct GuestTable {
     label: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct GuestView {
     venue: GuestVenue,
     table: GuestTable,
@@ -54,6 +55,12 @@ pub fn table_by_token(conn: &mut DbConn, qr_token: &str) -> Result<(DiningTable,
 
 /// `GET /v1/t/{qr_token}`: the table's open bill, or the one just paid until the staff close
 /// it (so the last payer sees it settle), or none.
+#[utoipa::path(
+    get, path = "/v1/t/{qr_token}", tag = "guest",
+    responses(
+        (status = 200, description = "OK", body = GuestView),
+    )
+)]
 pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
     let (table, venue, record) = state
@@ -82,7 +89,7 @@ pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result
     Ok(Reply::ok(view)?.into_response())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssistanceInput {
     reason: Option<String>,
@@ -101,6 +108,12 @@ fn current_bill_id(conn: &mut DbConn, table_id: &str) -> Result<Option<String>, 
 
 /// `POST /v1/t/{qr_token}/assistance` `{reason?}`: "call a server". Pressing twice while the
 /// first call is open returns that call rather than a second one.
+#[utoipa::path(
+    post, path = "/v1/t/{qr_token}/assistance", tag = "guest", request_body = Option<AssistanceInput>,
+    responses(
+        (status = 201, description = "The call (the open one when pressed twice)", body = crate::routes::floor::AssistanceView),
+    )
+)]
 pub async fn assistance(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
@@ -144,7 +157,7 @@ pub async fn assistance(
                     resolved_by: None,
                 };
                 diesel::insert_into(assistance_requests::table).values(&request).execute(conn)?;
-                let mut data = assistance_view(&request);
+                let mut data = serde_json::to_value(assistance_view(&request))?;
                 data["table_label"] = json!(table.label);
                 emit(conn, &table.venue_id, "assistance.requested", json!({"assistance": data}))?;
                 Ok(request)
@@ -155,7 +168,7 @@ pub async fn assistance(
     .await
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FeedbackInput {
     rating: i64,
@@ -165,6 +178,12 @@ struct FeedbackInput {
 
 /// `POST /v1/t/{qr_token}/feedback` `{rating: 1..5, comment?, payment_id?}`; a rating of 2
 /// or less is flagged for the staff's attention.
+#[utoipa::path(
+    post, path = "/v1/t/{qr_token}/feedback", tag = "guest", request_body = FeedbackInput,
+    responses(
+        (status = 201, description = "Recorded", body = FeedbackView),
+    )
+)]
 pub async fn feedback(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
@@ -215,7 +234,7 @@ pub async fn feedback(
                     created_at: db::now(),
                 };
                 diesel::insert_into(feedback::table).values(&row).execute(conn)?;
-                let mut data = feedback_view(&row);
+                let mut data = serde_json::to_value(feedback_view(&row))?;
                 data["table_label"] = json!(table.label);
                 emit(conn, &table.venue_id, "feedback.received", json!({"feedback": data}))?;
                 Ok(row)
@@ -226,9 +245,29 @@ pub async fn feedback(
     .await
 }
 
-fn feedback_view(f: &Feedback) -> serde_json::Value {
-    json!({
-        "id": f.id, "table_id": f.table_id, "bill_id": f.bill_id, "payment_id": f.payment_id, "rating": f.rating,
-        "comment": f.comment, "flagged": f.flagged, "created_at": Timestamp(f.created_at),
-    })
+/// A guest's rating, with what it was about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackView {
+    pub id: String,
+    pub table_id: String,
+    pub bill_id: Option<String>,
+    pub payment_id: Option<String>,
+    pub rating: i32,
+    pub comment: Option<String>,
+    /// A rating of 2 or less, for the staff's attention.
+    pub flagged: bool,
+    pub created_at: Timestamp,
+}
+
+fn feedback_view(f: &Feedback) -> FeedbackView {
+    FeedbackView {
+        id: f.id.clone(),
+        table_id: f.table_id.clone(),
+        bill_id: f.bill_id.clone(),
+        payment_id: f.payment_id.clone(),
+        rating: f.rating,
+        comment: f.comment.clone(),
+        flagged: f.flagged,
+        created_at: Timestamp(f.created_at),
+    }
 }

@@ -8,6 +8,7 @@ pub mod guest;
 pub mod payments;
 pub mod providers;
 pub mod refunds;
+pub mod staff;
 pub mod system;
 pub mod tables;
 pub mod venues;
@@ -15,55 +16,81 @@ pub mod webhooks;
 
 use actix_web::web;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(system::healthz))
-        .route("/metrics", web::get().to(crate::metrics::scrape))
-        .route("/readyz", web::get().to(system::readyz))
-        .service(
-            web::scope("/v1")
-                .route("/venues", web::post().to(venues::create))
-                .route("/venues/{venue_id}", web::get().to(venues::get))
-                .route("/venues/{venue_id}/staff", web::post().to(venues::create_staff))
-                .route("/venues/{venue_id}/staff", web::get().to(venues::list_staff))
-                .route("/venues/{venue_id}/api-keys", web::post().to(venues::create_key))
-                .route("/api-keys/{key_id}", web::delete().to(venues::revoke_key))
-                .route("/venues/{venue_id}/tables", web::post().to(tables::create))
-                .route("/venues/{venue_id}/tables", web::get().to(tables::list))
-                .route("/tables/{table_id}", web::get().to(tables::get))
-                .route("/tables/{table_id}/qr-token/rotate", web::post().to(tables::rotate_qr))
-                .route("/venues/{venue_id}/bills", web::post().to(bills::create))
-                .route("/venues/{venue_id}/bills/by-ref/{external_ref}", web::put().to(bills::upsert_by_ref))
-                .route("/bills/{bill_id}", web::get().to(bills::get))
-                .route("/bills/{bill_id}/items", web::post().to(bills::add_items))
-                .route("/bills/{bill_id}/items/{item_id}", web::delete().to(bills::void_item))
-                .route("/bills/{bill_id}/close", web::post().to(bills::close))
-                .route("/t/{qr_token}", web::get().to(guest::view))
-                .route("/t/{qr_token}/payments", web::post().to(payments::create))
-                .route("/t/{qr_token}/payments/{payment_id}", web::get().to(payments::get))
-                .route("/t/{qr_token}/payments/{payment_id}/cancel", web::post().to(payments::cancel))
-                .route("/t/{qr_token}/payments/{payment_id}/receipt", web::get().to(payments::receipt))
-                .route("/sandbox/payments/{payment_id}/confirm", web::post().to(providers::sandbox_confirm))
-                .route("/providers/stripe/webhook", web::post().to(providers::stripe_webhook))
-                .route("/venues/{venue_id}/events", web::get().to(events::stream))
-                .route("/venues/{venue_id}/webhook-endpoints", web::post().to(webhooks::create))
-                .route("/venues/{venue_id}/webhook-endpoints", web::get().to(webhooks::list))
-                .route("/webhook-endpoints/{endpoint_id}", web::get().to(webhooks::get))
-                .route("/webhook-endpoints/{endpoint_id}", web::patch().to(webhooks::update))
-                .route("/webhook-endpoints/{endpoint_id}", web::delete().to(webhooks::delete))
-                .route("/webhook-endpoints/{endpoint_id}/rotate-secret", web::post().to(webhooks::rotate))
-                .route("/venues/{venue_id}/webhook-deliveries", web::get().to(webhooks::deliveries))
-                .route("/webhook-deliveries/{delivery_id}/retry", web::post().to(webhooks::retry))
-                .route("/bills/{bill_id}/adjustments", web::post().to(adjustments::create))
-                .route("/adjustments/{adjustment_id}/approve", web::post().to(adjustments::approve))
-                .route("/adjustments/{adjustment_id}/reject", web::post().to(adjustments::reject))
-                .route("/payments/{payment_id}/refunds", web::post().to(refunds::create))
-                .route("/refunds/{refund_id}/approve", web::post().to(refunds::approve))
-                .route("/refunds/{refund_id}/reject", web::post().to(refunds::reject))
-                .route("/venues/{venue_id}/floor", web::get().to(floor::view))
-                .route("/venues/{venue_id}/audit-log", web::get().to(floor::audit_log))
-                .route("/venues/{venue_id}/reports/daily", web::get().to(floor::daily_report))
-                .route("/assistance/{assistance_id}/resolve", web::post().to(floor::resolve_assistance))
-                .route("/t/{qr_token}/assistance", web::post().to(guest::assistance))
-                .route("/t/{qr_token}/feedback", web::post().to(guest::feedback)),
-        );
+use crate::{assets, metrics, openapi};
+
+/// One table for every operation: it registers the route and puts its `#[utoipa::path]`
+/// into the OpenAPI document, so no route exists undocumented (a handler without the
+/// annotation does not compile) and `ROUTES` lets a test compare both.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $module:ident :: $handler:ident,)*) => {
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($module::$handler));)*
+            // Not in the table: a path parameter that spans slashes has no OpenAPI form.
+            cfg.route("/assets/{path:.*}", web::get().to(assets::asset));
+        }
+
+        /// `(method, path)` of every operation.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($module::$handler,)* assets::asset))]
+        pub struct ApiDoc;
+    };
+}
+
+route_table! {
+    get "/healthz" => system::healthz,
+    get "/metrics" => metrics::scrape,
+    get "/readyz" => system::readyz,
+    get "/openapi.json" => openapi::openapi_json,
+    get "/docs" => openapi::docs,
+    get "/t/{qr_token}" => assets::guest_page,
+    get "/staff" => assets::staff_page,
+    get "/v1/me" => staff::me,
+    post "/v1/venues" => venues::create,
+    get "/v1/venues/{venue_id}" => venues::get,
+    post "/v1/venues/{venue_id}/staff" => venues::create_staff,
+    get "/v1/venues/{venue_id}/staff" => venues::list_staff,
+    post "/v1/venues/{venue_id}/api-keys" => venues::create_key,
+    delete "/v1/api-keys/{key_id}" => venues::revoke_key,
+    post "/v1/venues/{venue_id}/tables" => tables::create,
+    get "/v1/venues/{venue_id}/tables" => tables::list,
+    get "/v1/tables/{table_id}" => tables::get,
+    post "/v1/tables/{table_id}/qr-token/rotate" => tables::rotate_qr,
+    post "/v1/venues/{venue_id}/bills" => bills::create,
+    put "/v1/venues/{venue_id}/bills/by-ref/{external_ref}" => bills::upsert_by_ref,
+    get "/v1/bills/{bill_id}" => bills::get,
+    post "/v1/bills/{bill_id}/items" => bills::add_items,
+    delete "/v1/bills/{bill_id}/items/{item_id}" => bills::void_item,
+    post "/v1/bills/{bill_id}/close" => bills::close,
+    get "/v1/t/{qr_token}" => guest::view,
+    post "/v1/t/{qr_token}/payments" => payments::create,
+    get "/v1/t/{qr_token}/payments/{payment_id}" => payments::get,
+    post "/v1/t/{qr_token}/payments/{payment_id}/cancel" => payments::cancel,
+    get "/v1/t/{qr_token}/payments/{payment_id}/receipt" => payments::receipt,
+    post "/v1/sandbox/payments/{payment_id}/confirm" => providers::sandbox_confirm,
+    post "/v1/providers/stripe/webhook" => providers::stripe_webhook,
+    get "/v1/venues/{venue_id}/events" => events::stream,
+    post "/v1/venues/{venue_id}/webhook-endpoints" => webhooks::create,
+    get "/v1/venues/{venue_id}/webhook-endpoints" => webhooks::list,
+    get "/v1/webhook-endpoints/{endpoint_id}" => webhooks::get,
+    patch "/v1/webhook-endpoints/{endpoint_id}" => webhooks::update,
+    delete "/v1/webhook-endpoints/{endpoint_id}" => webhooks::delete,
+    post "/v1/webhook-endpoints/{endpoint_id}/rotate-secret" => webhooks::rotate,
+    get "/v1/venues/{venue_id}/webhook-deliveries" => webhooks::deliveries,
+    post "/v1/webhook-deliveries/{delivery_id}/retry" => webhooks::retry,
+    post "/v1/bills/{bill_id}/adjustments" => adjustments::create,
+    post "/v1/adjustments/{adjustment_id}/approve" => adjustments::approve,
+    post "/v1/adjustments/{adjustment_id}/reject" => adjustments::reject,
+    post "/v1/payments/{payment_id}/refunds" => refunds::create,
+    post "/v1/refunds/{refund_id}/approve" => refunds::approve,
+    post "/v1/refunds/{refund_id}/reject" => refunds::reject,
+    get "/v1/venues/{venue_id}/floor" => floor::view,
+    get "/v1/venues/{venue_id}/approvals" => staff::approvals,
+    get "/v1/venues/{venue_id}/assistance" => staff::open_assistance,
+    get "/v1/venues/{venue_id}/audit-log" => floor::audit_log,
+    get "/v1/venues/{venue_id}/reports/daily" => floor::daily_report,
+    post "/v1/assistance/{assistance_id}/resolve" => floor::resolve_assistance,
+    post "/v1/t/{qr_token}/assistance" => guest::assistance,
+    post "/v1/t/{qr_token}/feedback" => guest::feedback,
 }

@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use tablepay_domain::{Fraction, MinorUnit, SplitError, Tip, equal_shares_cost, item_part_cost};
 use tablepay_payments::{CreatePayment, NextAction, ProviderError, ProviderPayment};
 
@@ -31,7 +32,7 @@ use crate::secrets::digest;
 
 const MAX_EQUAL_PARTS: i64 = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreatePaymentBody {
     bill_id: String,
@@ -40,7 +41,7 @@ struct CreatePaymentBody {
     email: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 enum SplitInput {
     Remaining,
@@ -60,7 +61,7 @@ impl SplitInput {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ItemClaim {
     item_id: String,
@@ -68,13 +69,13 @@ struct ItemClaim {
     share: Option<ShareInput>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ShareInput {
     parts: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TipInput {
     amount: Option<i64>,
@@ -229,7 +230,7 @@ fn price_split(record: &BillRecord, split: &SplitInput) -> Result<Priced, ApiErr
 }
 
 /// A payment as the guest sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
     pub id: String,
     pub bill_id: String,
@@ -249,7 +250,7 @@ pub struct PaymentView {
     pub next_action: Option<NextAction>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PartView {
     pub item_id: String,
     pub fraction: Fraction,
@@ -323,6 +324,12 @@ fn table_payment(
 }
 
 /// `POST /v1/t/{qr_token}/payments`.
+#[utoipa::path(
+    post, path = "/v1/t/{qr_token}/payments", tag = "payments", request_body = CreatePaymentBody,
+    responses(
+        (status = 201, description = "Pending: the amount is held; next_action says how to pay", body = PaymentView),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -532,6 +539,12 @@ async fn ensure_provider_payment(state: &AppState, payment: Payment) -> Result<P
 }
 
 /// `GET /v1/t/{qr_token}/payments/{payment_id}`.
+#[utoipa::path(
+    get, path = "/v1/t/{qr_token}/payments/{payment_id}", tag = "payments",
+    responses(
+        (status = 200, description = "OK", body = PaymentView),
+    )
+)]
 pub async fn get(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (token, payment_id) = path.into_inner();
     let (_, _, payment, parts) = state.db.run(move |conn| table_payment(conn, &token, &payment_id)).await?;
@@ -540,6 +553,12 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<(String, String)>) 
 
 /// `POST /v1/t/{qr_token}/payments/{payment_id}/cancel`: releases the hold. The provider's
 /// side is cancelled first, so a payment the guest completed meanwhile is not released.
+#[utoipa::path(
+    post, path = "/v1/t/{qr_token}/payments/{payment_id}/cancel", tag = "payments",
+    responses(
+        (status = 200, description = "Canceled: the hold is released", body = PaymentView),
+    )
+)]
 pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (token, payment_id) = path.into_inner();
     let (_, _, payment, _) = state.db.run(move |conn| table_payment(conn, &token, &payment_id)).await?;
@@ -584,14 +603,14 @@ pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)
     Ok(Reply::ok(payment_view(&state, &payment, &parts)?)?.into_response())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ReceiptLine {
     name: String,
     detail: String,
     amount: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Receipt {
     payment_id: String,
     status: String,
@@ -612,6 +631,12 @@ struct Receipt {
 
 /// `GET /v1/t/{qr_token}/payments/{payment_id}/receipt`: JSON, or a printable page with
 /// `Accept: text/html`.
+#[utoipa::path(
+    get, path = "/v1/t/{qr_token}/payments/{payment_id}/receipt", tag = "payments",
+    responses(
+        (status = 200, description = "The receipt: JSON, or a printable page with Accept: text/html", content((Receipt = "application/json"), (String = "text/html"))),
+    )
+)]
 pub async fn receipt(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use tablepay_payments::sandbox::CardOutcome;
 use tablepay_payments::{PaymentProvider, SandboxProvider, WebhookError};
 
@@ -15,7 +16,7 @@ use crate::http::{Body, Reply, parse_id};
 use crate::payments::apply_event;
 use crate::routes::payments::payment_view;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Confirm {
     card_number: String,
@@ -23,6 +24,12 @@ struct Confirm {
 
 /// `POST /v1/sandbox/payments/{payment_id}/confirm` `{card_number}`: the sandbox's stand-in
 /// for a card form. The payment id is the capability, as a Stripe client secret would be.
+#[utoipa::path(
+    post, path = "/v1/sandbox/payments/{payment_id}/confirm", tag = "providers", request_body = Confirm,
+    responses(
+        (status = 200, description = "The payment, succeeded or failed", body = crate::routes::payments::PaymentView),
+    )
+)]
 pub async fn sandbox_confirm(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -78,6 +85,12 @@ pub async fn sandbox_confirm(
 
 /// `POST /v1/providers/stripe/webhook`: verified by `Stripe-Signature`; replays and unknown
 /// event types are acknowledged and change nothing.
+#[utoipa::path(
+    post, path = "/v1/providers/stripe/webhook", tag = "providers", request_body(content = Object, description = "A Stripe event, as Stripe sends it", content_type = "application/json"), params(("Stripe-Signature" = String, Header, description = "Stripe's signature of the body")),
+    responses(
+        (status = 200, description = "Applied, or a replay acknowledged", body = Received),
+    )
+)]
 pub async fn stripe_webhook(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -100,5 +113,11 @@ pub async fn stripe_webhook(
     })?;
     let applied = state.db.write(move |conn| apply_event(conn, "stripe", &event)).await?;
     tracing::info!(?applied, "stripe event");
-    Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"received":true}"#))
+    Ok(Reply::ok(Received { received: true })?.into_response())
+}
+
+/// Stripe's acknowledgement.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Received {
+    received: bool,
 }

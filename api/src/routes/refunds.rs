@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use serde_json::json;
 use tablepay_payments::{ProviderError, RefundRequest};
 
@@ -22,14 +23,14 @@ use crate::idempotency;
 use crate::payments::record_refunded;
 use crate::routes::adjustments::{STAFF, require_decider};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRefund {
     amount: Option<i64>,
     reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RefundView {
     id: String,
     payment_id: String,
@@ -43,7 +44,7 @@ pub struct RefundView {
     created_at: Timestamp,
 }
 
-fn view(r: &Refund) -> RefundView {
+pub fn view(r: &Refund) -> RefundView {
     RefundView {
         id: r.id.clone(),
         payment_id: r.payment_id.clone(),
@@ -95,6 +96,13 @@ fn exceeds(left: i64) -> ApiError {
 }
 
 /// `POST /v1/payments/{payment_id}/refunds` (server, manager) `{amount?, reason}`.
+#[utoipa::path(
+    post, path = "/v1/payments/{payment_id}/refunds", tag = "staff", request_body = CreateRefund,
+    responses(
+        (status = 201, description = "Refunded (or failed at the provider)", body = RefundView),
+        (status = 202, description = "Pending a manager's approval", body = RefundView),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -305,6 +313,12 @@ async fn execute(
 }
 
 /// `POST /v1/refunds/{id}/approve` (a manager other than the requester).
+#[utoipa::path(
+    post, path = "/v1/refunds/{refund_id}/approve", tag = "staff",
+    responses(
+        (status = 200, description = "Approved and executed", body = RefundView),
+    )
+)]
 pub async fn approve(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -314,6 +328,12 @@ pub async fn approve(
 }
 
 /// `POST /v1/refunds/{id}/reject` (a manager other than the requester).
+#[utoipa::path(
+    post, path = "/v1/refunds/{refund_id}/reject", tag = "staff",
+    responses(
+        (status = 200, description = "Rejected", body = RefundView),
+    )
+)]
 pub async fn reject(
     state: web::Data<AppState>,
     caller: VenueAuth,

@@ -1,23 +1,43 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::http::Reply;
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    #[schema(example = "ready")]
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    database: &'static str,
+}
+
 /// `GET /healthz`: the process answers.
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Result<HttpResponse, ApiError> {
+    Ok(Reply::ok(Health { status: "ok" })?.into_response())
 }
 
 /// `GET /readyz`: the database answers and every migration is applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, body = Readiness),
+    (status = 503, description = "Not ready", content_type = "application/problem+json", body = crate::openapi::Problem),
+))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
     let current = web::block(move || db.migrations_current()).await.map_err(|e| ApiError::internal(e.to_string()))?;
     match current {
-        Ok(true) => Ok(Reply::ok(json!({"status": "ready", "database": state.db.backend()}))?.into_response()),
+        Ok(true) => Ok(Reply::ok(Readiness { status: "ready", database: state.db.backend() })?.into_response()),
         Ok(false) => Err(unavailable("database migrations are pending")),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

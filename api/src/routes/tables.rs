@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::{Role, VenueAuth};
@@ -22,7 +23,7 @@ pub fn new_qr_token() -> String {
     random_token(24)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TableView {
     pub id: String,
     pub label: String,
@@ -64,13 +65,19 @@ fn current_bill_statuses(conn: &mut DbConn, table_ids: &[String]) -> Result<Hash
     Ok(rows.into_iter().collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateTable {
     label: String,
 }
 
 /// `POST /v1/venues/{venue_id}/tables` (POS, manager).
+#[utoipa::path(
+    post, path = "/v1/venues/{venue_id}/tables", tag = "tables", request_body = CreateTable,
+    responses(
+        (status = 201, description = "The table and its guest URL", body = TableView),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -103,6 +110,12 @@ pub async fn create(
 }
 
 /// `GET /v1/venues/{venue_id}/tables` (any credential of the venue).
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/tables", tag = "tables",
+    responses(
+        (status = 200, description = "OK", body = crate::http::List<TableView>),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -124,7 +137,7 @@ pub async fn list(
         .await?;
     let data: Vec<TableView> =
         tables.iter().map(|t| view(&state, t, statuses.get(&t.id).map(String::as_str))).collect();
-    Ok(Reply::ok(serde_json::json!({"data": data, "next_cursor": null}))?.into_response())
+    Ok(Reply::ok(crate::http::List::all(data))?.into_response())
 }
 
 pub fn load_venue_table(conn: &mut DbConn, table_id: &str, venue_id: &str) -> Result<DiningTable, ApiError> {
@@ -137,6 +150,12 @@ pub fn load_venue_table(conn: &mut DbConn, table_id: &str, venue_id: &str) -> Re
 }
 
 /// `GET /v1/tables/{table_id}`.
+#[utoipa::path(
+    get, path = "/v1/tables/{table_id}", tag = "tables",
+    responses(
+        (status = 200, description = "OK", body = TableView),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -156,6 +175,12 @@ pub async fn get(
 
 /// `POST /v1/tables/{table_id}/qr-token/rotate` (POS, manager): the old token stops working
 /// at once (a printed code that walked off, a token that leaked).
+#[utoipa::path(
+    post, path = "/v1/tables/{table_id}/qr-token/rotate", tag = "tables",
+    responses(
+        (status = 200, description = "The table with its new token", body = TableView),
+    )
+)]
 pub async fn rotate_qr(
     state: web::Data<AppState>,
     caller: VenueAuth,

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use tablepay_domain::{Currency, TaxMode};
 
 use crate::AppState;
@@ -24,7 +25,7 @@ pub const MAX_BPS: i64 = 10_000;
 /// and far enough below `i64::MAX` that sums of many of them cannot overflow.
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateVenue {
     name: String,
@@ -38,14 +39,14 @@ struct CreateVenue {
     limits: Option<Limits>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub server_comp_limit: i64,
     pub server_refund_limit: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VenueView {
     pub id: String,
     pub name: String,
@@ -82,7 +83,24 @@ pub fn tip_presets(v: &Venue) -> Vec<u32> {
     serde_json::from_str(&v.tip_presets_bps).unwrap_or_default()
 }
 
-#[derive(Debug, Serialize)]
+/// A new venue with its POS key and its first manager's key, both shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+struct VenueCreated {
+    venue: VenueView,
+    api_key: KeyView,
+    manager_key: KeyView,
+}
+
+/// A new staff member and their key, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+struct StaffCreated {
+    staff: StaffView,
+    key: String,
+    key_id: String,
+}
+
+/// A key; `key` is the secret, shown only in the answer that creates it.
+#[derive(Debug, Serialize, ToSchema)]
 struct KeyView {
     id: String,
     name: String,
@@ -189,6 +207,12 @@ fn new_staff(conn: &mut DbConn, venue_id: &str, name: &str, role: Role) -> Resul
 }
 
 /// `POST /v1/venues` (admin token).
+#[utoipa::path(
+    post, path = "/v1/venues", tag = "venues", request_body = CreateVenue,
+    responses(
+        (status = 201, description = "The venue, its POS key and its first manager key", body = VenueCreated),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -206,11 +230,7 @@ pub async fn create(
             diesel::insert_into(venues::table).values(&venue).execute(conn)?;
             let pos = issue_key(conn, &venue.id, None, "POS", Role::Pos)?;
             let (_, manager) = new_staff(conn, &venue.id, "Manager", Role::Manager)?;
-            Reply::created(serde_json::json!({
-                "venue": VenueView::from_row(&venue),
-                "api_key": pos,
-                "manager_key": manager,
-            }))
+            Reply::created(VenueCreated { venue: VenueView::from_row(&venue), api_key: pos, manager_key: manager })
         })
         .await
     })
@@ -218,6 +238,12 @@ pub async fn create(
 }
 
 /// `GET /v1/venues/{venue_id}`: the venue of the credential.
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}", tag = "venues",
+    responses(
+        (status = 200, description = "OK", body = VenueView),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -230,14 +256,14 @@ pub async fn get(
     Ok(Reply::ok(VenueView::from_row(&venue))?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStaff {
     name: String,
     role: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct StaffView {
     id: String,
     name: String,
@@ -252,6 +278,12 @@ impl StaffView {
 }
 
 /// `POST /v1/venues/{venue_id}/staff` (manager).
+#[utoipa::path(
+    post, path = "/v1/venues/{venue_id}/staff", tag = "venues", request_body = CreateStaff,
+    responses(
+        (status = 201, description = "The staff member and their key", body = StaffCreated),
+    )
+)]
 pub async fn create_staff(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -284,9 +316,7 @@ pub async fn create_staff(
                         ..audit::Entry::default()
                     },
                 )?;
-                Reply::created(
-                    serde_json::json!({"staff": StaffView::from_row(&member), "key": key.key, "key_id": key.id}),
-                )
+                Reply::created(StaffCreated { staff: StaffView::from_row(&member), key: key.key, key_id: key.id })
             })
             .await
     })
@@ -294,6 +324,12 @@ pub async fn create_staff(
 }
 
 /// `GET /v1/venues/{venue_id}/staff` (manager).
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/staff", tag = "venues",
+    responses(
+        (status = 200, description = "OK", body = crate::http::List<StaffView>),
+    )
+)]
 pub async fn list_staff(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -313,16 +349,22 @@ pub async fn list_staff(
         })
         .await?;
     let data: Vec<StaffView> = members.iter().map(StaffView::from_row).collect();
-    Ok(Reply::ok(serde_json::json!({"data": data, "next_cursor": null}))?.into_response())
+    Ok(Reply::ok(crate::http::List::all(data))?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateKey {
     name: String,
 }
 
 /// `POST /v1/venues/{venue_id}/api-keys` (manager): a new POS key.
+#[utoipa::path(
+    post, path = "/v1/venues/{venue_id}/api-keys", tag = "venues", request_body = CreateKey,
+    responses(
+        (status = 201, description = "The key, shown once", body = KeyView),
+    )
+)]
 pub async fn create_key(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -343,6 +385,12 @@ pub async fn create_key(
 }
 
 /// `DELETE /v1/api-keys/{id}` (manager): revokes a POS or staff key of the venue at once.
+#[utoipa::path(
+    delete, path = "/v1/api-keys/{key_id}", tag = "venues",
+    responses(
+        (status = 204, description = "Revoked"),
+    )
+)]
 pub async fn revoke_key(
     state: web::Data<AppState>,
     caller: VenueAuth,

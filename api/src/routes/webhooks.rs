@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::{Role, VenueAuth, VenueCaller};
@@ -20,7 +21,7 @@ use crate::webhooks::{check_destination, sign};
 /// How long a rotated-out secret keeps signing, by default and at most.
 const ROTATION_OVERLAP_HOURS: i64 = 24;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct EndpointView {
     id: String,
     url: String,
@@ -67,7 +68,7 @@ async fn checked_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
 
 const WRITERS: &[Role] = &[Role::Pos, Role::Manager];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateEndpoint {
     url: String,
@@ -76,6 +77,12 @@ struct CreateEndpoint {
 }
 
 /// `POST /v1/venues/{venue_id}/webhook-endpoints` (POS, manager): the secret is shown once.
+#[utoipa::path(
+    post, path = "/v1/venues/{venue_id}/webhook-endpoints", tag = "webhooks", request_body = CreateEndpoint,
+    responses(
+        (status = 201, description = "The endpoint and its secret, shown once", body = EndpointView),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -116,6 +123,12 @@ pub async fn create(
 }
 
 /// `GET /v1/venues/{venue_id}/webhook-endpoints`.
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/webhook-endpoints", tag = "webhooks",
+    responses(
+        (status = 200, description = "OK", body = crate::http::List<EndpointView>),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -136,7 +149,7 @@ pub async fn list(
         })
         .await?;
     let data: Vec<EndpointView> = rows.iter().map(|e| view(e, false)).collect();
-    Ok(Reply::ok(serde_json::json!({"data": data, "next_cursor": null}))?.into_response())
+    Ok(Reply::ok(crate::http::List::all(data))?.into_response())
 }
 
 fn load_endpoint(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> Result<WebhookEndpoint, ApiError> {
@@ -153,6 +166,12 @@ fn load_endpoint(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> Result<We
 }
 
 /// `GET /v1/webhook-endpoints/{id}`.
+#[utoipa::path(
+    get, path = "/v1/webhook-endpoints/{endpoint_id}", tag = "webhooks",
+    responses(
+        (status = 200, description = "OK", body = EndpointView),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -163,7 +182,7 @@ pub async fn get(
     Ok(Reply::ok(view(&endpoint, false))?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateEndpoint {
     url: Option<String>,
@@ -172,6 +191,12 @@ struct UpdateEndpoint {
 }
 
 /// `PATCH /v1/webhook-endpoints/{id}`: URL, event types, enabled.
+#[utoipa::path(
+    patch, path = "/v1/webhook-endpoints/{endpoint_id}", tag = "webhooks", request_body = UpdateEndpoint,
+    responses(
+        (status = 200, description = "OK", body = EndpointView),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -222,6 +247,12 @@ pub async fn update(
 }
 
 /// `DELETE /v1/webhook-endpoints/{id}`: no further deliveries; the delivery log stays.
+#[utoipa::path(
+    delete, path = "/v1/webhook-endpoints/{endpoint_id}", tag = "webhooks",
+    responses(
+        (status = 204, description = "Deleted"),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -257,7 +288,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rotate {
     /// How long the old secret keeps signing, 0 to 86 400 s (default 86 400).
@@ -266,6 +297,12 @@ struct Rotate {
 
 /// `POST /v1/webhook-endpoints/{id}/rotate-secret`: a new secret, shown once; both sign
 /// until the old one expires, so receivers can switch without losing a delivery.
+#[utoipa::path(
+    post, path = "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", tag = "webhooks", request_body = Option<Rotate>,
+    responses(
+        (status = 200, description = "The endpoint with its new secret, shown once", body = EndpointView),
+    )
+)]
 pub async fn rotate(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -300,7 +337,7 @@ pub async fn rotate(
     Ok(Reply::ok(view(&endpoint, true))?.into_response())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct AttemptView {
     attempt: i32,
     started_at: Timestamp,
@@ -310,7 +347,7 @@ struct AttemptView {
     response_excerpt: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct DeliveryView {
     id: String,
     endpoint_id: String,
@@ -354,7 +391,8 @@ fn delivery_view(d: &WebhookDelivery, attempts: &[WebhookAttempt]) -> DeliveryVi
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     status: Option<String>,
@@ -366,6 +404,12 @@ pub struct DeliveryQuery {
 
 /// `GET /v1/venues/{venue_id}/webhook-deliveries?status=&event_type=&endpoint_id=&limit=&cursor=`,
 /// newest first, each with its attempts.
+#[utoipa::path(
+    get, path = "/v1/venues/{venue_id}/webhook-deliveries", tag = "webhooks", params(DeliveryQuery),
+    responses(
+        (status = 200, description = "OK", body = crate::http::List<DeliveryView>),
+    )
+)]
 pub async fn deliveries(
     state: web::Data<AppState>,
     caller: VenueAuth,
@@ -424,6 +468,12 @@ pub async fn deliveries(
 
 /// `POST /v1/webhook-deliveries/{id}/retry` (POS, manager): attempts a finished delivery
 /// again at once, with a fresh retry schedule.
+#[utoipa::path(
+    post, path = "/v1/webhook-deliveries/{delivery_id}/retry", tag = "webhooks",
+    responses(
+        (status = 202, description = "Scheduled now", body = DeliveryView),
+    )
+)]
 pub async fn retry(
     state: web::Data<AppState>,
     caller: VenueAuth,

@@ -1,0 +1,183 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and
+//! the request and response types' `ToSchema` derives, and the `/docs` page that renders it.
+//!
+//! The operations come from the one route table in `routes` (registration and document
+//! alike), so a route cannot exist undocumented. What every operation shares is added here:
+//! its path parameters, its credential, the `Idempotency-Key` header and the problem+json
+//! error answers.
+
+use std::sync::OnceLock;
+
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, OpenApi as Document, Ref, RefOr, Required, Response, Type, schema,
+};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// An RFC 9457 problem: every error answer of the API.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// `https://tablepay.dev/errors/<code>`
+    #[schema(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Stable and machine-readable, e.g. `amount_exceeds_remaining`.
+    code: String,
+}
+
+/// The document: `routes::api_doc` lists the operations; this adds what they share.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tablepay",
+        description = "Pay-at-table: a POS pushes the bill, guests split it and pay, staff are told when the table settles. \
+            The contract is API.md; this document is generated from the code.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    components(schemas(Problem)),
+    modifiers(&Shared)
+)]
+pub struct Base;
+
+struct Shared;
+
+/// Paths anyone may call: the guest's (the QR token is the capability), the sandbox card
+/// form, the payment provider's (it signs), and the operations endpoints.
+fn is_public(path: &str) -> bool {
+    ["/v1/t/", "/v1/sandbox/", "/v1/providers/"].iter().any(|p| path.starts_with(p)) || !path.starts_with("/v1/")
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .into()
+}
+
+fn path_parameter(name: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(ObjectBuilder::new().schema_type(schema::SchemaType::new(Type::String)).max_length(Some(128))))
+        .build()
+}
+
+impl Shared {
+    fn complete(&self, path: &str, method: &str, op: &mut Operation) {
+        let parameters = op.parameters.get_or_insert_with(Vec::new);
+        for name in path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name) {
+            if !parameters.iter().any(|p| p.name == name && p.parameter_in == ParameterIn::Path) {
+                parameters.push(path_parameter(name));
+            }
+        }
+        let creates = method == "post" && !path.starts_with("/v1/providers/");
+        if creates {
+            parameters.push(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some("Same key, body and credential within 24 h: the first answer again."))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(schema::SchemaType::new(Type::String))
+                            .min_length(Some(1))
+                            .max_length(Some(255)),
+                    ))
+                    .build(),
+            );
+        }
+        let public = is_public(path);
+        if !public {
+            op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        }
+        let mut errors: Vec<(&str, &str)> = vec![("400", "The request could not be read")];
+        if !public {
+            errors.extend([("401", "No valid credential"), ("403", "The credential may not do this")]);
+        }
+        if path.contains('{') || path.starts_with("/v1/") {
+            errors.push(("404", "Not found, or of another venue"));
+        }
+        if method != "get" {
+            errors.extend([
+                ("409", "Conflicts with the current state (codes in API.md)"),
+                ("413", "The body is larger than 256 KiB"),
+                ("415", "Bodies are application/json"),
+                ("422", "Well-formed but invalid"),
+            ]);
+        }
+        if path.starts_with("/v1/t/") {
+            errors.push(("429", "Rate limited; see Retry-After"));
+        }
+        if path.starts_with("/v1/t/") || path.starts_with("/v1/sandbox/") || path.starts_with("/v1/payments/") {
+            errors.extend([("502", "The payment provider refused"), ("503", "The payment provider did not answer")]);
+        }
+        errors.push(("default", "An error, as problem+json"));
+        for (status, description) in errors {
+            op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description));
+        }
+    }
+}
+
+impl Modify for Shared {
+    fn modify(&self, doc: &mut Document) {
+        if let Some(components) = doc.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("tablepay key").build(),
+                ),
+            );
+        }
+    }
+}
+
+/// The whole document: the operations of the route table, completed.
+pub fn document() -> Document {
+    let mut doc = Base::openapi();
+    doc.merge(crate::routes::ApiDoc::openapi());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ] {
+            if let Some(op) = op.as_mut() {
+                Shared.complete(path, method, op);
+            }
+        }
+    }
+    doc
+}
+
+fn rendered() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| document().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")))
+}
+
+/// `GET /openapi.json`.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "This document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(rendered())
+}
+
+/// `GET /docs`: the interactive reference, rendered in the browser from `/openapi.json` by a
+/// script built into the binary.
+#[utoipa::path(get, path = "/docs", tag = "operations",
+    responses((status = 200, description = "The interactive API reference", content_type = "text/html", body = String)))]
+pub async fn docs(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    crate::assets::page(&state, "docs.html", actix_web::http::StatusCode::OK, crate::assets::CSP)
+}
