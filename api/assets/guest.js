@@ -79,7 +79,10 @@
     for (const c of kids.flat()) if (c != null && c !== false) e.append(c);
     return e;
   }
-  const text = (id, s) => { const e = $(id); if (e.textContent !== s) e.textContent = s; };
+  // Text is replaced only when it changes: replacing the text node under the reader's eyes
+  // makes Chrome's scroll anchoring jump (and the tap that caused it can miss its button).
+  const setText = (e, s) => { if (e.textContent !== s) e.textContent = s; };
+  const text = (id, s) => setText($(id), s);
   const showEl = (id, on) => { $(id).hidden = !on; };
   const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
   function uuid() {
@@ -401,7 +404,8 @@
     for (const p of list) {
       const s = st.sel.get(p.i.id), row = $('pk-' + p.i.id).closest('li');
       const cost = row.querySelector('.cost');
-      if (cost) cost.textContent = s && p.ok ? money(claim(p, s).cost) : '';
+      const c = s && p.ok ? claim(p, s).cost : p.left;
+      if (cost) setText(cost, c !== p.left ? money(c) : '');
       for (const inp of row.querySelectorAll('input[type=number]')) {
         const v = inp.dataset.k.startsWith('q:') ? s && s.q : s && s.share;
         if (v && document.activeElement !== inp) inp.value = String(v);
@@ -454,7 +458,7 @@
       const bps = b.dataset.bps, on = bps == null ? st.tip.custom : !st.tip.custom && Number(bps) === st.tip.bps;
       b.setAttribute('aria-pressed', String(on));
       const a = b.querySelector('.tip-a');
-      if (a) a.textContent = Number(bps) > 0 && c.amount > 0 ? money(halfUp(c.amount, Number(bps), 10000)) : '';
+      if (a) setText(a, Number(bps) > 0 && c.amount > 0 ? money(halfUp(c.amount, Number(bps), 10000)) : '');
     }
     showEl('tip-custom-field', st.tip.custom);
     text('tip-amount-label', t('tip_amount', { cur }));
@@ -748,8 +752,8 @@
       return h('li', { class: 'line' }, h('span', { class: 'nm' }, name, detail ? h('span', { class: 'sub' }, detail) : null), h('span', { class: 'amt' }, money(l.amount)));
     }));
     const row = (label, v, cls) => h('div', { class: cls || null }, h('dt', null, label), h('dd', null, money(v)));
-    $('r-totals').replaceChildren(row(t('r_part'), r.amount), r.tip_amount > 0 ? row(t('r_tip'), r.tip_amount) : null,
-      row(t('r_total'), r.total_amount, 'grand'), r.refunded_amount > 0 ? row(t('r_refunded'), -r.refunded_amount) : null);
+    $('r-totals').replaceChildren(...[row(t('r_part'), r.amount), r.tip_amount > 0 && row(t('r_tip'), r.tip_amount),
+      row(t('r_total'), r.total_amount, 'grand'), r.refunded_amount > 0 && row(t('r_refunded'), -r.refunded_amount)].filter(Boolean));
     $('r-print').href = url;
     $('feedback').reset();
     showEl('feedback', true); showEl('fb-thanks', false);

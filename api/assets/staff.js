@@ -40,7 +40,7 @@
   };
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-  // ---- formatting -------------------------------------------------------------------------
+  // formatting
   let money, time, dateTime, decimal;
   const pct = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 });
   const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
@@ -71,7 +71,7 @@
     return Number.isSafeInteger(n) ? n : null;
   }
 
-  // ---- messages ---------------------------------------------------------------------------
+  // messages
   let toastTimer;
   function say(text, kind = 'info') {
     clearTimeout(toastTimer);
@@ -92,7 +92,7 @@
     if (ms) setTimeout(() => box.remove(), ms);
   }
 
-  // ---- API --------------------------------------------------------------------------------
+  // API
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
@@ -142,7 +142,7 @@
   const report = (e) => { if (!e.stale && e.status !== 401) say(e.message, 'error'); };
   const venuePath = (rest) => `/v1/venues/${encodeURIComponent(S.venue.id)}/${rest}`;
 
-  // ---- sign in / out ----------------------------------------------------------------------
+  // sign in / out
   async function signIn(key, quiet) {
     S.key = key;
     let me;
@@ -151,7 +151,7 @@
     } catch (e) {
       S.key = null;
       if (e.status === 401 || !quiet) sessionStorage.removeItem(SESSION);
-      if (!quiet || e.status !== 401) say(e.message, 'error');
+      if (!quiet || e.status !== 401) say(e.status === 401 ? t('badKey') : e.message, 'error');
       $('staff-key').focus();
       return;
     }
@@ -161,7 +161,8 @@
     $('adjust-amount-label').textContent = t('amountIn', { currency: me.venue.currency });
     $('staff-key').value = '';
     $('who-venue').textContent = me.venue.name;
-    $('who-name').textContent = t('whoAs', { name: me.staff ? me.staff.name : t('role_' + me.role), role: t('role_' + me.role) });
+    const role = t('role_' + me.role);
+    $('who-name').textContent = me.staff && me.staff.name !== role ? t('whoAs', { name: me.staff.name, role }) : role;
     const l = me.venue.limits || {};
     $('limits').textContent = me.role === 'manager' ? t('limitsManager')
       : me.role === 'server' ? t('limitsServer', { comp: fmt(l.server_comp_limit), refund: fmt(l.server_refund_limit) })
@@ -174,6 +175,7 @@
     $('app').hidden = false;
     $('who').hidden = false;
     $('sign-out').hidden = false;
+    head();
     hideToast();
     const gen = S.gen;
     await loadFloor();
@@ -200,7 +202,7 @@
     S.settled.clear();
     sessionStorage.removeItem(SESSION);
     closeBill(false);
-    Object.assign(S, { key: null, me: null, venue: null, role: null, lastEventId: null, abort: null, assist: [], approvals: null });
+    Object.assign(S, { key: null, me: null, venue: null, role: null, lastEventId: null, abort: null, assist: [], approvals: null, assistSig: '', approvalsSig: '' });
     S.floor.clear();
     S.cards.clear();
     for (const id of ['assistance', 'approvals', 'deliveries', 'alerts']) $(id).replaceChildren();
@@ -215,7 +217,7 @@
     $('staff-key').focus();
   }
 
-  // ---- live events ------------------------------------------------------------------------
+  // live events
   function setLive(on) {
     $('live').dataset.connected = String(on);
     $('live-text').textContent = on ? t('live') : S.me ? t('reconnecting') : t('offline');
@@ -320,7 +322,7 @@
     else delete c.btn.dataset.settled;
   }
 
-  // ---- floor ------------------------------------------------------------------------------
+  // floor
   const groups = {};
   for (const status of ORDER) {
     const count = h('span', { class: 'count' });
@@ -350,7 +352,7 @@
     btn.dataset.status = tb.status;
     btn.className = `card s-${tb.status}`;
     const b = tb.bill;
-    btn.replaceChildren(
+    btn.replaceChildren(...[
       h('span', { class: 'card-top' }, h('span', { class: 'label', text: tb.label }), h('span', { class: 'pill', text: t('status_' + tb.status) })),
       tb.open_assistance > 0 ? h('span', { class: 'badge', text: t('assistBadge', { n: tb.open_assistance }) }) : null,
       b ? h('span', { class: 'nums' },
@@ -359,7 +361,7 @@
         b.pending > 0 ? line(t('pending'), fmt(b.pending)) : null,
         line(t('remaining'), fmt(b.remaining), 'strong'))
         : h('span', { class: 'muted', text: t('noBillShort') }),
-    );
+    ].filter(Boolean));
     paintSettled(tb.id);
   }
 
@@ -398,13 +400,15 @@
     openBill(tb.bill.id, btn);
   }
 
-  // ---- assistance -------------------------------------------------------------------------
+  // assistance
   async function loadAssistance() {
     if (!S.venue || S.role === 'pos') return;
     try {
       const { data } = await api('GET', venuePath('assistance'));
       S.assist = data.data || [];
-      renderAssistance();
+      // Unchanged lists are left alone, so a focused button keeps its focus.
+      const sig = JSON.stringify(S.assist);
+      if (sig !== S.assistSig) { S.assistSig = sig; renderAssistance(); }
     } catch (e) { report(e); }
   }
   function renderAssistance() {
@@ -415,7 +419,7 @@
       h('div', { class: 'grow' },
         h('p', { class: 'title', text: t('tableLabel', { label: a.table_label }) }),
         h('p', { text: a.reason || t('noReason'), class: a.reason ? '' : 'muted' }),
-        h('p', { class: 'muted small' }, h('time', { datetime: a.created_at, text: ago(a.created_at) }))),
+        h('p', { class: 'muted small' }, h('time', { datetime: a.created_at, 'data-ago': '', text: ago(a.created_at) }))),
       h('button', { type: 'button', text: t('resolve'), onclick: (e) => resolve(a, e.currentTarget) }))));
   }
   async function resolve(a, button) {
@@ -428,13 +432,13 @@
     } catch (e) { report(e); button.disabled = false; }
   }
 
-  // ---- approvals (managers) ---------------------------------------------------------------
+  // approvals (managers)
   async function loadApprovals() {
     if (!S.venue || S.role !== 'manager') return;
     try {
       const { data } = await api('GET', venuePath('approvals'));
-      S.approvals = data;
-      renderApprovals();
+      const sig = JSON.stringify(data);
+      if (sig !== S.approvalsSig) { S.approvalsSig = sig; S.approvals = data; renderApprovals(); }
     } catch (e) { report(e); }
   }
   function billLabel(billId) {
@@ -456,7 +460,7 @@
         h('div', { class: 'grow' },
           h('p', { class: 'title' }, h('span', { text: x.label }), ' ', h('strong', { class: 'num', text: fmt(x.amount) }), where ? ` · ${where}` : ''),
           h('p', { text: x.reason }),
-          h('p', { class: 'muted small', text: t('requestedBy', { name: who.name, role: t('role_' + who.role), ago: ago(x.created_at) }) }),
+          h('p', { class: 'muted small', text: t('requestedBy', { name: who.name, role: t('role_' + who.role), ago: '' }) }, h('time', { datetime: x.created_at, 'data-ago': '', text: ago(x.created_at) })),
           who.id === me ? h('p', { class: 'muted small', text: t('yours') }) : null),
         h('div', { class: 'actions' },
           h('button', { type: 'button', text: t('approve'), onclick: (e) => decide(x, 'approve', e.currentTarget) }),
@@ -475,7 +479,7 @@
     loadApprovals();
   }
 
-  // ---- webhook deliveries (managers) ------------------------------------------------------
+  // webhook deliveries (managers)
   async function loadDeliveries(reset) {
     if (!S.venue || S.role !== 'manager') return;
     const status = $('delivery-status').value;
@@ -511,7 +515,7 @@
     } catch (e) { report(e); button.disabled = false; }
   }
 
-  // ---- bill detail ------------------------------------------------------------------------
+  // bill detail
   const dialog = $('bill');
   async function openBill(id, opener) {
     if (S.billId !== id) {
@@ -707,7 +711,7 @@
     if (S.billId === b.id) await loadBill(b.id);
   });
 
-  // ---- wiring -----------------------------------------------------------------------------
+  // wiring
   document.documentElement.lang = lang;
   document.title = t('appTitle');
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
@@ -730,7 +734,10 @@
   $('delivery-status').addEventListener('change', () => loadDeliveries(true));
   $('delivery-refresh').addEventListener('click', () => loadDeliveries(true));
   $('delivery-more').addEventListener('click', () => loadDeliveries(false));
-  setInterval(() => { if (S.me && S.assist.length) renderAssistance(); }, 30000);
+  setInterval(() => { for (const el of document.querySelectorAll('time[data-ago]')) el.textContent = ago(el.dateTime); }, 30000);
+  const head = () => document.documentElement.style.setProperty('--head', `${document.querySelector('.top').offsetHeight}px`);
+  addEventListener('resize', head);
+  head();
 
   const saved = sessionStorage.getItem(SESSION);
   if (saved) signIn(saved, true);

@@ -6,8 +6,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use utoipa::ToSchema;
 use std::collections::HashMap;
+use utoipa::ToSchema;
 
 use tablepay_domain::{
     Currency, Fraction, Line, MinorUnit, PaymentStatus, PricedBill, PricingRules, TaxMode, Totals, price_bill,
@@ -291,6 +291,7 @@ impl BillRecord {
                 status: p.status.clone(),
                 amount: p.amount,
                 tip_amount: p.tip_amount,
+                refunded_amount: p.refunded_amount,
                 split_type: p.split_type.clone(),
                 created_at: Timestamp(p.created_at),
             })
@@ -389,6 +390,8 @@ pub struct PaymentSummary {
     pub status: String,
     pub amount: i64,
     pub tip_amount: i64,
+    /// What has been refunded of `amount + tip_amount` so far.
+    pub refunded_amount: i64,
     pub split_type: String,
     pub created_at: Timestamp,
 }

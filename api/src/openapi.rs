@@ -59,7 +59,10 @@ fn is_public(path: &str) -> bool {
 fn problem(description: &str) -> RefOr<Response> {
     ResponseBuilder::new()
         .description(description)
-        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
         .into()
 }
 
@@ -180,4 +183,110 @@ pub async fn openapi_json() -> HttpResponse {
     responses((status = 200, description = "The interactive API reference", content_type = "text/html", body = String)))]
 pub async fn docs(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     crate::assets::page(&state, "docs.html", actix_web::http::StatusCode::OK, crate::assets::CSP)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(method, path)` of every operation the contract names, e.g. `` `POST /v1/venues` ``;
+    /// path parameters become `{}` since the contract sometimes names them `{id}`.
+    fn contract_operations(text: &str) -> Vec<(String, String)> {
+        let shape = |path: &str| -> String {
+            let path = path.split('?').next().unwrap_or(path);
+            let mut out = String::new();
+            let mut inside = false;
+            for c in path.chars() {
+                match c {
+                    '{' => {
+                        inside = true;
+                        out.push_str("{}");
+                    }
+                    '}' => inside = false,
+                    c if !inside => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        };
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter_map(|span| {
+                let (method, path) = span.split_once(' ')?;
+                let method = method.to_ascii_lowercase();
+                let known = ["get", "post", "put", "patch", "delete"].contains(&method.as_str());
+                (known && path.starts_with('/')).then(|| (method, shape(path.split(' ').next().unwrap_or(path))))
+            })
+            .collect()
+    }
+
+    fn documented(doc: &Document) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            for (method, op) in [
+                ("get", &item.get),
+                ("post", &item.post),
+                ("put", &item.put),
+                ("patch", &item.patch),
+                ("delete", &item.delete),
+            ] {
+                if op.is_some() {
+                    out.push((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_operation_of_the_contract_is_documented() {
+        let contract = contract_operations(include_str!("../../docs/API.md"));
+        assert!(contract.len() >= 35, "the contract names its operations: {contract:?}");
+        let doc = document();
+        let shapes: Vec<(String, String)> = documented(&doc)
+            .into_iter()
+            .map(|(m, p)| (m, contract_operations(&format!("`GET {p}`"))[0].1.clone()))
+            .collect();
+        let missing: Vec<_> = contract.iter().filter(|op| !shapes.contains(op)).collect();
+        assert!(missing.is_empty(), "in API.md but not in /openapi.json: {missing:?}");
+    }
+
+    #[test]
+    fn every_route_is_documented_with_its_method() {
+        let documented = documented(&document());
+        for (method, path) in crate::routes::ROUTES {
+            assert!(
+                documented.contains(&((*method).to_owned(), (*path).to_owned())),
+                "{method} {path} is routed but its #[utoipa::path] says otherwise"
+            );
+        }
+        assert_eq!(documented.len(), crate::routes::ROUTES.len() + 1, "the table and /assets/{{path}}");
+    }
+
+    #[test]
+    fn errors_are_problems_and_private_operations_need_a_credential() {
+        let doc = document();
+        let bill = doc.paths.paths.get("/v1/bills/{bill_id}").and_then(|i| i.get.as_ref()).expect("GET bill");
+        assert!(bill.security.is_some());
+        for status in ["401", "404", "default"] {
+            let json = serde_json::to_value(&bill.responses.responses[status]).expect("json");
+            assert!(json["content"]["application/problem+json"].is_object(), "{status}: {json}");
+        }
+        let params: Vec<&str> = bill.parameters.iter().flatten().map(|p| p.name.as_str()).collect();
+        assert_eq!(params, ["bill_id"]);
+        let guest = doc.paths.paths.get("/v1/t/{qr_token}").and_then(|i| i.get.as_ref()).expect("guest view");
+        assert!(guest.security.is_none() && guest.responses.responses.contains_key("429"));
+    }
+
+    #[test]
+    fn the_copy_of_the_contract_matches_the_shared_one() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/API.md");
+        match std::fs::read_to_string(&shared) {
+            Ok(text) => {
+                assert_eq!(text, include_str!("../../docs/API.md"), "docs/API.md is behind {}", shared.display())
+            }
+            Err(_) => eprintln!("skipped: {} is not next to the repository", shared.display()),
+        }
+    }
 }

@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
-use utoipa::ToSchema;
 use serde_json::json;
 use tablepay_domain::{Fraction, MinorUnit, allocate};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit::{self, Entry};

@@ -9,8 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
-use utoipa::ToSchema;
 use tablepay_domain::{Fraction, MinorUnit};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit;

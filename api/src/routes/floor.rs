@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
@@ -440,9 +440,14 @@ pub async fn daily_report(
                 .filter(refunds::decided_at.lt(end))
                 .select((Refund::as_select(), Payment::as_select()))
                 .load(conn)?;
-            let names: HashMap<String, String> =
-                staff::table.filter(staff::venue_id.eq(&venue_id)).select((staff::id, staff::name)).load::<(String, String)>(conn)?.into_iter().collect();
-            let (mut total, mut by_server, mut by_provider) = (Figures::default(), HashMap::<Option<String>, Figures>::new(), HashMap::<String, Figures>::new());
+            let names: HashMap<String, String> = staff::table
+                .filter(staff::venue_id.eq(&venue_id))
+                .select((staff::id, staff::name))
+                .load::<(String, String)>(conn)?
+                .into_iter()
+                .collect();
+            let (mut total, mut by_server, mut by_provider) =
+                (Figures::default(), HashMap::<Option<String>, Figures>::new(), HashMap::<String, Figures>::new());
             for p in &paid {
                 total.add_payment(p);
                 by_server.entry(p.server_id.clone()).or_default().add_payment(p);

@@ -13,9 +13,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use tablepay_domain::{Fraction, MinorUnit, SplitError, Tip, equal_shares_cost, item_part_cost};
 use tablepay_payments::{CreatePayment, NextAction, ProviderError, ProviderPayment};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::billing::{BillRecord, Timestamp, currency, load_bill, payment_status};

@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
-use utoipa::ToSchema;
 use tablepay_payments::sandbox::CardOutcome;
 use tablepay_payments::{PaymentProvider, SandboxProvider, WebhookError};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::db::models::{Payment, PaymentItem};

@@ -6,9 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use serde_json::json;
 use tablepay_payments::{ProviderError, RefundRequest};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit::{self, Entry};

@@ -50,7 +50,8 @@ pub async fn me(state: web::Data<AppState>, caller: VenueAuth) -> Result<HttpRes
         (Some(id), Some(name)) => Some(StaffMember { id: id.clone(), name: name.clone() }),
         _ => None,
     };
-    let me = Me { key_id: caller.key_id.clone(), role: caller.role.as_str(), staff, venue: VenueView::from_row(&venue) };
+    let me =
+        Me { key_id: caller.key_id.clone(), role: caller.role.as_str(), staff, venue: VenueView::from_row(&venue) };
     Ok(Reply::ok(me)?.into_response())
 }
 

@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use tablepay_domain::{Currency, TaxMode};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit;
