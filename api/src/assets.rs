@@ -117,3 +117,27 @@ pub async fn guest_page(state: web::Data<AppState>, path: web::Path<String>) -> 
 pub async fn staff_page(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     page(&state, "staff.html", StatusCode::OK, CSP)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::embedded::EMBEDDED;
+
+    fn size(name: &str) -> usize {
+        EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, bytes)| bytes.len()).unwrap_or_else(|| panic!("{name}"))
+    }
+
+    #[test]
+    fn the_guest_page_stays_small_for_a_phone() {
+        let total: usize = ["guest.html", "guest.js", "guest.css", "i18n/guest.js"].iter().map(|n| size(n)).sum();
+        assert!(total < 60 * 1024, "the guest page's script, styles and strings are {total} bytes");
+    }
+
+    #[test]
+    fn no_page_has_inline_script_or_style() {
+        for (name, bytes) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".html")) {
+            let html = String::from_utf8_lossy(bytes);
+            assert!(!html.contains("<script>") && !html.contains("<style") && !html.contains("style="), "{name}");
+            assert!(!html.contains("http://") && !html.contains("https://"), "{name} loads nothing from elsewhere");
+        }
+    }
+}

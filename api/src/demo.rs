@@ -84,8 +84,11 @@ pub fn run(settings: Settings, db: Db) -> anyhow::Result<()> {
         println!("Server key:   {} (Sam)", server["key"].as_str().unwrap_or_default());
         println!("\nTable 1's QR code holds its guest URL:\n  {guest_url}\n");
         println!("{qr}");
-        println!("Start the server (`cargo run --release -- serve`) and read the bill as the guest does:");
-        println!("  curl -s {public_url}/v1/t/{}", tables[0]["qr_token"].as_str().unwrap_or_default());
+        println!("Start the server (`cargo run --release -- serve`), then:");
+        println!("  the guest page (a phone's browser, or a narrow window): {guest_url}");
+        println!("  the staff dashboard (sign in with the server or manager key): {public_url}/staff");
+        println!("  the API as JSON: curl -s {public_url}/v1/t/{}", tables[0]["qr_token"].as_str().unwrap_or_default());
+        println!("  the API reference: {public_url}/docs");
         println!("Payments use the sandbox: card 4242424242424242 succeeds, 4000000000000002 is declined.");
         anyhow::Ok(())
     })

@@ -6,7 +6,9 @@
 mod helpers;
 
 mod bills;
+mod browser;
 mod errors;
+mod pages;
 mod payments;
 mod receiver;
 mod staff;

@@ -25,7 +25,7 @@ async fn succeed(app: &TestApp, intent: &str) {
 }
 
 /// A venue with limits (comps 10.00, refunds 5.00 per bill), two servers and its manager.
-async fn venue_with_staff(app: &TestApp) -> (Venue, String, String) {
+pub async fn venue_with_staff(app: &TestApp) -> (Venue, String, String) {
     let body = app
         .post(
             "/v1/venues",

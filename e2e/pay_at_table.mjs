@@ -1,0 +1,117 @@
+// Pay at table in a real browser: a server's dashboard, then two guests' phones.
+// Run by tests/api/browser.rs, which seeds the venue through the API and passes:
+//   BASE_URL, TABLE_ID, QR_TOKEN, SERVER_KEY, PIZZA_ID, PASTA_ID, WATER_ID, SHOTS_DIR, CHROMIUM
+// Exits non-zero, saying which step failed, when anything a user relies on goes wrong,
+// including a Content-Security-Policy violation or a script error on any page.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const base = env('BASE_URL');
+const shots = env('SHOTS_DIR');
+mkdirSync(shots, { recursive: true });
+const guestUrl = `${base}/t/${env('QR_TOKEN')}`;
+const table = `[data-testid="table"][data-table-id="${env('TABLE_ID')}"]`;
+const problems = [];
+const STEP_TIMEOUT = 15_000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+
+async function open(name, url, viewport) {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${name} console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`${name} script error: ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
+let step = 'start';
+try {
+  step = 'the dashboard signs in and goes live';
+  const staff = await open('dashboard', `${base}/staff`, { width: 1280, height: 800 });
+  await staff.fill('[data-testid="staff-key"]', env('SERVER_KEY'));
+  await staff.click('[data-testid="sign-in"]');
+  await staff.waitForSelector('body[data-state="floor"]');
+  await staff.waitForSelector('[data-testid="live"][data-connected="true"]');
+  await staff.waitForSelector(`${table}[data-status="open"]`);
+
+  step = 'the server comps the water within the limit';
+  await staff.click(table);
+  await staff.waitForSelector('[data-testid="bill-detail"][open]');
+  await staff.selectOption('[data-testid="adjust-type"]', 'comp');
+  await staff.selectOption('[data-testid="adjust-item"]', env('WATER_ID'));
+  await staff.fill('[data-testid="adjust-reason"]', 'Served late');
+  await staff.click('[data-testid="adjust-submit"]');
+  await staff.waitForSelector('[data-testid="adjustment"][data-status="applied"]');
+  await staff.screenshot({ path: join(shots, 'dashboard-bill.png') });
+  await staff.keyboard.press('Escape');
+
+  step = 'guest A sees the bill without the comped water';
+  const a = await open('guest A', guestUrl, { width: 390, height: 844 });
+  await a.waitForSelector('body[data-state="bill"]');
+  await a.waitForFunction(() => document.querySelector('[data-testid="total"]')?.textContent.includes('44.00'));
+  await a.screenshot({ path: join(shots, 'guest-bill.png'), fullPage: true });
+
+  step = 'guest A picks the pizza and the pasta and tips 10 %';
+  await a.check('input[name="split"][value="items"]');
+  await a.check(`[data-testid="pick-item"][data-item-id="${env('PIZZA_ID')}"]`);
+  await a.check(`[data-testid="pick-item"][data-item-id="${env('PASTA_ID')}"]`);
+  await a.click('[data-testid="tip-option"][data-bps="1000"]');
+  await a.screenshot({ path: join(shots, 'guest-split.png'), fullPage: true });
+  await a.click('[data-testid="pay"]');
+
+  step = 'guest A pays 26.50 + 2.65 tip with the sandbox card';
+  await a.waitForSelector('[data-testid="card-number"]');
+  await a.waitForFunction(() => document.querySelector('[data-testid="pay-amount"]')?.textContent.includes('29.15'));
+  await a.fill('[data-testid="card-number"]', '4242 4242 4242 4242');
+  await a.click('[data-testid="confirm-card"]');
+  await a.waitForSelector('[data-testid="receipt"]');
+  await a.waitForSelector('body[data-state="receipt"]');
+  await a.screenshot({ path: join(shots, 'guest-receipt.png'), fullPage: true });
+
+  step = 'guest B pays the rest as two equal shares';
+  const b = await open('guest B', guestUrl, { width: 390, height: 844 });
+  await b.waitForSelector('body[data-state="bill"]');
+  await b.waitForFunction(() => document.querySelector('[data-testid="remaining"]')?.textContent.includes('17.50'));
+  await b.check('input[name="split"][value="equal"]');
+  await b.fill('[data-testid="equal-parts"]', '2');
+  await b.fill('[data-testid="equal-count"]', '2');
+  await b.click('[data-testid="tip-option"][data-bps="0"]');
+  await b.click('[data-testid="pay"]');
+  await b.waitForSelector('[data-testid="card-number"]');
+  await b.waitForFunction(() => document.querySelector('[data-testid="pay-amount"]')?.textContent.includes('17.50'));
+  await b.fill('[data-testid="card-number"]', '4242424242424242');
+  await b.click('[data-testid="confirm-card"]');
+  await b.waitForSelector('[data-testid="receipt"]');
+
+  step = 'the dashboard shows the table settled, without a reload';
+  await staff.waitForSelector(`${table}[data-settled="true"]`, { timeout: 10_000 });
+  await staff.waitForSelector(`${table}[data-status="paid"]`);
+  await staff.screenshot({ path: join(shots, 'dashboard.png') });
+
+  step = 'guest A leaves feedback';
+  await a.check('[data-testid="feedback"] input[type="radio"][value="5"]');
+  await a.click('[data-testid="send-feedback"]');
+  await a.waitForFunction(() => !document.querySelector('[data-testid="send-feedback"]') ||
+    document.querySelector('[data-testid="message"]')?.textContent.trim().length > 0);
+
+  if (problems.length) throw new Error(problems.join('\n'));
+  console.log('pay at table in the browser: ok');
+} catch (e) {
+  console.error(`failed at: ${step}\n${e.stack || e}`);
+  if (problems.length) console.error(problems.join('\n'));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,126 @@
+//! The guest page and the staff dashboard in headless Chromium (issue 8), driven by
+//! Playwright (`e2e/pay_at_table.mjs`) against the real server: a server comps a dish
+//! within their limit, guest A pays two items with a tip, guest B pays the rest as equal
+//! shares, and the dashboard shows the table settled without a reload. The browser's side is
+//! checked by the script; what it did is checked here through the API.
+//!
+//! Needs Node.js, Chromium (`/usr/bin/chromium` or `CHROMIUM`) and `npm ci --prefix e2e`.
+//! Without them the test fails under `CI=true` and is skipped, saying why, elsewhere.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_TOKEN, TestApp, backend_tests};
+
+fn e2e_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e")
+}
+
+/// What is missing to run a browser, if anything.
+fn missing_runner() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!("no Chromium at {chromium} (apt-get install chromium, or set CHROMIUM)"));
+    }
+    if std::process::Command::new("node").arg("--version").output().is_err() {
+        return Some("no node on PATH".into());
+    }
+    if !e2e_dir().join("node_modules/playwright-core").is_dir() {
+        return Some("playwright-core is not installed (npm ci --prefix e2e)".into());
+    }
+    None
+}
+
+fn item_id(bill: &Value, name: &str) -> String {
+    bill["items"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+async fn pay_at_table_in_a_browser(app: TestApp) {
+    if let Some(reason) = missing_runner() {
+        assert!(
+            std::env::var("CI").is_ok_and(|v| v != "true") || std::env::var("CI").is_err(),
+            "CI needs the browser: {reason}"
+        );
+        eprintln!("skipping the browser test: {reason}");
+        return;
+    }
+    let venue = app
+        .post(
+            "/v1/venues",
+            Some(ADMIN_TOKEN),
+            json!({"name": "Trattoria Lumen", "currency": "EUR", "tax_mode": "inclusive", "tax_rate_bps": 1000,
+                   "tip_presets_bps": [1000, 1500, 2000],
+                   "limits": {"server_comp_limit": 1000, "server_refund_limit": 1000}}),
+        )
+        .await
+        .expect(201);
+    let venue_id = venue["venue"]["id"].as_str().unwrap().to_owned();
+    let (pos, manager) = (venue["api_key"]["key"].as_str().unwrap(), venue["manager_key"]["key"].as_str().unwrap());
+    let server = app
+        .post(&format!("/v1/venues/{venue_id}/staff"), Some(manager), json!({"name": "Sam", "role": "server"}))
+        .await
+        .expect(201);
+    let table = app.post(&format!("/v1/venues/{venue_id}/tables"), Some(pos), json!({"label": "12"})).await.expect(201);
+    let bill = app
+        .post(
+            &format!("/v1/venues/{venue_id}/bills"),
+            Some(pos),
+            json!({"table_id": table["id"], "server_id": server["staff"]["id"], "items": [
+                {"name": "Margherita", "quantity": 1, "unit_price": 1200},
+                {"name": "Carbonara", "quantity": 1, "unit_price": 1450},
+                {"name": "Tiramisu", "quantity": 1, "unit_price": 650},
+                {"name": "Sparkling water", "quantity": 1, "unit_price": 400},
+                {"name": "House red", "quantity": 2, "unit_price": 550},
+            ]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(bill["totals"]["total"], 4800);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/screenshots")
+        .join(format!("{:?}", app.backend).to_lowercase());
+    let mut node = std::process::Command::new("node");
+    node.arg(e2e_dir().join("pay_at_table.mjs"))
+        .env("BASE_URL", &app.address)
+        .env("TABLE_ID", table["id"].as_str().unwrap())
+        .env("QR_TOKEN", table["qr_token"].as_str().unwrap())
+        .env("SERVER_KEY", server["key"].as_str().unwrap())
+        .env("PIZZA_ID", item_id(&bill, "Margherita"))
+        .env("PASTA_ID", item_id(&bill, "Carbonara"))
+        .env("WATER_ID", item_id(&bill, "Sparkling water"))
+        .env("SHOTS_DIR", &shots);
+    // The server answers the browser from this process's runtime, so node waits elsewhere.
+    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser scenario failed:\n{said}");
+
+    // What the clicks did, through the API.
+    let bill = app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(manager)).await.expect(200);
+    assert_eq!(bill["status"], "paid", "{bill}");
+    assert_eq!(bill["totals"]["total"], 4400, "the water (4.00) is comped");
+    assert_eq!(bill["totals"]["paid"], 4400);
+    assert_eq!(bill["totals"]["remaining"], 0);
+    assert_eq!(bill["totals"]["tips"], 265);
+    let adjustments = bill["adjustments"].as_array().unwrap();
+    assert_eq!(adjustments.len(), 1);
+    assert_eq!(adjustments[0]["type"], "comp");
+    assert_eq!(adjustments[0]["status"], "applied");
+    assert_eq!(adjustments[0]["created_by"]["name"], "Sam");
+    let payments: Vec<(i64, i64, &str)> = bill["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "succeeded")
+        .map(|p| (p["amount"].as_i64().unwrap(), p["tip_amount"].as_i64().unwrap(), p["split_type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(payments, [(2650, 265, "items"), (1750, 0, "equal")]);
+    let report = app.get(&format!("/v1/venues/{venue_id}/audit-log"), Some(manager)).await.expect(200);
+    assert!(report["data"].as_array().unwrap().iter().any(|e| e["action"] == "adjustment.applied"), "{report}");
+    for shot in ["dashboard-bill", "guest-bill", "guest-split", "guest-receipt", "dashboard"] {
+        let size = std::fs::metadata(shots.join(format!("{shot}.png"))).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 5_000, "{shot}.png was saved ({size} bytes)");
+    }
+}
+
+backend_tests!(pay_at_table_in_a_browser);
