@@ -1,5 +1,4 @@
 // tablepay guest page: the table's live bill; split, tip, pay, receipt. Plain script, no build.
-// Strings live in /assets/i18n/guest.js; money is integer minor units throughout.
 (() => {
 'use strict';
 const $ = (id) => document.getElementById(id);
@@ -18,8 +17,7 @@ function t(key, v) {
   return v ? s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m)) : s;
 }
 
-// Money. The exponents are ISO 4217's, like the server's: Intl's (CLDR) differ for HUF, IDR,
-// IQD, COP... and would misplace the decimal point of such bills.
+// Minor-unit exponents are ISO 4217's, as the server's: Intl's (CLDR) differ for HUF, IDR, IQD...
 const EXP = { CLF: 4, UYW: 4 };
 for (const c of 'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ')) EXP[c] = 0;
 for (const c of 'BHD IQD JOD KWD LYD OMR TND'.split(' ')) EXP[c] = 3;
@@ -56,8 +54,7 @@ function h(tag, attrs, ...kids) {
   e.append(...kids.flat().filter((c) => c != null && c !== false && c !== ''));
   return e;
 }
-// Text is replaced only when it changes: swapping a text node under the reader's eyes makes
-// Chrome's scroll anchoring jump, and the tap that caused it can then miss its button.
+// Replacing unchanged text makes Chrome's scroll anchoring jump (and a tap miss its button).
 const setText = (e, s) => { if (e.textContent !== s) e.textContent = s; };
 const text = (id, s) => setText($(id), s);
 const showEl = (id, on) => { $(id).hidden = !on; };
@@ -69,11 +66,10 @@ function uuid() { // randomUUID needs a secure context; a phone on a LAN demo ma
   return [...b].map((v, i) => ([4, 6, 8, 10].includes(i) ? '-' : '') + v.toString(16).padStart(2, '0')).join('');
 }
 
-// Status messages: one polite live region in the sticky footer.
 let msgTimer = 0, msgKind = '', msgAt = 0;
 function say(s, kind = 'info') {
   const fresh = Date.now() - msgAt < 8000;
-  // "The bill was updated" never hides a fresher message (often the cause of the update).
+  // "The bill was updated" never hides a fresher message (often its cause).
   if ((kind === 'soft' && msgKind && fresh) || (kind === 'info' && msgKind === 'error' && fresh)) return;
   const m = $('message');
   m.textContent = s; m.dataset.kind = msgKind = kind; msgAt = Date.now();
@@ -81,7 +77,7 @@ function say(s, kind = 'info') {
   msgTimer = setTimeout(() => { m.textContent = msgKind = ''; }, kind === 'error' ? 30000 : 10000);
 }
 
-// API: errors become {status, code, detail, retry} (from problem+json) or {network}.
+// Errors thrown: {status, code, detail, retry} from problem+json, or {network}.
 const token = decodeURIComponent((location.pathname.match(/\/t\/([^/]+)/) || [])[1] || '');
 const base = '/v1/t/' + encodeURIComponent(token);
 const payUrl = (id, tail = '') => `${base}/payments/${encodeURIComponent(id)}${tail}`;
@@ -143,7 +139,7 @@ function refresh() {
   if (stopped) return Promise.resolve();
   return (fetching = fetching || api('GET', base).then((g) => { backoff = 0; applyGuest(g); }, (e) => {
     const early = st.view === 'loading' || st.view === 'error';
-    if (e.status === 404) { stopped = true; fatal(true); } // a rotated token never comes back: stop asking
+    if (e.status === 404) { stopped = true; fatal(true); } // rotated: stop asking
     else if (e.status === 429) { backoff = (e.retry || 10) * 1000; if (early) fatal(false, errorText(e)); else say(errorText(e), 'error'); }
     else if (early) fatal(false);
   }).finally(() => { fetching = null; }));
@@ -231,8 +227,7 @@ function pickables() {
     return { i, left, state: itemState(i), partial: left < i.amount, ok: left > 0 };
   });
 }
-// One picked line: its part of the request and its estimated cost (the server prices exactly).
-// Of a partly taken line the guest takes the rest (no quantity) or a share.
+// A picked line: its claim and estimated cost. Of a partly taken line: the rest or a share.
 function claim(p, s) {
   const i = p.i, id = i.id;
   if (s.share) return { req: { item_id: id, share: { parts: s.share } }, cost: Math.min(p.left, halfUp(i.amount, 1, s.share)) };
@@ -337,10 +332,11 @@ function renderPicks() {
     syncSteps(row);
   }
 }
-function stepper(id, k, value, min, max, label, name) {
-  const btn = (d, sym, key) => h('button', { type: 'button', class: 'step', 'data-step': d, 'data-for': id, 'data-k': k + d, 'aria-label': t(key, { what: `${label} (${name})` }) }, sym);
-  return h('div', { class: 'field inline' }, h('label', { for: id }, label, h('span', { class: 'sr' }, ` (${name})`)),
-    h('div', { class: 'stepper' }, btn(-1, '−', 'less'), h('input', { id, type: 'number', inputmode: 'numeric', min, max, value, 'data-k': k }), btn(1, '+', 'more')));
+function stepper(id, k, value, min, max, label, name, testid) {
+  const of = name ? ` (${name})` : '';
+  const btn = (d, sym, key) => h('button', { type: 'button', class: 'step', 'data-step': d, 'data-for': id, 'data-k': k + d, 'aria-label': t(key, { what: label + of }) }, sym);
+  return h('div', { class: 'field inline' }, h('label', { for: id }, label, of && h('span', { class: 'sr' }, of)), h('div', { class: 'stepper' },
+    btn(-1, '−', 'less'), h('input', { id, type: 'number', inputmode: 'numeric', min, max, value, 'data-k': k, 'data-testid': testid }), btn(1, '+', 'more')));
 }
 function pickRow(p) {
   const i = p.i, id = i.id, s = st.sel.get(id), opts = [];
@@ -367,7 +363,6 @@ function renderTipOptions() {
   $('tip-options').replaceChildren(btn(0, t('tip_none')), ...presets.map((b) => btn(b, pct.format(b / 10000))), btn(null, t('tip_custom')));
 }
 
-// The split card's controls, by delegation.
 const split = $('v-split');
 split.addEventListener('change', (ev) => {
   const el = ev.target, k = el.dataset.k || '', id = k.slice(k.indexOf(':') + 1), s = st.sel.get(id);
@@ -415,8 +410,7 @@ split.addEventListener('click', (ev) => {
 // Paying.
 const SESSION = 'tablepay:' + token;
 function remember(v) { try { sessionStorage[v ? 'setItem' : 'removeItem'](SESSION, JSON.stringify(v)); } catch (e) { /* storage off */ } }
-// One Idempotency-Key per attempt, sent again when the same attempt is re-sent after a network
-// error, so that a payment the server did create is found rather than created twice.
+// One Idempotency-Key per attempt, reused when the same attempt is re-sent after a network error.
 async function create(body) {
   const json = JSON.stringify(body);
   if (!st.attempt || st.attempt.json !== json) st.attempt = { json, key: uuid() };
@@ -513,7 +507,6 @@ $('confirm').addEventListener('click', () => busy($('confirm'), async () => {
     if (st.view === 'paying') payError(errorText(e));
   }
 }));
-// Whether the payment is decided after all (then shown as such).
 async function settled(pay) {
   const p = await api('GET', payUrl(pay.payment.id)).catch(() => null);
   if (!p || p.status === 'pending') return false;
@@ -580,7 +573,7 @@ async function confirmStripe() {
   if (r.error.type === 'card_error') { pay.failed = true; text('cancel', t('back')); renew().catch(fail); }
 }
 
-// Receipt and feedback. The server's receipt words are English: known ones are translated.
+// The receipt's words come in English from the server: the known ones are translated.
 function receiptLine(l, type) {
   const d = l.detail || '';
   let m = /(\d+)\D+(\d+)/.exec(d);
@@ -643,14 +636,13 @@ $('retry').addEventListener('click', () => { show('loading'); now(); });
 
 // "Call a server": in reach in every state.
 $('call').addEventListener('click', () => busy($('call'), async () => {
-  const reason = $('reason').value;
-  try { await api('POST', base + '/assistance', reason ? { reason } : {}); say(t('called'), 'ok'); } catch (e) { say(e.status === 404 ? t('err_token') : errorText(e), 'error'); }
+  try { await api('POST', base + '/assistance', {}); say(t('called'), 'ok'); } catch (e) { say(e.status === 404 ? t('err_token') : errorText(e), 'error'); }
 }));
 
 document.documentElement.lang = lang;
 document.title = t('doc_title');
 for (const el of qsa('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-for (const b of qsa('#p-equal .step')) b.setAttribute('aria-label', t(b.dataset.step > 0 ? 'more' : 'less', { what: qs(`[for=${b.dataset.for}]`).textContent }));
+$('eq-fields').append(stepper('eq-parts', 'eq-parts', 2, 2, 20, t('eq_parts'), '', 'equal-parts'), stepper('eq-count', 'eq-count', 1, 1, 2, t('eq_count'), '', 'equal-count'));
 if (!token) { stopped = true; return fatal(true); }
 // A payment left pending by a reload or a Stripe redirect is picked up again.
 async function resume() {

@@ -89,6 +89,9 @@
       $('button', { type: 'button', onclick: send }, 'Send'), out);
   };
 
+  // Handler docs open with their own `METHOD /path`, which the heading already shows.
+  const prose = (text) => (text || '').replace(/^`(GET|POST|PUT|PATCH|DELETE) [^`]*`\s*[:;,]?\s*/, '');
+
   const operation = (method, path, op) => {
     const responses = Object.entries(op.responses || {}).map(([status, r]) => {
       const media = Object.entries(r.content || {})[0];
@@ -97,9 +100,9 @@
     const requestSchema = op.requestBody && op.requestBody.content && op.requestBody.content['application/json'];
     const details = $('details', { class: 'op', 'data-search': `${method} ${path} ${(op.tags || []).join(' ')}`.toLowerCase() },
       $('summary', {}, $('span', { class: `method ${method}` }, method), $('span', { class: 'path' }, path),
-        $('span', { class: 'sum' }, (op.description || op.summary || '').split('\n')[0])),
+        $('span', { class: 'sum' }, prose(op.summary || op.description).split('\n')[0])),
       $('div', { class: 'body' },
-        op.description ? $('p', {}, op.description) : null,
+        op.description ? $('p', {}, prose(op.description)) : null,
         op.security ? $('p', {}, 'Needs a bearer credential.') : null,
         requestSchema ? $('h3', {}, 'Request body') : null,
         requestSchema ? schemaTable(requestSchema.schema) : null,
