@@ -96,12 +96,42 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let running = crate::serve(listener, state)?;
         actix_web::rt::spawn(purge_idempotency_records(db));
+        // actix stops accepting on the same signals and drains; the live streams must end
+        // for the draining to finish before its bound.
+        let streams = running.state.clone();
+        actix_web::rt::spawn(async move {
+            stop_signal().await;
+            streams.close_streams();
+        });
         // Returns after SIGTERM or SIGINT, once in-flight requests finished (bounded).
         running.server.await?;
         running.state.stop_background(std::time::Duration::from_secs(15)).await;
         tracing::info!("stopped");
         anyhow::Ok(())
     })
+}
+
+/// SIGTERM or SIGINT.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Forgets idempotent answers past their retention, hourly.

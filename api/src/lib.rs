@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Turns true when the process stops: background work finishes what it holds and ends.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Turns true when the process starts stopping: live streams end so the server can drain.
+    closing: tokio::sync::watch::Sender<bool>,
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -51,6 +53,7 @@ impl AppState {
     pub fn new(db: Db, settings: Settings, admin_token: String) -> anyhow::Result<AppState> {
         let providers = payments::Providers::from_settings(&settings)?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
+        let (closing, _) = tokio::sync::watch::channel(false);
         Ok(AppState {
             db,
             settings,
@@ -59,8 +62,20 @@ impl AppState {
             rate_limiter: limits::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
             shutdown,
+            closing,
             background: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Ends the live event streams (their clients reconnect elsewhere with `Last-Event-ID`):
+    /// they never finish on their own, and a draining server waits for its connections.
+    pub fn close_streams(&self) {
+        let _ = self.closing.send(true);
+    }
+
+    /// Whether the process is stopping, for the live streams.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Stops background work: the webhook worker finishes the deliveries in flight (each is

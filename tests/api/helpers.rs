@@ -365,6 +365,23 @@ impl ServerProcess {
         panic!("tablepay did not start on {bind}");
     }
 
+    /// SIGTERM, then waits up to `within` for the process to exit; its exit code, or `None`
+    /// when it was still running (it is killed then).
+    pub async fn terminate(&mut self, within: std::time::Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status.code().unwrap_or(-1));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.kill();
+        None
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -354,6 +354,43 @@ async fn the_live_feed_streams_and_resumes(app: TestApp) {
     app.get(&format!("/v1/venues/{}/events", venue.id), Some(&other.pos_key)).await.assert_problem(404, "not_found");
 }
 
+/// SIGTERM with a dashboard's stream open: the stream ends (the dashboard reconnects to
+/// another process with `Last-Event-ID`), so draining does not wait out its bound.
+async fn sigterm_ends_live_streams_and_stops_promptly(app: TestApp) {
+    let app = reads_only(app).await;
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let mut server = ServerProcess::start(&app.database_url, &[]).await;
+    let feed = app
+        .client
+        .get(format!("{}/v1/venues/{}/events", server.address, venue.id))
+        .bearer_auth(&venue.manager_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status().as_u16(), 200);
+    let started = std::time::Instant::now();
+    let reading = tokio::spawn(async move {
+        let (mut feed, mut text) = (feed, String::new());
+        // Until the stream ends (Ok(None) or a cut connection), at most 8 s.
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout(Duration::from_secs(8), feed.chunk()).await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        (text, started.elapsed())
+    });
+    let code = server.terminate(Duration::from_secs(8)).await;
+    assert_eq!(code, Some(0), "stopped cleanly");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped in {:?}, not after the 10 s drain bound",
+        started.elapsed()
+    );
+    let (text, ended_after) = reading.await.unwrap();
+    assert!(text.starts_with("retry: 2000"), "the stream was open: {text:?}");
+    assert!(ended_after < Duration::from_secs(5), "and ended with the process, after {ended_after:?}");
+    let refused = app.client.get(format!("{}/healthz", server.address)).send().await;
+    assert!(refused.is_err(), "nothing listens any more");
+}
+
 async fn read_until(mut response: reqwest::Response, marker: &str, within: Duration) -> String {
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + within;
@@ -375,4 +412,5 @@ backend_tests!(
     a_killed_server_loses_no_event,
     two_processes_deliver_each_settlement_once,
     the_live_feed_streams_and_resumes,
+    sigterm_ends_live_streams_and_stops_promptly,
 );

@@ -27,6 +27,7 @@ struct Feed {
     venue_id: String,
     last: i64,
     signal: watch::Receiver<u64>,
+    closing: watch::Receiver<bool>,
     queued: VecDeque<Bytes>,
 }
 
@@ -36,6 +37,9 @@ fn frame(event: &Event) -> Bytes {
 
 async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)> {
     loop {
+        if *feed.closing.borrow() {
+            return None;
+        }
         if let Some(chunk) = feed.queued.pop_front() {
             return Some((Ok(chunk), feed));
         }
@@ -67,6 +71,7 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)>
         }
         tokio::select! {
             changed = feed.signal.changed() => if changed.is_err() { return None },
+            _ = feed.closing.changed() => return None,
             _ = tokio::time::sleep(KEEP_ALIVE) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), feed)),
         }
     }
@@ -103,6 +108,7 @@ pub async fn stream(
         venue_id,
         last: resume.unwrap_or(current).max(0),
         signal: state.db.event_signal(),
+        closing: state.closing(),
         queued: VecDeque::from([Bytes::from_static(b"retry: 2000\n\n")]),
     };
     Ok(HttpResponse::Ok()
