@@ -159,6 +159,10 @@ pub fn document() -> Document {
         ] {
             if let Some(op) = op.as_mut() {
                 Shared.complete(path, method, op);
+                op.operation_id = crate::routes::OPERATION_IDS
+                    .iter()
+                    .find(|(m, p, _)| *m == method && p == path)
+                    .map(|(_, _, id)| (*id).to_owned());
             }
         }
     }
@@ -262,6 +266,21 @@ mod tests {
             );
         }
         assert_eq!(documented.len(), crate::routes::ROUTES.len() + 1, "the table and /assets/{{path}}");
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = document();
+        let mut ids: Vec<String> = Vec::new();
+        for item in doc.paths.paths.values() {
+            for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete].into_iter().flatten() {
+                ids.push(op.operation_id.clone().expect("every operation has an id"));
+            }
+        }
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "{ids:?}");
     }
 
     #[test]

@@ -32,6 +32,12 @@ macro_rules! route_table {
         /// `(method, path)` of every operation.
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
+        /// `(method, path, operationId)`: the id is `module_handler`, unique like the handlers.
+        pub const OPERATION_IDS: &[(&str, &str, &str)] = &[
+            $((stringify!($method), $path, concat!(stringify!($module), "_", stringify!($handler))),)*
+            ("get", "/assets/{path}", "assets_asset"),
+        ];
+
         #[derive(utoipa::OpenApi)]
         #[openapi(paths($($module::$handler,)* assets::asset))]
         pub struct ApiDoc;
