@@ -61,14 +61,14 @@ try {
   const a = await open('guest A', guestUrl, { width: 390, height: 844 });
   await a.waitForSelector('body[data-state="bill"]');
   await a.waitForFunction(() => document.querySelector('[data-testid="total"]')?.textContent.includes('44.00'));
-  await a.screenshot({ path: join(shots, 'guest-bill.png'), fullPage: true });
+  await a.screenshot({ path: join(shots, 'guest-bill.png') });
 
   step = 'guest A picks the pizza and the pasta and tips 10 %';
   await a.check('input[name="split"][value="items"]');
   await a.check(`[data-testid="pick-item"][data-item-id="${env('PIZZA_ID')}"]`);
   await a.check(`[data-testid="pick-item"][data-item-id="${env('PASTA_ID')}"]`);
   await a.click('[data-testid="tip-option"][data-bps="1000"]');
-  await a.screenshot({ path: join(shots, 'guest-split.png'), fullPage: true });
+  await a.screenshot({ path: join(shots, 'guest-split.png') });
   await a.click('[data-testid="pay"]');
 
   step = 'guest A pays 26.50 + 2.65 tip with the sandbox card';
@@ -78,7 +78,7 @@ try {
   await a.click('[data-testid="confirm-card"]');
   await a.waitForSelector('[data-testid="receipt"]');
   await a.waitForSelector('body[data-state="receipt"]');
-  await a.screenshot({ path: join(shots, 'guest-receipt.png'), fullPage: true });
+  await a.screenshot({ path: join(shots, 'guest-receipt.png') });
 
   step = 'guest B pays the rest as two equal shares';
   const b = await open('guest B', guestUrl, { width: 390, height: 844 });

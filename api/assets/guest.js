@@ -22,9 +22,9 @@ const EXP = { CLF: 4, UYW: 4 };
 for (const c of 'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ')) EXP[c] = 0;
 for (const c of 'BHD IQD JOD KWD LYD OMR TND'.split(' ')) EXP[c] = 3;
 let cur = '', exp = 2, nf = null, dec = '.';
-function setCurrency(c) {
+function setCurrency(c, e) {
   if (c === cur) return;
-  cur = c; exp = EXP[c] ?? 2;
+  cur = c; exp = Number.isInteger(e) ? e : EXP[c] ?? 2;
   try {
     nf = new Intl.NumberFormat(locale, { style: 'currency', currency: c, minimumFractionDigits: exp, maximumFractionDigits: exp });
     dec = new Intl.NumberFormat(locale).formatToParts(1.5)[1].value;
@@ -51,7 +51,7 @@ function parseMinor(text) {
 function h(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) if (v != null && v !== false) e.setAttribute(k, v === true ? '' : v);
-  e.append(...kids.flat().filter((c) => c != null && c !== false && c !== ''));
+  e.append(...kids.flat(9).filter((c) => c != null && c !== false && c !== ''));
   return e;
 }
 // Replacing unchanged text makes Chrome's scroll anchoring jump (and a tap miss its button).
@@ -161,7 +161,7 @@ const tableName = (label) => (/^\d+[a-z]?$/i.test(label) ? t('table', { label })
 
 function applyGuest(g) {
   st.guest = g;
-  setCurrency((g.bill && g.bill.currency) || g.venue.currency);
+  setCurrency((g.bill && g.bill.currency) || g.venue.currency, g.venue.currency_exponent);
   text('venue', g.venue.name); text('table', tableName(g.table.label));
   document.title = g.venue.name + ' · ' + t('doc_title');
   renderTipOptions();
@@ -182,11 +182,12 @@ function applyGuest(g) {
 }
 
 function itemState(i) {
+  if (i.amount === 0 && i.unit_price > 0) return 'comped';
   const taken = i.paid_amount + i.held_amount;
   if (i.amount > 0 && taken >= i.amount) return i.held_amount > 0 ? 'held' : 'paid';
   return taken > 0 ? 'partly_paid' : 'payable';
 }
-const badge = (s) => s !== 'payable' && h('span', { class: 'badge ' + s }, t('st_' + s));
+const badge = (s) => s !== 'payable' && h('span', { class: 'badge ' + s }, t(s === 'comped' ? 'adj_comp' : 'st_' + s));
 const nameOf = (i) => [i.quantity > 1 && h('span', { class: 'qty' }, i.quantity + ' × '), i.name];
 const line = (name, amount, attrs) => h('li', Object.assign({ class: 'line' }, attrs), h('span', { class: 'nm' }, name), h('span', { class: 'amt' }, money(amount)));
 const active = () => st.bill.items.filter((i) => i.status === 'active');
@@ -195,13 +196,15 @@ function renderBill() {
   if (!b) return;
   $('items').replaceChildren(...active().map((i) => {
     const s = itemState(i);
-    return line([nameOf(i), badge(s)], i.amount, { 'data-testid': 'item', 'data-item-id': i.id, 'data-state': s, class: 'line ' + s });
+    // The menu price: lines add up to the subtotal; discounts, service and tax follow below.
+    return line([nameOf(i), badge(s)], i.unit_price * i.quantity, { 'data-testid': 'item', 'data-item-id': i.id, 'data-state': s, class: 'line ' + s });
   }));
   $('adjustments').replaceChildren(...(b.adjustments || []).filter((a) => a.status === 'applied')
     .map((a) => line(t(a.type === 'comp' ? 'adj_comp' : 'adj_discount'), -a.amount)));
   const T = b.totals, row = (id, v, on = true) => { showEl(id, on); setText(qs(`#${id} dd`), money(v)); };
   // Tax added on top (exclusive) is part of the sum; tax inside the prices is only shown.
-  const added = T.tax > 0 && T.subtotal - T.discounts + T.service_charge + T.tax === T.total;
+  const mode = st.guest && st.guest.venue.tax_mode;
+  const added = T.tax > 0 && (mode ? mode === 'exclusive' : T.subtotal - T.discounts + T.service_charge + T.tax === T.total);
   row('t-subtotal', T.subtotal); row('t-discounts', -T.discounts, T.discounts > 0); row('t-service', T.service_charge, T.service_charge > 0);
   row('t-tax', T.tax, T.tax > 0); $('t-tax').classList.toggle('muted', !added); setText(qs('#t-tax dt'), t(added ? 'tax' : 'tax_incl'));
   row('t-total', T.total); row('t-paid', T.paid); row('t-pending', T.pending, T.pending > 0); row('t-due', T.remaining);
@@ -370,7 +373,7 @@ split.addEventListener('change', (ev) => {
   else if (k.startsWith('pick:')) {
     if (el.checked) st.sel.set(id, { q: active().find((i) => i.id === id).quantity, share: 0 }); else st.sel.delete(id);
   } else if (k.startsWith('share:')) s.share = el.checked ? 2 : 0;
-  else numberInput(el, true);
+  else if (el.type === 'number') numberInput(el, true);
   update();
 });
 split.addEventListener('input', (ev) => {
@@ -569,7 +572,8 @@ async function confirmStripe() {
   const back = location.origin + location.pathname + location.search;
   const r = await pay.stripe.stripe.confirmPayment({ elements: pay.stripe.elements, redirect: 'if_required', confirmParams: { return_url: back } });
   if (!r.error) { say(t('processing')); return pollPayment(); }
-  payError(r.error.message || t('failed'));
+  const declined = r.error.code === 'card_declined' && t(FAIL[r.error.decline_code] || 'declined');
+  payError(declined || r.error.message || t('failed'));
   if (r.error.type === 'card_error') { pay.failed = true; text('cancel', t('back')); renew().catch(fail); }
 }
 

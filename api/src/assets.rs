@@ -84,7 +84,7 @@ pub fn page(state: &AppState, name: &str, status: StatusCode, csp: &'static str)
 #[utoipa::path(get, path = "/t/{qr_token}", tag = "pages", responses(
     (status = 200, description = "The guest page", content_type = "text/html", body = String),
     (status = 404, description = "The guest page, telling the guest the code is not valid", content_type = "text/html", body = String),
-    (status = 429, description = "Rate limited", content_type = "application/problem+json", body = crate::openapi::Problem),
+    (status = 429, description = "Rate limited: the page, whose script says when to try again (see Retry-After)", content_type = "text/html", body = String),
 ))]
 pub async fn guest_page(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();

@@ -86,6 +86,7 @@ pub async fn guest_limits(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let page = req.path().starts_with("/t/");
     let token = req
         .path()
         .strip_prefix("/v1/t/")
@@ -118,6 +119,16 @@ pub async fn guest_limits(
     };
     match verdict {
         Ok(()) => next.call(req).await,
+        // The page itself answers in HTML, so a guest reads words, not JSON; its script then
+        // meets the same limit on the API and says when to try again.
+        Err(retry_after) if page => {
+            let mut response = crate::assets::page(&state, "guest.html", StatusCode::TOO_MANY_REQUESTS, crate::assets::CSP)
+                .unwrap_or_else(|_| too_many(retry_after));
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            Ok(req.into_response(response))
+        }
         Err(retry_after) => Ok(req.into_response(too_many(retry_after))),
     }
 }

@@ -26,6 +26,21 @@ async fn pages_are_served_with_a_strict_policy(app: TestApp) {
     assert!(html.contains("/assets/guest.js") && !html.contains("<script>"), "no inline script");
     let (status, _, _, _) = fetch(&app, "/t/not-a-table-token").await;
     assert_eq!(status, 404, "an unknown code gets the page that says so, as 404");
+    // Guessing codes through the page meets the same limit as through the API, in HTML.
+    let mut limited = None;
+    for i in 0..40 {
+        let response = app.client.get(app.url(&format!("/t/guess-{i}"))).send().await.unwrap();
+        if response.status().as_u16() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let limited = limited.expect("the 31st guess within a minute is refused");
+    assert_eq!(limited.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(limited.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() <= 60);
+    assert!(limited.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let (status, _, _, _) = fetch(&app, &format!("/t/{qr}")).await;
+    assert_eq!(status, 200, "a real table's page is not throttled by someone's guessing");
 
     let (status, _, csp, html) = fetch(&app, "/staff").await;
     assert_eq!(status, 200);

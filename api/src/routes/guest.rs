@@ -24,6 +24,10 @@ use crate::routes::venues::tip_presets;
 struct GuestVenue {
     name: String,
     currency: String,
+    /// Digits after the decimal point in `currency` (ISO 4217): amounts are in 10^-exponent units.
+    currency_exponent: u8,
+    /// `inclusive` (prices include tax) or `exclusive`.
+    tax_mode: String,
     tip_presets_bps: Vec<u32>,
 }
 
@@ -82,7 +86,13 @@ pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result
         })
         .await?;
     let view = GuestView {
-        venue: GuestVenue { tip_presets_bps: tip_presets(&venue), name: venue.name, currency: venue.currency },
+        venue: GuestVenue {
+            tip_presets_bps: tip_presets(&venue),
+            currency_exponent: venue.currency.parse::<tablepay_domain::Currency>().map_or(2, |c| c.exponent()),
+            name: venue.name,
+            currency: venue.currency,
+            tax_mode: venue.tax_mode,
+        },
         table: GuestTable { label: table.label },
         bill: record.map(|r| r.view(Audience::Guest)).transpose()?,
     };
