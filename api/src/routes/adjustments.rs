@@ -29,10 +29,15 @@ pub const STAFF: &[Role] = &[Role::Server, Role::Manager];
 #[serde(deny_unknown_fields)]
 struct CreateAdjustment {
     #[serde(rename = "type")]
+    #[schema(pattern = "^(comp|discount)$", example = "comp")]
     kind: String,
+    #[schema(min_length = 1, max_length = 64, example = "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77")]
     item_id: Option<String>,
+    #[schema(minimum = 1, maximum = 1e15)]
     amount: Option<i64>,
+    #[schema(minimum = 1, maximum = 10000)]
     percent_bps: Option<i64>,
+    #[schema(min_length = 1, max_length = 500, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     reason: String,
 }
 

@@ -35,9 +35,11 @@ const MAX_EQUAL_PARTS: i64 = 100;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreatePaymentBody {
+    #[schema(min_length = 1, max_length = 64, example = "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77")]
     bill_id: String,
     split: SplitInput,
     tip: Option<TipInput>,
+    #[schema(max_length = 254, example = "guest@example.com")]
     email: Option<String>,
 }
 
@@ -64,7 +66,9 @@ impl SplitInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ItemClaim {
+    #[schema(min_length = 1, max_length = 64, example = "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77")]
     item_id: String,
+    #[schema(minimum = 1, maximum = 100000)]
     quantity: Option<i64>,
     share: Option<ShareInput>,
 }
@@ -72,13 +76,16 @@ struct ItemClaim {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ShareInput {
+    #[schema(minimum = 2, maximum = 100)]
     parts: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TipInput {
+    #[schema(minimum = 0, maximum = 1e15)]
     amount: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
     percent_bps: Option<i64>,
 }
 

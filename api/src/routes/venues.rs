@@ -28,13 +28,21 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateVenue {
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: String,
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     currency: String,
+    #[schema(pattern = "^(inclusive|exclusive)$", example = "inclusive")]
     tax_mode: String,
+    #[schema(minimum = 0, maximum = 10000)]
     tax_rate_bps: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
     service_charge_bps: Option<i64>,
+    #[schema(max_items = 10, example = json!([1000, 1500, 2000]))]
     tip_presets_bps: Option<Vec<i64>>,
+    #[schema(example = "Europe/Paris", max_length = 64)]
     timezone: Option<String>,
+    #[schema(pattern = "^(sandbox|stripe)$", example = "sandbox")]
     payment_provider: Option<String>,
     limits: Option<Limits>,
 }
@@ -42,7 +50,9 @@ struct CreateVenue {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
+    #[schema(minimum = 0, maximum = 1e15)]
     pub server_comp_limit: i64,
+    #[schema(minimum = 0, maximum = 1e15)]
     pub server_refund_limit: i64,
 }
 
@@ -259,7 +269,9 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStaff {
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: String,
+    #[schema(pattern = "^(server|manager)$", example = "server")]
     role: String,
 }
 
@@ -355,6 +367,7 @@ pub async fn list_staff(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateKey {
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: String,
 }
 
