@@ -5,6 +5,7 @@
 // including a Content-Security-Policy violation or a script error on any page.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const env = (name) => {
@@ -34,6 +35,25 @@ async function open(name, url, viewport) {
   page.on('pageerror', (e) => problems.push(`${name} script error: ${e.message}`));
   await page.goto(url);
   return page;
+}
+
+// Accessibility audit with axe-core (WCAG 2 A and AA rules). Injecting axe needs the page's
+// CSP bypassed, so audits run in contexts of their own, after the CSP-enforced scenario.
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+async function audit(name, url, viewport, prepare) {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', bypassCSP: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  await page.goto(url);
+  await prepare(page);
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  for (const v of result.violations) {
+    problems.push(`${name} accessibility: ${v.id} (${v.impact}) ${v.help}: ` +
+      v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '));
+  }
+  await context.close();
 }
 
 let step = 'start';
@@ -105,6 +125,19 @@ try {
   await a.click('[data-testid="send-feedback"]');
   await a.waitForFunction(() => !document.querySelector('[data-testid="send-feedback"]') ||
     document.querySelector('[data-testid="message"]')?.textContent.trim().length > 0);
+
+  step = 'the pages pass an accessibility audit';
+  await audit('guest page', guestUrl, { width: 390, height: 844 },
+    (page) => page.waitForSelector('body[data-state="bill"], body[data-state="settled"]'));
+  await audit('dashboard', `${base}/staff`, { width: 1280, height: 800 }, async (page) => {
+    await page.fill('[data-testid="staff-key"]', env('SERVER_KEY'));
+    await page.click('[data-testid="sign-in"]');
+    await page.waitForSelector('body[data-state="floor"]');
+    await page.click(table);
+    await page.waitForSelector('[data-testid="bill-detail"][open]');
+  });
+  await audit('sign-in', `${base}/staff`, { width: 390, height: 844 }, (page) => page.waitForSelector('[data-testid="staff-key"]'));
+  await audit('API reference', `${base}/docs`, { width: 1280, height: 800 }, (page) => page.waitForSelector('details.op'));
 
   if (problems.length) throw new Error(problems.join('\n'));
   console.log('pay at table in the browser: ok');
