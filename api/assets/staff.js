@@ -295,7 +295,9 @@
       announce(text);
       soon('assist', loadAssistance);
     }
-    const bill = (d.bill && d.bill.id) || (d.payment && d.payment.bill_id) || (d.adjustment && d.adjustment.bill_id) || d.bill_id;
+    if (type === 'assistance.resolved') soon('assist', loadAssistance);
+    const bill = (d.bill && d.bill.id) || (d.payment && d.payment.bill_id) || (d.adjustment && d.adjustment.bill_id) ||
+      (d.refund && d.refund.bill_id) || d.bill_id;
     if (S.billId && bill === S.billId) soon('bill', () => loadBill(S.billId), 200);
   }
 

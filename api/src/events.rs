@@ -15,7 +15,8 @@ use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::http::new_id;
 
-/// Every event type, as in API.md.
+/// Every event type: API.md's, then `refund.pending_approval` and `assistance.resolved`
+/// (extensions, so every dashboard sees a refund waiting and a call answered at once).
 pub const EVENT_TYPES: &[&str] = &[
     "bill.opened",
     "bill.updated",
@@ -26,6 +27,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "assistance.requested",
     "feedback.received",
     "adjustment.pending_approval",
+    "refund.pending_approval",
+    "assistance.resolved",
 ];
 
 /// PostgreSQL channel on which committed events are announced to other processes.

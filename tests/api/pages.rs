@@ -1,6 +1,8 @@
 //! What the guest page and the dashboard stand on: the pages themselves with their
 //! Content-Security-Policy, the API reference, and the endpoints the dashboard asks first.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::json;
 use wiremock::MockServer;
@@ -8,6 +10,7 @@ use wiremock::MockServer;
 use crate::helpers::{CARD_OK, TestApp, backend_tests, bill_with_qr};
 use crate::staff::venue_with_staff;
 use crate::stripe::{stripe_app, stripe_venue};
+use crate::webhooks::read_until;
 
 async fn fetch(app: &TestApp, path: &str) -> (u16, String, String, String) {
     let response = app.client.get(app.url(path)).send().await.unwrap();
@@ -151,6 +154,25 @@ async fn the_dashboard_learns_who_signed_in_and_what_waits(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(app.get(&path, Some(&ben)).await.expect(200)["data"], json!([]));
+
+    // Every dashboard hears of the refund waiting and of the call answered, from the feed.
+    let feed = app
+        .client
+        .get(app.url(&format!("/v1/venues/{}/events", venue.id)))
+        .bearer_auth(&venue.manager_key)
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    let text = read_until(feed, "event: assistance.resolved", Duration::from_secs(5)).await;
+    let waiting = text
+        .split("\n\n")
+        .find(|frame| frame.contains("event: refund.pending_approval"))
+        .and_then(|frame| frame.lines().find_map(|l| l.strip_prefix("data: ")))
+        .expect("refund.pending_approval was emitted");
+    let waiting: serde_json::Value = serde_json::from_str(waiting).unwrap();
+    assert_eq!(waiting["data"]["refund"]["id"], refund["id"]);
+    assert_eq!(waiting["data"]["refund"]["status"], "pending_approval");
 }
 
 backend_tests!(

@@ -391,7 +391,7 @@ async fn sigterm_ends_live_streams_and_stops_promptly(app: TestApp) {
     assert!(refused.is_err(), "nothing listens any more");
 }
 
-async fn read_until(mut response: reqwest::Response, marker: &str, within: Duration) -> String {
+pub async fn read_until(mut response: reqwest::Response, marker: &str, within: Duration) -> String {
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + within;
     while !text.contains(marker) {

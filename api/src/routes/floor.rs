@@ -22,7 +22,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
-use crate::events::mark_emitted;
+use crate::events::emit;
 use crate::http::{PageRequest, Reply, parse_id};
 use crate::routes::adjustments::STAFF;
 
@@ -300,7 +300,16 @@ pub async fn resolve_assistance(
                         ..Entry::default()
                     },
                 )?;
-                mark_emitted();
+                let resolved = assistance_requests::table
+                    .find(&request.id)
+                    .select(AssistanceRequest::as_select())
+                    .first::<AssistanceRequest>(conn)?;
+                emit(
+                    conn,
+                    &request.venue_id,
+                    "assistance.resolved",
+                    serde_json::json!({"assistance": assistance_view(&resolved)}),
+                )?;
             }
             Ok(assistance_requests::table
                 .find(&request.id)

@@ -18,6 +18,7 @@ use crate::db::models::{Payment, Refund};
 use crate::db::schema::{bills, payments, refunds};
 use crate::db::{self, DbConn, lock_bill};
 use crate::error::ApiError;
+use crate::events::emit;
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::payments::record_refunded;
@@ -209,6 +210,7 @@ pub async fn create(
                             ..Entry::default()
                         },
                     )?;
+                    emit(conn, &refund.venue_id, "refund.pending_approval", json!({"refund": view(&refund)}))?;
                 }
                 Ok(refund)
             })
