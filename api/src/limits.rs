@@ -122,9 +122,14 @@ pub async fn guest_limits(
         // The page itself answers in HTML, so a guest reads words, not JSON; its script then
         // meets the same limit on the API and says when to try again.
         Err(retry_after) if page => {
-            let mut response =
-                crate::assets::page(&state, "guest.html", StatusCode::TOO_MANY_REQUESTS, crate::assets::CSP)
-                    .unwrap_or_else(|_| too_many(retry_after));
+            let mut response = crate::assets::page(
+                &state,
+                "guest.html",
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::assets::CSP,
+                crate::assets::accepts_gzip(req.headers()),
+            )
+            .unwrap_or_else(|_| too_many(retry_after));
             if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
             }

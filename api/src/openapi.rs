@@ -185,8 +185,9 @@ pub async fn openapi_json() -> HttpResponse {
 /// script built into the binary.
 #[utoipa::path(get, path = "/docs", tag = "operations",
     responses((status = 200, description = "The interactive API reference", content_type = "text/html", body = String)))]
-pub async fn docs(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    crate::assets::page(&state, "docs.html", actix_web::http::StatusCode::OK, crate::assets::CSP)
+pub async fn docs(state: web::Data<AppState>, req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let gzip = crate::assets::accepts_gzip(req.headers());
+    crate::assets::page(&state, "docs.html", actix_web::http::StatusCode::OK, crate::assets::CSP, gzip)
 }
 
 #[cfg(test)]

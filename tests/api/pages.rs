@@ -57,6 +57,14 @@ async fn pages_are_served_with_a_strict_policy(app: TestApp) {
         assert_eq!((status, content_type.as_str()), (200, kind), "{path}");
         assert!(!body.is_empty());
     }
+    // A phone gets the text files gzipped: the guest page's script in under half the bytes.
+    let (_, _, _, plain) = fetch(&app, "/assets/guest.js").await;
+    let zipped =
+        app.client.get(app.url("/assets/guest.js")).header("accept-encoding", "gzip, br").send().await.unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    let zipped = zipped.bytes().await.unwrap();
+    assert!(zipped.len() * 2 < plain.len(), "{} gzipped bytes for {}", zipped.len(), plain.len());
     for path in ["/assets/../Cargo.toml", "/assets/.hidden", "/assets/nope.js", "/assets/%2e%2e/build.rs"] {
         let (status, content_type, _, _) = fetch(&app, path).await;
         assert_eq!((status, content_type.as_str()), (404, "application/problem+json"), "{path}");
