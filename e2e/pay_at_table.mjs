@@ -27,8 +27,8 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync'],
 });
 
-async function open(name, url, viewport) {
-  const context = await browser.newContext({ viewport, locale: 'en-GB', deviceScaleFactor: 1 });
+async function open(name, url, viewport, locale = 'en-GB') {
+  const context = await browser.newContext({ viewport, locale, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${name} console: ${m.text()}`); });
@@ -100,17 +100,19 @@ try {
   await a.waitForSelector('body[data-state="receipt"]');
   await a.screenshot({ path: join(shots, 'guest-receipt.png') });
 
-  step = 'guest B pays the rest as two equal shares';
-  const b = await open('guest B', guestUrl, { width: 390, height: 844 });
+  step = 'guest B, whose phone speaks French, pays the rest as two equal shares';
+  const b = await open('guest B', guestUrl, { width: 390, height: 844 }, 'fr-FR');
   await b.waitForSelector('body[data-state="bill"]');
-  await b.waitForFunction(() => document.querySelector('[data-testid="remaining"]')?.textContent.includes('17.50'));
+  await b.waitForSelector('html[lang="fr"]');
+  // French amounts: decimal comma, the euro sign after (with a narrow no-break space).
+  await b.waitForFunction(() => /17,50\s?€/.test(document.querySelector('[data-testid="remaining"]')?.textContent));
   await b.check('input[name="split"][value="equal"]');
   await b.fill('[data-testid="equal-parts"]', '2');
   await b.fill('[data-testid="equal-count"]', '2');
   await b.click('[data-testid="tip-option"][data-bps="0"]');
   await b.click('[data-testid="pay"]');
   await b.waitForSelector('[data-testid="card-number"]');
-  await b.waitForFunction(() => document.querySelector('[data-testid="pay-amount"]')?.textContent.includes('17.50'));
+  await b.waitForFunction(() => /17,50\s?€/.test(document.querySelector('[data-testid="pay-amount"]')?.textContent));
   await b.fill('[data-testid="card-number"]', '4242424242424242');
   await b.click('[data-testid="confirm-card"]');
   await b.waitForSelector('[data-testid="receipt"]');

@@ -577,15 +577,13 @@ async function confirmStripe() {
   if (r.error.type === 'card_error') { pay.failed = true; text('cancel', t('back')); renew().catch(fail); }
 }
 
-// The receipt's words come in English from the server: the known ones are translated.
+// The receipt's lines say what they are in fields; its English words are for printing.
 function receiptLine(l, type) {
-  const d = l.detail || '';
-  let m = /(\d+)\D+(\d+)/.exec(d);
-  if (type === 'equal') return [t('r_equal'), m && t('r_equal_d', { k: m[1], n: m[2] })];
+  if (type === 'equal') return [t('r_equal'), l.equal && t('r_equal_d', { k: l.equal.count, n: l.equal.parts })];
   if (type === 'remaining' || type === 'amount') return [t('r_' + type), t('r_' + type + '_d')];
-  if ((m = /^(\d+) × /.exec(d))) return [t('r_units', { n: m[1] }) + ' ' + l.name];
-  if ((m = /^(\d+)\/(\d+)/.exec(d))) return [l.name, t('r_share', { n: m[1], d: m[2] })];
-  return [l.name, d === 'whole item' ? t('r_whole') : d];
+  if (l.units) return [t('r_units', { n: l.units }) + ' ' + l.name];
+  if (l.share) return [l.name, l.share.num === l.share.den ? t('r_whole') : t('r_share', { n: l.share.num, d: l.share.den })];
+  return [l.name, l.detail];
 }
 async function showReceipt(p) {
   // What was just paid is no longer the guest's to choose: start afresh.

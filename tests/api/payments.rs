@@ -348,7 +348,23 @@ async fn receipts_itemise_what_was_paid(app: TestApp) {
         .expect(201);
     app.confirm(&id(&p), CARD_OK).await.expect(200);
     let receipt = app.get(&format!("/v1/t/{qr}/payments/{}/receipt", id(&p)), None).await.expect(200);
-    assert_eq!(receipt["lines"], json!([{"name": "Tarte <flambée>", "detail": "1 × Tarte <flambée>", "amount": 1200}]));
+    let tarte = bill["items"][0]["id"].clone();
+    assert_eq!(
+        receipt["lines"],
+        json!([{"name": "Tarte <flambée>", "detail": "1 × Tarte <flambée>", "amount": 1200,
+                "item_id": tarte, "units": 1, "share": null, "equal": null}])
+    );
+    // Half of the cider: a share, not units; the page words it in the guest's language.
+    let half = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][1]["id"], "share": {"parts": 2}}]}}))
+        .await
+        .expect(201);
+    app.confirm(&id(&half), CARD_OK).await.expect(200);
+    let shared = app.get(&format!("/v1/t/{qr}/payments/{}/receipt", id(&half)), None).await.expect(200);
+    assert_eq!(shared["lines"][0]["units"], Value::Null);
+    assert_eq!(shared["lines"][0]["share"], json!({"num": 1, "den": 2}));
+    assert_eq!(shared["lines"][0]["detail"], "1/2 share");
+    assert_eq!(shared["lines"][0]["amount"], 250);
     assert_eq!(receipt["tip_amount"], 150);
     assert_eq!(receipt["total_amount"], 1350);
     assert_eq!(receipt["status"], "succeeded");

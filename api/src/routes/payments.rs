@@ -610,11 +610,42 @@ pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)
     Ok(Reply::ok(payment_view(&state, &payment, &parts)?)?.into_response())
 }
 
+/// One line of a receipt: `name` and `detail` in English for printing, and what they say as
+/// fields, for a page that speaks the guest's language.
 #[derive(Debug, Serialize, ToSchema)]
 struct ReceiptLine {
     name: String,
     detail: String,
     amount: i64,
+    /// The bill's line, for an items split.
+    item_id: Option<String>,
+    /// Whole units of the line, when the part is a whole number of them.
+    units: Option<i64>,
+    /// The part of the line otherwise (`1/2` of a shared dish; `1/1` the whole line).
+    share: Option<Fraction>,
+    /// `count` of `parts` equal shares, for an equal split.
+    equal: Option<EqualShares>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct EqualShares {
+    count: i32,
+    parts: i32,
+}
+
+impl ReceiptLine {
+    /// A line for a part of the bill as a whole (no item of it).
+    fn whole(amount: i64) -> ReceiptLine {
+        ReceiptLine {
+            name: String::new(),
+            detail: String::new(),
+            amount,
+            item_id: None,
+            units: None,
+            share: None,
+            equal: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -668,28 +699,41 @@ pub async fn receipt(
                 let units = item
                     .map(|i| i128::from(part.fraction_num) * i128::from(i.quantity))
                     .filter(|u| u % i128::from(part.fraction_den) == 0);
-                let detail = match (item, units) {
-                    (Some(i), Some(u)) => format!("{} × {}", u / i128::from(part.fraction_den), i.name),
-                    _ if part.fraction_num == part.fraction_den => "whole item".to_owned(),
-                    _ => format!("{}/{} share", part.fraction_num, part.fraction_den),
+                let units = units.map(|u| (u / i128::from(part.fraction_den)) as i64);
+                let detail = match units {
+                    Some(u) => format!("{u} × {name}"),
+                    None if part.fraction_num == part.fraction_den => "whole item".to_owned(),
+                    None => format!("{}/{} share", part.fraction_num, part.fraction_den),
                 };
-                ReceiptLine { name, detail, amount: part.amount }
+                ReceiptLine {
+                    name,
+                    detail,
+                    amount: part.amount,
+                    item_id: Some(part.item_id.clone()),
+                    units,
+                    share: units.is_none().then_some(Fraction { num: part.fraction_num, den: part.fraction_den }),
+                    equal: None,
+                }
             })
             .collect(),
-        "equal" => vec![ReceiptLine {
-            name: "Equal share of the bill".into(),
-            detail: format!("{} of {} shares", payment.equal_count.unwrap_or(1), payment.equal_parts.unwrap_or(1)),
-            amount: payment.amount,
-        }],
+        "equal" => {
+            let (count, parts) = (payment.equal_count.unwrap_or(1), payment.equal_parts.unwrap_or(1));
+            vec![ReceiptLine {
+                name: "Equal share of the bill".into(),
+                detail: format!("{count} of {parts} shares"),
+                equal: Some(EqualShares { count, parts }),
+                ..ReceiptLine::whole(payment.amount)
+            }]
+        }
         "remaining" => vec![ReceiptLine {
             name: "Remaining balance".into(),
             detail: "the rest of the bill".into(),
-            amount: payment.amount,
+            ..ReceiptLine::whole(payment.amount)
         }],
         _ => vec![ReceiptLine {
             name: "Part of the bill".into(),
             detail: "custom amount".into(),
-            amount: payment.amount,
+            ..ReceiptLine::whole(payment.amount)
         }],
     };
     let receipt = Receipt {
