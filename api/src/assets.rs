@@ -5,12 +5,11 @@
 use std::borrow::Cow;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use crate::AppState;
-use crate::db::schema::{dining_tables, venues};
 use crate::error::ApiError;
+use crate::limits::KnownTable;
 
 /// A file of `assets/` built into the binary.
 pub struct Embedded {
@@ -134,28 +133,10 @@ pub fn page(
     (status = 404, description = "The guest page, telling the guest the code is not valid", content_type = "text/html", body = String),
     (status = 429, description = "Rate limited: the page, whose script says when to try again (see Retry-After)", content_type = "text/html", body = String),
 ))]
-pub async fn guest_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let token = path.into_inner();
+pub async fn guest_page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let gzip = accepts_gzip(req.headers());
-    let provider: Option<String> = if token.len() > 128 {
-        None
-    } else {
-        state
-            .db
-            .run(move |conn| {
-                Ok(dining_tables::table
-                    .inner_join(venues::table)
-                    .filter(dining_tables::qr_token.eq(&token))
-                    .select(venues::payment_provider)
-                    .first(conn)
-                    .optional()?)
-            })
-            .await?
-    };
+    // The guest limiter looked the token up on the way in.
+    let provider = req.extensions().get::<KnownTable>().map(|table| table.payment_provider.clone());
     match provider.as_deref() {
         None => page(&state, "guest.html", StatusCode::NOT_FOUND, CSP, gzip),
         Some("stripe") => page(&state, "guest.html", StatusCode::OK, CSP_STRIPE, gzip),

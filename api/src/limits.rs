@@ -14,11 +14,11 @@ use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use diesel::prelude::*;
 
 use crate::AppState;
-use crate::db::schema::dining_tables;
+use crate::db::schema::{dining_tables, venues};
 use crate::error::ApiError;
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -81,6 +81,14 @@ fn too_many(retry_after: u64) -> HttpResponse {
         .body(error.body().to_string())
 }
 
+/// The table a guest route's QR token names, found by the limiter and left in the request's
+/// extensions for the handler.
+#[derive(Debug, Clone)]
+pub struct KnownTable {
+    pub table_id: String,
+    pub payment_provider: String,
+}
+
 /// Middleware for `/v1/t/{qr_token}/…` and the guest page `/t/{qr_token}`.
 pub async fn guest_limits(
     req: ServiceRequest,
@@ -99,26 +107,33 @@ pub async fn guest_limits(
     };
     let settings = &state.settings;
     let client = client_address(&req, &settings.trusted_proxies);
-    let known: Option<String> = if token.len() > 128 {
+    let known: Option<KnownTable> = if token.len() > 128 {
         None
     } else {
         state
             .db
             .run(move |conn| {
                 Ok(dining_tables::table
+                    .inner_join(venues::table)
                     .filter(dining_tables::qr_token.eq(&token))
-                    .select(dining_tables::id)
-                    .first(conn)
-                    .optional()?)
+                    .select((dining_tables::id, venues::payment_provider))
+                    .first::<(String, String)>(conn)
+                    .optional()?
+                    .map(|(table_id, payment_provider)| KnownTable { table_id, payment_provider }))
             })
             .await?
     };
     let verdict = match &known {
-        Some(table_id) => state.rate_limiter.hit(&format!("table:{table_id}"), settings.rate_limit_table),
+        Some(table) => state.rate_limiter.hit(&format!("table:{}", table.table_id), settings.rate_limit_table),
         None => state.rate_limiter.hit(&format!("unknown-qr:{client}"), settings.rate_limit_unknown_qr),
     };
     match verdict {
-        Ok(()) => next.call(req).await,
+        Ok(()) => {
+            if let Some(table) = known {
+                req.extensions_mut().insert(table);
+            }
+            next.call(req).await
+        }
         // The page itself answers in HTML, so a guest reads words, not JSON; its script then
         // meets the same limit on the API and says when to try again.
         Err(retry_after) if page => {
