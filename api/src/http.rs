@@ -147,6 +147,18 @@ pub fn text_field(field: &str, value: &str, max: usize) -> Result<String, ApiErr
     Ok(trimmed.to_owned())
 }
 
+/// `?limit=&cursor=` of a list, as sent.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// `?limit=&cursor=` of a list, checked: limit 1 to 200 (default 50), cursor an id.
 #[derive(Debug, Clone)]
 pub struct PageRequest {
@@ -173,7 +185,11 @@ impl PageRequest {
         self.limit + 1
     }
 
-    /// `{"data": [...], "next_cursor": …}` from rows loaded newest first with [`Self::fetch`].
+    pub fn from_query(query: &ListQuery) -> Result<PageRequest, ApiError> {
+        PageRequest::parse(query.limit, query.cursor.as_deref())
+    }
+
+    /// `{"data": [...], "next_cursor": …}` from rows loaded in the list's order with [`Self::fetch`].
     pub fn reply<R, T: serde::Serialize + utoipa::ToSchema>(
         &self,
         rows: &[R],
@@ -192,11 +208,4 @@ impl PageRequest {
 pub struct List<T: utoipa::ToSchema> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
-}
-
-impl<T: utoipa::ToSchema> List<T> {
-    /// Everything in one page.
-    pub fn all(data: Vec<T>) -> List<T> {
-        List { data, next_cursor: None }
-    }
 }

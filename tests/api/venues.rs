@@ -224,7 +224,55 @@ async fn the_demo_command_sets_up_a_venue_to_try(app: TestApp) {
     assert_eq!(guest["bill"]["items"].as_array().unwrap().len(), 4);
 }
 
+/// Follows `next_cursor` through a list; returns each page's `field` values.
+async fn pages(app: &TestApp, path: &str, key: &str, field: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut next = format!("{path}?limit=2");
+    loop {
+        let page = app.get(&next, Some(key)).await.expect(200);
+        out.push(page["data"].as_array().unwrap().iter().map(|v| v[field].as_str().unwrap().to_owned()).collect());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{path}?limit=2&cursor={cursor}"),
+            None => return out,
+        }
+    }
+}
+
+async fn lists_come_in_pages(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    for label in ["T5", "T1", "T3", "T2", "T4"] {
+        app.create_table(&venue, label).await;
+    }
+    let tables = format!("/v1/venues/{}/tables", venue.id);
+    assert_eq!(pages(&app, &tables, &venue.pos_key, "label").await, [vec!["T1", "T2"], vec!["T3", "T4"], vec!["T5"]]);
+    let all = app.get(&tables, Some(&venue.pos_key)).await.expect(200);
+    assert_eq!((all["data"].as_array().unwrap().len(), all["next_cursor"].is_null()), (5, true), "50 by default");
+    for bad in ["?limit=0", "?limit=201", "?limit=x", "?cursor=nope", "?sort=label"] {
+        app.get(&format!("{tables}{bad}"), Some(&venue.pos_key)).await.assert_problem(400, "validation_failed");
+    }
+    for name in ["Ana", "Ben"] {
+        app.post(
+            &format!("/v1/venues/{}/staff", venue.id),
+            Some(&venue.manager_key),
+            json!({"name": name, "role": "server"}),
+        )
+        .await
+        .expect(201);
+    }
+    let staff = format!("/v1/venues/{}/staff", venue.id);
+    assert_eq!(pages(&app, &staff, &venue.manager_key, "name").await, [vec!["Manager", "Ana"], vec!["Ben"]]);
+    let hooks = format!("/v1/venues/{}/webhook-endpoints", venue.id);
+    // Public address literals: no DNS needed, no private-network switch.
+    for host in ["8.8.8.1", "8.8.8.2", "8.8.8.3"] {
+        app.post(&hooks, Some(&venue.pos_key), json!({"url": format!("https://{host}/hook")})).await.expect(201);
+    }
+    let urls = pages(&app, &hooks, &venue.pos_key, "url").await;
+    assert_eq!(urls.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(urls[1], ["https://8.8.8.3/hook"]);
+}
+
 backend_tests!(
+    lists_come_in_pages,
     the_demo_command_sets_up_a_venue_to_try,
     guessing_tokens_meets_rate_limits_but_a_busy_table_does_not,
     creating_a_venue_returns_its_keys_once,

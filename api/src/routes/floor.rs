@@ -23,7 +23,7 @@ use crate::db::schema::{
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::emit;
-use crate::http::{PageRequest, Reply, parse_id};
+use crate::http::{ListQuery, PageRequest, Reply, parse_id};
 use crate::routes::adjustments::STAFF;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -201,17 +201,9 @@ pub async fn view(
     Ok(Reply::ok(FloorView { tables })?.into_response())
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct Page {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// `GET /v1/venues/{venue_id}/audit-log?limit=&cursor=` (manager): newest first.
 #[utoipa::path(
-    get, path = "/v1/venues/{venue_id}/audit-log", tag = "staff", params(Page),
+    get, path = "/v1/venues/{venue_id}/audit-log", tag = "staff", params(ListQuery),
     responses(
         (status = 200, description = "OK", body = crate::http::List<AuditView>),
     )
@@ -220,7 +212,7 @@ pub async fn audit_log(
     state: web::Data<AppState>,
     caller: VenueAuth,
     path: web::Path<String>,
-    query: web::Query<Page>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;

@@ -14,7 +14,7 @@ use crate::db::models::DiningTable;
 use crate::db::schema::{bills, dining_tables};
 use crate::db::{self, DbConn, unique_violation};
 use crate::error::ApiError;
-use crate::http::{Body, Reply, new_id, parse_id, text_field};
+use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::secrets::random_token;
 
@@ -116,7 +116,7 @@ pub async fn create(
 
 /// `GET /v1/venues/{venue_id}/tables` (any credential of the venue).
 #[utoipa::path(
-    get, path = "/v1/venues/{venue_id}/tables", tag = "tables",
+    get, path = "/v1/venues/{venue_id}/tables", tag = "tables", params(ListQuery),
     responses(
         (status = 200, description = "OK", body = crate::http::List<TableView>),
     )
@@ -125,24 +125,35 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: VenueAuth,
     path: web::Path<String>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
+    let page = PageRequest::from_query(&query)?;
+    let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let (tables, statuses) = state
         .db
         .run(move |conn| {
-            let tables: Vec<DiningTable> = dining_tables::table
-                .filter(dining_tables::venue_id.eq(&venue_id))
-                .order(dining_tables::label.asc())
-                .select(DiningTable::as_select())
-                .load(conn)?;
+            let mut q = dining_tables::table.filter(dining_tables::venue_id.eq(&venue_id)).into_boxed();
+            // By label (unique in a venue); the cursor is the last table of the previous page.
+            if let Some(cursor) = cursor {
+                let after: String = dining_tables::table
+                    .find(&cursor)
+                    .filter(dining_tables::venue_id.eq(&venue_id))
+                    .select(dining_tables::label)
+                    .first(conn)
+                    .optional()?
+                    .ok_or_else(|| ApiError::bad_request("cursor is invalid"))?;
+                q = q.filter(dining_tables::label.gt(after));
+            }
+            let tables: Vec<DiningTable> =
+                q.order(dining_tables::label.asc()).limit(fetch).select(DiningTable::as_select()).load(conn)?;
             let ids: Vec<String> = tables.iter().map(|t| t.id.clone()).collect();
             Ok((tables, current_bill_statuses(conn, &ids)?))
         })
         .await?;
-    let data: Vec<TableView> =
-        tables.iter().map(|t| view(&state, t, statuses.get(&t.id).map(String::as_str))).collect();
-    Ok(Reply::ok(crate::http::List::all(data))?.into_response())
+    let reply = page.reply(&tables, |t| &t.id, |t| view(&state, t, statuses.get(&t.id).map(String::as_str)))?;
+    Ok(reply.into_response())
 }
 
 pub fn load_venue_table(conn: &mut DbConn, table_id: &str, venue_id: &str) -> Result<DiningTable, ApiError> {

@@ -14,7 +14,7 @@ use crate::db::models::{ApiKey, Staff, Venue};
 use crate::db::schema::{api_keys, staff, venues};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
-use crate::http::{Body, Reply, new_id, parse_id, text_field};
+use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::secrets::{digest, new_api_key};
 
@@ -345,7 +345,7 @@ pub async fn create_staff(
 
 /// `GET /v1/venues/{venue_id}/staff` (manager).
 #[utoipa::path(
-    get, path = "/v1/venues/{venue_id}/staff", tag = "venues",
+    get, path = "/v1/venues/{venue_id}/staff", tag = "venues", params(ListQuery),
     responses(
         (status = 200, description = "OK", body = crate::http::List<StaffView>),
     )
@@ -354,22 +354,25 @@ pub async fn list_staff(
     state: web::Data<AppState>,
     caller: VenueAuth,
     path: web::Path<String>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(&[Role::Manager])?;
+    let page = PageRequest::from_query(&query)?;
+    let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let members: Vec<Staff> = state
         .db
         .run(move |conn| {
-            Ok(staff::table
-                .filter(staff::venue_id.eq(&venue_id))
-                .order(staff::created_at.asc())
-                .select(Staff::as_select())
-                .load(conn)?)
+            let mut q = staff::table.filter(staff::venue_id.eq(&venue_id)).into_boxed();
+            if let Some(cursor) = cursor {
+                q = q.filter(staff::id.gt(cursor));
+            }
+            // Ids are time-ordered: oldest first.
+            Ok(q.order(staff::id.asc()).limit(fetch).select(Staff::as_select()).load(conn)?)
         })
         .await?;
-    let data: Vec<StaffView> = members.iter().map(StaffView::from_row).collect();
-    Ok(Reply::ok(crate::http::List::all(data))?.into_response())
+    Ok(page.reply(&members, |m| &m.id, StaffView::from_row)?.into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -14,7 +14,7 @@ use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints}
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::EVENT_TYPES;
-use crate::http::{Body, PageRequest, Reply, new_id, parse_id};
+use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id};
 use crate::idempotency;
 use crate::webhooks::{check_destination, sign};
 
@@ -124,7 +124,7 @@ pub async fn create(
 
 /// `GET /v1/venues/{venue_id}/webhook-endpoints`.
 #[utoipa::path(
-    get, path = "/v1/venues/{venue_id}/webhook-endpoints", tag = "webhooks",
+    get, path = "/v1/venues/{venue_id}/webhook-endpoints", tag = "webhooks", params(ListQuery),
     responses(
         (status = 200, description = "OK", body = crate::http::List<EndpointView>),
     )
@@ -133,23 +133,28 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: VenueAuth,
     path: web::Path<String>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(WRITERS)?;
+    let page = PageRequest::from_query(&query)?;
+    let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let rows: Vec<WebhookEndpoint> = state
         .db
         .run(move |conn| {
-            Ok(webhook_endpoints::table
+            let mut q = webhook_endpoints::table
                 .filter(webhook_endpoints::venue_id.eq(&venue_id))
                 .filter(webhook_endpoints::deleted_at.is_null())
-                .order(webhook_endpoints::created_at.asc())
-                .select(WebhookEndpoint::as_select())
-                .load(conn)?)
+                .into_boxed();
+            if let Some(cursor) = cursor {
+                q = q.filter(webhook_endpoints::id.gt(cursor));
+            }
+            // Ids are time-ordered: oldest first.
+            Ok(q.order(webhook_endpoints::id.asc()).limit(fetch).select(WebhookEndpoint::as_select()).load(conn)?)
         })
         .await?;
-    let data: Vec<EndpointView> = rows.iter().map(|e| view(e, false)).collect();
-    Ok(Reply::ok(crate::http::List::all(data))?.into_response())
+    Ok(page.reply(&rows, |e| &e.id, |e| view(e, false))?.into_response())
 }
 
 fn load_endpoint(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> Result<WebhookEndpoint, ApiError> {
