@@ -1,6 +1,6 @@
 // Pay at table in a real browser: a server's dashboard, then two guests' phones.
 // Run by tests/api/browser.rs, which seeds the venue through the API and passes:
-//   BASE_URL, TABLE_ID, QR_TOKEN, SERVER_KEY, PIZZA_ID, PASTA_ID, WATER_ID, SHOTS_DIR, CHROMIUM
+//   BASE_URL, VENUE_ID, TABLE_ID, QR_TOKEN, SERVER_KEY, MANAGER_KEY, PIZZA_ID, PASTA_ID, WATER_ID, SHOTS_DIR, CHROMIUM
 // Exits non-zero, saying which step failed, when anything a user relies on goes wrong,
 // including a Content-Security-Policy violation or a script error on any page.
 import { chromium } from 'playwright-core';
@@ -121,6 +121,28 @@ try {
   await staff.waitForSelector(`${table}[data-settled="true"]`, { timeout: 10_000 });
   await staff.waitForSelector(`${table}[data-status="paid"]`);
   await staff.screenshot({ path: join(shots, 'dashboard.png') });
+
+  step = 'the server asks for a refund above their limit, and hears at once that a manager rejected it';
+  await staff.click(table);
+  await staff.waitForSelector('[data-testid="bill-detail"][open]');
+  const refundForm = staff.locator('[data-testid="refund-form"]').first();
+  await refundForm.locator('input[name="reason"]').fill('Wrong wine');
+  await refundForm.locator('button[type="submit"]').click();
+  const manager = { authorization: `Bearer ${env('MANAGER_KEY')}`, 'content-type': 'application/json' };
+  let waiting = [];
+  for (let i = 0; i < 50 && !waiting.length; i++) {
+    const queue = await (await fetch(`${base}/v1/venues/${env('VENUE_ID')}/approvals`, { headers: manager })).json();
+    waiting = queue.refunds;
+    if (!waiting.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (waiting.length !== 1) throw new Error(`expected one refund waiting, found ${waiting.length}`);
+  const rejected = await fetch(`${base}/v1/refunds/${waiting[0].id}/reject`, { method: 'POST', headers: manager, body: '{}' });
+  if (rejected.status !== 200) throw new Error(`rejecting the refund answered ${rejected.status}`);
+  const told = staff.locator(`.alert[data-id="${waiting[0].id}"]`);
+  await told.waitFor();
+  const text = await told.textContent();
+  if (!text.includes('Rejected by') || !text.includes('Wrong wine')) throw new Error(`the server was told: ${text}`);
+  await staff.keyboard.press('Escape');
 
   step = 'guest A leaves feedback';
   await a.check('[data-testid="feedback"] input[type="radio"][value="5"]');

@@ -296,9 +296,21 @@
       soon('assist', loadAssistance);
     }
     if (type === 'assistance.resolved') soon('assist', loadAssistance);
+    const decided = /^(adjustment|refund)\.(approved|rejected)$/.exec(type);
+    if (decided) tellRequester(decided[1], decided[2], d[decided[1]] || {});
     const bill = (d.bill && d.bill.id) || (d.payment && d.payment.bill_id) || (d.adjustment && d.adjustment.bill_id) ||
       (d.refund && d.refund.bill_id) || d.bill_id;
     if (S.billId && bill === S.billId) soon('bill', () => loadBill(S.billId), 200);
+  }
+
+  // A server hears at once what a manager decided on their request.
+  function tellRequester(kind, outcome, x) {
+    const mine = S.me && (S.me.staff ? S.me.staff.id : S.me.key_id);
+    if (!x.created_by || x.created_by.id !== mine) return;
+    const what = t('kind_' + (kind === 'refund' ? 'refund' : x.type));
+    const text = t('decided_' + outcome, { name: (x.approved_by || {}).name, what, amount: fmt(x.amount), reason: x.reason });
+    alertBox(outcome === 'approved' ? 'settled' : 'assist', x.id, text);
+    announce(text);
   }
 
   function settle(d) {

@@ -15,8 +15,9 @@ use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::http::new_id;
 
-/// Every event type: API.md's, then `refund.pending_approval` and `assistance.resolved`
-/// (extensions, so every dashboard sees a refund waiting and a call answered at once).
+/// Every event type: API.md's, then the extensions: `refund.pending_approval`,
+/// `assistance.resolved` and the decisions on requests above a server's limits, so every
+/// dashboard sees a refund waiting, a call answered and a request decided at once.
 pub const EVENT_TYPES: &[&str] = &[
     "bill.opened",
     "bill.updated",
@@ -29,6 +30,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "adjustment.pending_approval",
     "refund.pending_approval",
     "assistance.resolved",
+    "adjustment.approved",
+    "adjustment.rejected",
+    "refund.approved",
+    "refund.rejected",
 ];
 
 /// PostgreSQL channel on which committed events are announced to other processes.

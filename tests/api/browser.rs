@@ -1,7 +1,8 @@
 //! The guest page and the staff dashboard in headless Chromium (issue 8), driven by
 //! Playwright (`e2e/pay_at_table.mjs`) against the real server: a server comps a dish
 //! within their limit, guest A pays two items with a tip, guest B pays the rest as equal
-//! shares, and the dashboard shows the table settled without a reload. The browser's side is
+//! shares, and the dashboard shows the table settled without a reload; the server's refund above
+//! their limit is rejected by a manager and the server's screen says so at once. The browser's side is
 //! checked by the script; what it did is checked here through the API.
 //!
 //! Needs Node.js, Chromium (`/usr/bin/chromium` or `CHROMIUM`) and `npm ci --prefix e2e`.
@@ -83,6 +84,8 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
     let mut node = std::process::Command::new("node");
     node.arg(e2e_dir().join("pay_at_table.mjs"))
         .env("BASE_URL", &app.address)
+        .env("VENUE_ID", &venue_id)
+        .env("MANAGER_KEY", manager)
         .env("TABLE_ID", table["id"].as_str().unwrap())
         .env("QR_TOKEN", table["qr_token"].as_str().unwrap())
         .env("SERVER_KEY", server["key"].as_str().unwrap())
@@ -115,8 +118,11 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
         .map(|p| (p["amount"].as_i64().unwrap(), p["tip_amount"].as_i64().unwrap(), p["split_type"].as_str().unwrap()))
         .collect();
     assert_eq!(payments, [(2650, 265, "items"), (1750, 0, "equal")]);
+    assert!(bill["payments"].as_array().unwrap().iter().all(|p| p["refunded_amount"] == 0), "the refund was rejected");
     let report = app.get(&format!("/v1/venues/{venue_id}/audit-log"), Some(manager)).await.expect(200);
-    assert!(report["data"].as_array().unwrap().iter().any(|e| e["action"] == "adjustment.applied"), "{report}");
+    for action in ["adjustment.applied", "refund.rejected"] {
+        assert!(report["data"].as_array().unwrap().iter().any(|e| e["action"] == action), "{action}: {report}");
+    }
     for shot in ["dashboard-bill", "guest-bill", "guest-split", "guest-receipt", "dashboard"] {
         let size = std::fs::metadata(shots.join(format!("{shot}.png"))).map(|m| m.len()).unwrap_or(0);
         assert!(size > 5_000, "{shot}.png was saved ({size} bytes)");

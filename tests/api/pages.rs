@@ -95,7 +95,8 @@ async fn a_stripe_venues_page_may_load_stripe_and_only_it(app: TestApp) {
 
 async fn the_dashboard_learns_who_signed_in_and_what_waits(app: TestApp) {
     let (venue, ana, ben) = venue_with_staff(&app).await;
-    let me = app.get("/v1/me", Some(&ana)).await.expect(200);
+    let me_ana = app.get("/v1/me", Some(&ana)).await.expect(200);
+    let me = &me_ana;
     assert_eq!(me["role"], "server");
     assert_eq!(me["staff"]["name"], "Ana");
     assert_eq!(me["venue"]["id"], venue.id.as_str());
@@ -163,7 +164,15 @@ async fn the_dashboard_learns_who_signed_in_and_what_waits(app: TestApp) {
         .expect(200);
     assert_eq!(app.get(&path, Some(&ben)).await.expect(200)["data"], json!([]));
 
-    // Every dashboard hears of the refund waiting and of the call answered, from the feed.
+    // The manager turns the refund down: nothing is refunded.
+    let rejected = app
+        .post(&format!("/v1/refunds/{}/reject", refund["id"].as_str().unwrap()), Some(&venue.manager_key), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(rejected["status"], "rejected");
+
+    // Every dashboard hears of the refund waiting, of the call answered and of each decision
+    // (Ana's screen tells her), from the feed.
     let feed = app
         .client
         .get(app.url(&format!("/v1/venues/{}/events", venue.id)))
@@ -172,15 +181,29 @@ async fn the_dashboard_learns_who_signed_in_and_what_waits(app: TestApp) {
         .send()
         .await
         .unwrap();
-    let text = read_until(feed, "event: assistance.resolved", Duration::from_secs(5)).await;
-    let waiting = text
-        .split("\n\n")
-        .find(|frame| frame.contains("event: refund.pending_approval"))
-        .and_then(|frame| frame.lines().find_map(|l| l.strip_prefix("data: ")))
-        .expect("refund.pending_approval was emitted");
-    let waiting: serde_json::Value = serde_json::from_str(waiting).unwrap();
+    let text = read_until(feed, "event: refund.rejected", Duration::from_secs(5)).await;
+    let event = |name: &str| -> serde_json::Value {
+        let frames: Vec<&str> =
+            text.split("\n\n").filter(|frame| frame.contains(&format!("event: {name}\n"))).collect();
+        assert_eq!(frames.len(), 1, "one {name} in {text}");
+        let data = frames[0].lines().find_map(|l| l.strip_prefix("data: ")).expect("data");
+        serde_json::from_str(data).unwrap()
+    };
+    let waiting = event("refund.pending_approval");
     assert_eq!(waiting["data"]["refund"]["id"], refund["id"]);
     assert_eq!(waiting["data"]["refund"]["status"], "pending_approval");
+    assert!(text.contains("event: assistance.resolved\n"), "{text}");
+    let approved = event("adjustment.approved");
+    assert_eq!(approved["data"]["adjustment"]["id"], comp["id"]);
+    assert_eq!(approved["data"]["adjustment"]["status"], "applied");
+    assert_eq!(approved["data"]["adjustment"]["created_by"]["name"], "Ana");
+    assert_eq!(approved["data"]["adjustment"]["created_by"]["id"], me_ana["staff"]["id"]);
+    assert_eq!(approved["data"]["adjustment"]["approved_by"]["role"], "manager");
+    let turned_down = event("refund.rejected");
+    assert_eq!(turned_down["data"]["refund"]["id"], refund["id"]);
+    assert_eq!(turned_down["data"]["refund"]["status"], "rejected");
+    assert_eq!(turned_down["data"]["refund"]["amount"], 800);
+    assert!(!text.contains("event: payment.refunded"), "nothing was refunded: {text}");
 }
 
 backend_tests!(

@@ -346,11 +346,14 @@ async fn decide(
                     details: json!({"requested_by": adjustment.created_by_name}),
                 },
             )?;
+            let view = AdjustmentView::from_row(&adjustment, Audience::Venue);
+            let decided = if approve { "adjustment.approved" } else { "adjustment.rejected" };
+            emit(conn, &record.venue.id, decided, json!({"adjustment": view}))?;
             if approve {
                 let updated = apply(conn, &record, &adjustment)?;
                 bill_event(conn, &updated, "bill.updated")?;
             }
-            Ok(AdjustmentView::from_row(&adjustment, Audience::Venue))
+            Ok(view)
         })
         .await?;
     Ok(Reply::ok(view)?.into_response())

@@ -406,7 +406,10 @@ async fn decide(
                     },
                 )?;
             }
-            Ok(refunds::table.find(&refund.id).select(Refund::as_select()).first::<Refund>(conn)?)
+            let refund: Refund = refunds::table.find(&refund.id).select(Refund::as_select()).first(conn)?;
+            let decided = if approve { "refund.approved" } else { "refund.rejected" };
+            emit(conn, &refund.venue_id, decided, json!({"refund": view(&refund)}))?;
+            Ok(refund)
         })
         .await?;
     if !approve {
