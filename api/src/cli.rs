@@ -96,12 +96,14 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let running = crate::serve(listener, state)?;
         actix_web::rt::spawn(purge_idempotency_records(db));
-        // actix stops accepting on the same signals and drains; the live streams must end
-        // for the draining to finish before its bound.
-        let streams = running.state.clone();
+        // On SIGTERM or SIGINT: stop accepting and drain in-flight requests (bounded). The
+        // live streams end at once, or the draining would wait out its bound for them.
+        let (streams, handle) = (running.state.clone(), running.server.handle());
         actix_web::rt::spawn(async move {
             stop_signal().await;
+            tracing::info!("stopping: no new connections; finishing the requests in flight");
             streams.close_streams();
+            handle.stop(true).await;
         });
         // Returns after SIGTERM or SIGINT, once in-flight requests finished (bounded).
         running.server.await?;

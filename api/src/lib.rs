@@ -95,7 +95,7 @@ pub struct Running {
     pub state: web::Data<AppState>,
 }
 
-/// Starts serving on `listener`. The returned server runs until stopped or signalled.
+/// Starts serving on `listener`. The returned server runs until stopped through its handle.
 /// Call inside a Tokio runtime: the expiry sweeper, the webhook worker and the PostgreSQL
 /// listener start with it.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running> {
@@ -116,8 +116,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
             .app_data(app_state.clone())
             .wrap(actix_web::middleware::from_fn(limits::guest_limits))
             .wrap(problem_bodies())
-            .wrap(actix_web::middleware::from_fn(observability::request_id))
             .wrap(actix_web::middleware::from_fn(observability::cors))
+            .wrap(actix_web::middleware::from_fn(observability::request_id))
             .configure(routes::configure)
             .default_service(web::to(not_found))
     })
@@ -126,6 +126,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
     // each costs memory.
     .worker_max_blocking_threads((shared.settings.db_pool_size as usize).max(2))
     .shutdown_timeout(10)
+    // actix would stop gracefully on SIGTERM but abruptly on SIGINT; `tablepay serve` drains
+    // on both (see `cli`), and tests stop servers through the handle.
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(Running { server, state })

@@ -35,8 +35,13 @@ impl RateLimiter {
     pub fn hit(&self, key: &str, limit: u32) -> Result<(), u64> {
         let now = Instant::now();
         let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if counters.len() > MAX_KEYS {
+        if counters.len() >= MAX_KEYS && !counters.contains_key(key) {
             counters.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            // Still full within one window (a flood from many addresses): start afresh rather
+            // than grow, or scan on every request. Guessing a 192-bit token stays hopeless.
+            if counters.len() >= MAX_KEYS {
+                counters.clear();
+            }
         }
         let entry = counters.entry(key.to_owned()).or_insert((now, 0));
         if now.duration_since(entry.0) >= WINDOW {
@@ -51,22 +56,39 @@ impl RateLimiter {
     }
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when the peer is a
-/// configured trusted proxy.
+/// The client's address, as the limiter counts it: the peer; behind configured trusted
+/// proxies, the nearest `X-Forwarded-For` hop that is not one of them (each proxy appends
+/// the address it was reached from, so hops to the left of it are whatever the client
+/// wrote). IPv6 clients count by their /64, the block one household or phone gets.
 fn client_address(req: &ServiceRequest, trusted: &[IpAddr]) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
-    if let Some(peer) = peer
-        && trusted.contains(&peer)
-        && let Some(forwarded) = req
+    let Some(mut client) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".to_owned();
+    };
+    if trusted.contains(&client) {
+        let forwarded: Vec<&str> = req
             .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok())
-    {
-        return forwarded.to_string();
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        for hop in forwarded.iter().rev() {
+            let Ok(ip) = hop.trim().parse::<IpAddr>() else { break };
+            client = ip;
+            if !trusted.contains(&ip) {
+                break;
+            }
+        }
     }
-    peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    match client {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        IpAddr::V4(v4) => v4.to_string(),
+    }
 }
 
 fn too_many(retry_after: u64) -> HttpResponse {
@@ -110,7 +132,7 @@ pub async fn guest_limits(
     let known: Option<KnownTable> = if token.len() > 128 {
         None
     } else {
-        state
+        let found = state
             .db
             .run(move |conn| {
                 Ok(dining_tables::table
@@ -121,7 +143,12 @@ pub async fn guest_limits(
                     .optional()?
                     .map(|(table_id, payment_provider)| KnownTable { table_id, payment_provider }))
             })
-            .await?
+            .await;
+        // Answered here, as a response, so the outer layers still add the request id.
+        match found {
+            Ok(found) => found,
+            Err(e) => return Ok(req.into_response(actix_web::ResponseError::error_response(&e))),
+        }
     };
     let verdict = match &known {
         Some(table) => state.rate_limiter.hit(&format!("table:{}", table.table_id), settings.rate_limit_table),
@@ -167,5 +194,44 @@ mod tests {
         let retry = limiter.hit("a", 3).expect_err("fourth is over");
         assert!((1..=60).contains(&retry));
         assert!(limiter.hit("b", 3).is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn a_flood_of_keys_does_not_grow_without_bound() {
+        let limiter = RateLimiter::default();
+        for n in 0..MAX_KEYS + 10 {
+            let _ = limiter.hit(&format!("k{n}"), 3);
+        }
+        let kept = limiter.counters.lock().expect("lock").len();
+        assert!(kept <= MAX_KEYS, "{kept} counters");
+    }
+
+    fn client(peer: &str, forwarded: &[&str], trusted: &[&str]) -> String {
+        let mut req = actix_web::test::TestRequest::default().peer_addr(peer.parse().expect("peer"));
+        for value in forwarded {
+            req = req.append_header(("x-forwarded-for", *value));
+        }
+        let trusted: Vec<IpAddr> = trusted.iter().map(|ip| ip.parse().expect("ip")).collect();
+        client_address(&req.to_srv_request(), &trusted)
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_hop_that_is_not_a_trusted_proxy() {
+        let proxy = "10.0.0.2";
+        // Not behind a trusted proxy: the header is the client's own words.
+        assert_eq!(client("203.0.113.7:5000", &["198.51.100.1"], &[proxy]), "203.0.113.7");
+        assert_eq!(client("10.0.0.2:5000", &["198.51.100.1"], &[proxy]), "198.51.100.1");
+        // Whatever the client wrote to the left of what the proxy appended is ignored.
+        assert_eq!(client("10.0.0.2:5000", &["1.2.3.4, 198.51.100.1"], &[proxy]), "198.51.100.1");
+        assert_eq!(client("10.0.0.2:5000", &["1.2.3.4", "198.51.100.1"], &[proxy]), "198.51.100.1");
+        // Through two of our proxies.
+        assert_eq!(client("10.0.0.2:5000", &["1.2.3.4, 198.51.100.1, 10.0.0.3"], &[proxy, "10.0.0.3"]), "198.51.100.1");
+        // Garbage stops the walk at the last address a trusted proxy vouched for.
+        assert_eq!(client("10.0.0.2:5000", &["nonsense"], &[proxy]), proxy);
+        assert_eq!(client("10.0.0.2:5000", &[], &[proxy]), proxy);
+        // IPv6 by /64; IPv4-mapped as IPv4.
+        assert_eq!(client("[2001:db8:1:2:3:4:5:6]:5000", &[], &[]), "2001:db8:1:2::/64");
+        assert_eq!(client("[2001:db8:1:2:ffff::9]:5000", &[], &[]), "2001:db8:1:2::/64");
+        assert_eq!(client("[::ffff:198.51.100.9]:5000", &[], &[]), "198.51.100.9");
     }
 }

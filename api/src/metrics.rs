@@ -30,18 +30,21 @@ struct Latency {
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Latency>>,
+    latency: Mutex<BTreeMap<(String, u16), Latency>>,
 }
 
 impl Metrics {
     /// Records one answered request under its route pattern (never the raw path, whose ids
     /// would make the label set unbounded).
     pub fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        // Any token is a method to HTTP; only the ones we know make labels.
+        const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+        let method = KNOWN.into_iter().find(|m| *m == method).unwrap_or("OTHER");
         if let Ok(mut requests) = self.requests.lock() {
             *requests.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
         }
         if let Ok(mut latency) = self.latency.lock() {
-            let entry = latency.entry(route.to_owned()).or_default();
+            let entry = latency.entry((route.to_owned(), status)).or_default();
             let seconds = elapsed.as_secs_f64();
             for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
                 if seconds <= bound {
@@ -64,23 +67,19 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP tablepay_http_request_duration_seconds Time to answer, by route.\n");
+        out.push_str("# HELP tablepay_http_request_duration_seconds Time to answer, by route and status.\n");
         out.push_str("# TYPE tablepay_http_request_duration_seconds histogram\n");
         if let Ok(latency) = self.latency.lock() {
-            for (route, l) in latency.iter() {
+            for ((route, status), l) in latency.iter() {
+                let labels = format!("route=\"{route}\",status=\"{status}\"");
                 for (bound, n) in BUCKETS.iter().zip(l.buckets) {
-                    let _ = writeln!(
-                        out,
-                        "tablepay_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
-                    );
+                    let _ =
+                        writeln!(out, "tablepay_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
                 }
-                let _ = writeln!(
-                    out,
-                    "tablepay_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    l.count
-                );
-                let _ = writeln!(out, "tablepay_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", l.sum);
-                let _ = writeln!(out, "tablepay_http_request_duration_seconds_count{{route=\"{route}\"}} {}", l.count);
+                let _ =
+                    writeln!(out, "tablepay_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", l.count);
+                let _ = writeln!(out, "tablepay_http_request_duration_seconds_sum{{{labels}}} {}", l.sum);
+                let _ = writeln!(out, "tablepay_http_request_duration_seconds_count{{{labels}}} {}", l.count);
             }
         }
     }

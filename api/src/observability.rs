@@ -1,6 +1,6 @@
 //! Request ids and security headers on every response.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -9,20 +9,21 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Takes the caller's `x-request-id` (when it is a sane token) or makes one, logs the
 /// request under it, and returns it on the response, so a guest's complaint, the POS's log
-/// and ours meet on one id.
+/// and ours meet on one id. Outermost: every answer passes here, CORS preflights included.
 pub async fn request_id<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
-) -> Result<ServiceResponse<B>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = req
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| (1..=128).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
         .map_or_else(crate::http::new_id, str::to_owned);
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %loggable_path(req.path()));
     let started = std::time::Instant::now();
-    let mut response = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
+    // Inner layers answer their errors as responses (see `limits`), so none bypasses this.
+    let mut response = tracing::Instrument::instrument(next.call(req), span.clone()).await?.map_into_boxed_body();
     let status = response.status().as_u16();
     if let Some(state) = response.request().app_data::<actix_web::web::Data<crate::AppState>>() {
         let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
@@ -45,6 +46,18 @@ pub async fn request_id<B: MessageBody + 'static>(
         }
     }
     Ok(response)
+}
+
+/// The path as logged: a QR token opens its table's bill to whoever holds it, so it stays
+/// out of the logs.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/v1/t/", "/t/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}{{qr_token}}{tail}").into();
+        }
+    }
+    path.into()
 }
 
 /// Routes a guest's browser calls from the guest page's origin.
@@ -89,4 +102,17 @@ pub async fn cors<B: MessageBody + 'static>(
     );
     headers.insert(HeaderName::from_static("vary"), HeaderValue::from_static("origin"));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn qr_tokens_stay_out_of_the_logs() {
+        assert_eq!(loggable_path("/v1/t/SECRET/payments/p1"), "/v1/t/{qr_token}/payments/p1");
+        assert_eq!(loggable_path("/v1/t/SECRET"), "/v1/t/{qr_token}");
+        assert_eq!(loggable_path("/t/SECRET"), "/t/{qr_token}");
+        assert_eq!(loggable_path("/v1/bills/b1"), "/v1/bills/b1");
+    }
 }

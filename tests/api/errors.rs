@@ -178,6 +178,8 @@ async fn the_guest_page_origin_may_call_the_guest_routes(app: TestApp) {
     let page = [("Origin", "https://pay.example.com")];
     let preflight = app.call_with(Method::OPTIONS, &format!("/v1/t/{qr}/payments"), None, None, &page).await;
     assert_eq!(preflight.status.as_u16(), 204);
+    assert!(preflight.headers.contains_key("x-request-id"), "preflights carry a request id too");
+    assert_eq!(preflight.headers["x-content-type-options"], "nosniff");
     assert_eq!(preflight.headers["access-control-allow-origin"], "https://pay.example.com");
     assert!(preflight.headers["access-control-allow-headers"].to_str().unwrap().contains("idempotency-key"));
     let read = app.call_with(Method::GET, &format!("/v1/t/{qr}"), None, None, &page).await;

@@ -368,9 +368,20 @@ impl ServerProcess {
     /// SIGTERM, then waits up to `within` for the process to exit; its exit code, or `None`
     /// when it was still running (it is killed then).
     pub async fn terminate(&mut self, within: std::time::Duration) -> Option<i32> {
+        self.signal("TERM");
+        self.exit_code(within).await
+    }
+
+    /// Sends a signal (`TERM`, `INT`, …).
+    pub fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();
-        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        let sent = std::process::Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("kill runs");
         assert!(sent.success());
+    }
+
+    /// Waits up to `within` for the process to exit; its exit code, or `None` when it was
+    /// still running (it is killed then).
+    pub async fn exit_code(&mut self, within: std::time::Duration) -> Option<i32> {
         let deadline = std::time::Instant::now() + within;
         while std::time::Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("wait") {

@@ -166,7 +166,9 @@ async fn health_and_readiness(app: TestApp) {
         ),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"tablepay_http_request_duration_seconds_count{route="/v1/venues/{venue_id}/bills"} 1"#));
+    assert!(metrics.contains(
+        r#"tablepay_http_request_duration_seconds_count{route="/v1/venues/{venue_id}/bills",status="201"} 1"#
+    ));
     assert!(metrics.contains("tablepay_payments{status=\"pending\"} 1"));
     assert!(metrics.contains("tablepay_webhook_deliveries{status=\"pending\"} 0"));
     assert!(metrics.contains("tablepay_outbox_lag_seconds 0"));

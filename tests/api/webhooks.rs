@@ -391,6 +391,39 @@ async fn sigterm_ends_live_streams_and_stops_promptly(app: TestApp) {
     assert!(refused.is_err(), "nothing listens any more");
 }
 
+/// Ctrl-C (SIGINT) drains like SIGTERM: a request whose body is still arriving when the
+/// signal comes is answered and committed; new connections are refused meanwhile.
+async fn sigint_lets_the_request_in_flight_finish(app: TestApp) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = reads_only(app).await;
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let mut server = ServerProcess::start(&app.database_url, &[]).await;
+    let address = server.address.trim_start_matches("http://").to_owned();
+    let body = json!({"label": "Terrace 9"}).to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /v1/venues/{}/tables HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        venue.id,
+        venue.pos_key,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal("INT");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let refused = app.client.get(format!("{}/healthz", server.address)).send().await;
+    assert!(refused.is_err(), "no new connections while draining");
+    stream.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(8), stream.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "the request in flight was answered: {answer:?}");
+    assert_eq!(server.exit_code(Duration::from_secs(8)).await, Some(0), "stopped cleanly");
+    let tables = app.get(&format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(tables["data"][0]["label"], "Terrace 9", "and its work was committed");
+}
+
 pub async fn read_until(mut response: reqwest::Response, marker: &str, within: Duration) -> String {
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + within;
@@ -413,4 +446,5 @@ backend_tests!(
     two_processes_deliver_each_settlement_once,
     the_live_feed_streams_and_resumes,
     sigterm_ends_live_streams_and_stops_promptly,
+    sigint_lets_the_request_in_flight_finish,
 );
