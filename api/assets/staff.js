@@ -56,8 +56,9 @@
     return rtf.format(-Math.round(s / 86400), 'day');
   }
   function formats(venue) {
-    money = new Intl.NumberFormat(locale, { style: 'currency', currency: venue.currency });
-    S.exp = money.resolvedOptions().maximumFractionDigits;
+    // ISO 4217's decimals, from the server: browsers differ for some currencies (RSD, IQD…).
+    S.exp = venue.currency_exponent ?? 2;
+    money = new Intl.NumberFormat(locale, { style: 'currency', currency: venue.currency, minimumFractionDigits: S.exp, maximumFractionDigits: S.exp });
     decimal = new Intl.NumberFormat(locale, { minimumFractionDigits: S.exp, maximumFractionDigits: S.exp, useGrouping: false });
     const zone = (o) => { try { return new Intl.DateTimeFormat(locale, { ...o, timeZone: venue.timezone }); } catch { return new Intl.DateTimeFormat(locale, o); } };
     time = zone({ timeStyle: 'short' });
@@ -241,7 +242,10 @@
         delay = 1000;
         if (before) { soon('floor', loadFloor); soon('assist', loadAssistance); }
         before = true;
-        await readFrames(res.body.getReader(), gen);
+        // The server says something at least every 15 s; silence for 45 s is a dead connection.
+        let heard = Date.now();
+        const watchdog = setInterval(() => { if (Date.now() - heard > 45000) ctrl.abort(); }, 5000);
+        try { await readFrames(res.body.getReader(), gen, () => { heard = Date.now(); }); } finally { clearInterval(watchdog); }
       } catch {
         // a failed or dropped stream: retried below
       }
@@ -252,13 +256,14 @@
     }
   }
 
-  async function readFrames(reader, gen) {
+  async function readFrames(reader, gen, alive) {
     const decoder = new TextDecoder();
     let buf = '';
     let ev = { type: '', data: [] };
     for (;;) {
       const { value, done } = await reader.read();
       if (done || gen !== S.gen) return;
+      alive();
       buf += decoder.decode(value, { stream: true });
       for (;;) {
         const m = /\r\n|\r|\n/.exec(buf);
@@ -476,7 +481,8 @@
           h('p', { text: x.reason }),
           h('p', { class: 'muted small', text: t('requestedBy', { name: who.name, role: t('role_' + who.role), ago: '' }) }, h('time', { datetime: x.created_at, 'data-ago': '', text: ago(x.created_at) })),
           who.id === me ? h('p', { class: 'muted small', text: t('yours') }) : null),
-        h('div', { class: 'actions' },
+        // Another manager decides on one's own request: no buttons that can only fail.
+        who.id === me ? null : h('div', { class: 'actions' },
           h('button', { type: 'button', text: t('approve'), onclick: (e) => decide(x, 'approve', e.currentTarget) }),
           h('button', { type: 'button', class: 'secondary', text: t('reject'), onclick: (e) => decide(x, 'reject', e.currentTarget) })));
     }));
@@ -545,13 +551,19 @@
     S.opener = opener;
     if (!dialog.open) dialog.show();
     document.body.classList.add('has-bill');
+    covering();
     $('bill-h').focus();
     await loadBill(id);
     adjustMode();
   }
+  // On a phone the panel covers the floor: keep keyboard and screen reader out of what is hidden.
+  const narrow = matchMedia('(max-width: 36rem)');
+  function covering() { document.querySelector('main').inert = dialog.open && narrow.matches; }
+  narrow.addEventListener('change', covering);
   function closeBill(refocus = true) {
     if (dialog.open) dialog.close();
     document.body.classList.remove('has-bill');
+    covering();
     S.billId = null;
     S.bill = null;
     if (refocus && S.opener && S.opener.isConnected) S.opener.focus();
@@ -587,7 +599,7 @@
       h('div', { class: 'grow' },
         h('p', { class: 'title' }, `${t('kind_' + a.type)} · ${a.item_id ? itemName.get(a.item_id) || t('oneItem') : t('wholeBill')} · `,
           h('strong', { class: 'num', text: `−${fmt(a.amount)}` }), a.percent_bps ? ` (${pct.format(a.percent_bps / 10000)})` : ''),
-        h('p', { class: 'muted small', text: [a.reason, t('by', { name: a.created_by.name }), a.approved_by ? t('approvedBy', { name: a.approved_by.name }) : ''].filter(Boolean).join(' · ') })),
+        h('p', { class: 'muted small', text: [a.reason, t('by', { name: a.created_by.name }), a.approved_by ? t(a.status === 'rejected' ? 'rejectedBy' : 'approvedBy', { name: a.approved_by.name }) : ''].filter(Boolean).join(' · ') })),
       h('span', { class: `pill a-${a.status}`, text: t('adjStatus_' + a.status) })))
       : [h('li', { class: 'muted', text: t('none') })]));
 

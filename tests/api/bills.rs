@@ -36,6 +36,8 @@ async fn inclusive_tax_in_eur_is_shown_not_added(app: TestApp) {
 
 async fn exclusive_tax_and_service_in_jpy(app: TestApp) {
     let venue = app.create_venue("JPY", "exclusive", 1000, 1000).await;
+    let me = app.get("/v1/me", Some(&venue.manager_key)).await.expect(200);
+    assert_eq!(me["venue"]["currency_exponent"], 0);
     let bill = app
         .open_bill(
             &venue,
@@ -57,6 +59,9 @@ async fn exclusive_tax_and_service_in_jpy(app: TestApp) {
 
 async fn exclusive_tax_in_kwd_rounds_half_up_per_line(app: TestApp) {
     let venue = app.create_venue("KWD", "exclusive", 500, 0).await;
+    // The dashboard formats and parses with ISO 4217's decimals, which it learns from here.
+    let me = app.get("/v1/me", Some(&venue.manager_key)).await.expect(200);
+    assert_eq!(me["venue"]["currency_exponent"], 3);
     let bill = app
         .open_bill(
             &venue,

@@ -88,7 +88,7 @@ pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result
     let view = GuestView {
         venue: GuestVenue {
             tip_presets_bps: tip_presets(&venue),
-            currency_exponent: venue.currency.parse::<tablepay_domain::Currency>().map_or(2, |c| c.exponent()),
+            currency_exponent: crate::routes::venues::currency_exponent(&venue.currency),
             name: venue.name,
             currency: venue.currency,
             tax_mode: venue.tax_mode,

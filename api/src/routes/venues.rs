@@ -65,6 +65,8 @@ pub struct VenueView {
     pub id: String,
     pub name: String,
     pub currency: String,
+    /// Decimal places of the currency's minor unit (ISO 4217): amounts are in 10^-exponent.
+    pub currency_exponent: u8,
     pub tax_mode: String,
     pub tax_rate_bps: i32,
     pub service_charge_bps: i32,
@@ -75,12 +77,18 @@ pub struct VenueView {
     pub created_at: Timestamp,
 }
 
+/// ISO 4217 decimals of a venue's (validated) currency code.
+pub fn currency_exponent(code: &str) -> u8 {
+    code.parse::<tablepay_domain::Currency>().map_or(2, |c| c.exponent())
+}
+
 impl VenueView {
     pub fn from_row(v: &Venue) -> VenueView {
         VenueView {
             id: v.id.clone(),
             name: v.name.clone(),
             currency: v.currency.clone(),
+            currency_exponent: currency_exponent(&v.currency),
             tax_mode: v.tax_mode.clone(),
             tax_rate_bps: v.tax_rate_bps,
             service_charge_bps: v.service_charge_bps,
