@@ -83,6 +83,13 @@ try {
   await a.waitForFunction(() => document.querySelector('[data-testid="total"]')?.textContent.includes('44.00'));
   await a.screenshot({ path: join(shots, 'guest-bill.png') });
 
+  step = 'guest A types "1,000" as an amount: refused, not read as 1.00';
+  await a.check('input[name="split"][value="amount"]');
+  await a.fill('[data-testid="custom-amount"]', '1,000');
+  await a.waitForSelector('#amount-hint.bad');
+  if (!(await a.isDisabled('[data-testid="pay"]'))) throw new Error('Pay is enabled for "1,000"');
+  await a.fill('[data-testid="custom-amount"]', '');
+
   step = 'guest A picks the pizza and the pasta and tips 10 %';
   await a.check('input[name="split"][value="items"]');
   await a.check(`[data-testid="pick-item"][data-item-id="${env('PIZZA_ID')}"]`);

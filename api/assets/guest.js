@@ -44,8 +44,8 @@ function parseMinor(text) {
   if (!s) return { value: 0 };
   const frac = (m && m[2]) || '';
   if (!m || !(m[1] + frac)) return { error: t('am_bad', { example: exp ? '12' + dec + '5'.padEnd(exp, '0') : '12' }) };
-  if (/[1-9]/.test(frac.slice(exp))) return { error: exp ? t('am_dec', { cur, n: exp }) : t('am_bad', { example: '12' }) };
-  return { value: Number((m[1] || '0') + frac.slice(0, exp).padEnd(exp, '0')) };
+  if (frac.length > exp) return { error: exp ? t('am_dec', { cur, n: exp }) : t('am_bad', { example: '12' }) };
+  return { value: Number((m[1] || '0') + frac.padEnd(exp, '0')) };
 }
 
 function h(tag, attrs, ...kids) {
@@ -278,9 +278,9 @@ const setNum = (inp, v) => { if (document.activeElement !== inp) inp.value = v; 
 function renderSplit() {
   const b = st.bill;
   if (!b || b.status !== 'open') return;
-  const open = b.totals.remaining > 0;
-  showEl('others', !open); showEl('split-body', open);
-  if (st.view === 'bill') showEl('v-summary', open);
+  const open = b.totals.remaining > 0, a = st.attempt; // to retry: may hold the rest
+  showEl('others', !open && !a); showEl('split-body', open);
+  if (st.view === 'bill') showEl('v-summary', open || !!a);
   for (const r of qsa('[name=split]')) r.checked = r.value === st.mode;
   for (const m of ['equal', 'items', 'amount']) showEl('p-' + m, st.mode === m);
   const e = eqInfo(), parts = $('eq-parts'), count = $('eq-count');
@@ -306,13 +306,13 @@ function renderSplit() {
   text('tip-hint', tipErr || '');
   $('tip-amount').setAttribute('aria-invalid', !!tipErr);
   if (st.view === 'paying') return;
-  const total = c.amount + c.tip.amount;
+  const total = a ? a.total : c.amount + c.tip.amount;
   text('pay-amount', money(total));
-  text('pay-detail', c.tip.amount > 0 ? t('incl_tip', { amount: money(c.amount), tip: money(c.tip.amount) }) : '');
-  text('pay', t('pay', { amount: money(total) }));
+  text('pay-detail', a ? t('retry_same') : c.tip.amount > 0 ? t('incl_tip', { amount: money(c.amount), tip: money(c.tip.amount) }) : '');
+  text('pay', t(a ? 'pay_retry' : 'pay', { amount: money(total) }));
   syncPay();
 }
-function syncPay() { if (!$('pay').getAttribute('aria-busy')) $('pay').disabled = !compute().ok; }
+function syncPay() { if (!$('pay').getAttribute('aria-busy')) $('pay').disabled = !st.attempt && !compute().ok; }
 const update = () => { if (st.view === 'bill') renderSplit(); };
 
 let picksSig = '';
@@ -414,9 +414,9 @@ split.addEventListener('click', (ev) => {
 const SESSION = 'tablepay:' + token;
 function remember(v) { try { sessionStorage[v ? 'setItem' : 'removeItem'](SESSION, JSON.stringify(v)); } catch (e) { /* storage off */ } }
 // One Idempotency-Key per attempt, reused when the same attempt is re-sent after a network error.
-async function create(body) {
+async function create(body, total) {
   const json = JSON.stringify(body);
-  if (!st.attempt || st.attempt.json !== json) st.attempt = { json, key: uuid() };
+  if (!st.attempt || st.attempt.json !== json) st.attempt = { json, key: uuid(), total };
   try {
     const p = await api('POST', base + '/payments', body, st.attempt.key);
     st.attempt = null;
@@ -426,12 +426,13 @@ async function create(body) {
     throw e;
   }
 }
+// An attempt awaiting its retry (its payment may hold the bill) is re-sent as it was.
 $('pay').addEventListener('click', () => busy($('pay'), async () => {
-  const c = compute();
-  if (!c.ok) return;
-  const body = { bill_id: st.bill.id, split: c.split };
-  if (c.tip.body) body.tip = c.tip.body;
-  try { enterPaying(await create(body), body); } catch (e) { fail(e); }
+  const c = compute(), a = st.attempt;
+  if (!a && !c.ok) return;
+  const body = a ? JSON.parse(a.json) : { bill_id: st.bill.id, split: c.split };
+  if (!a && c.tip.body) body.tip = c.tip.body;
+  try { enterPaying(await create(body, c.amount + c.tip.amount), body); } catch (e) { fail(e); update(); }
 }));
 function timeFmt(iso, long) {
   try { return new Intl.DateTimeFormat(locale, long ? { dateStyle: 'medium', timeStyle: 'short' } : { timeStyle: 'short' }).format(new Date(iso)); } catch (e) { return ''; }
@@ -443,7 +444,7 @@ function setPayment(p, body) {
   text('held', t('held_until', { time: timeFmt(p.expires_at) }));
   text('cancel', t('cancel'));
 }
-function enterPaying(p, body) {
+function enterPaying(p, body, back) {
   st.pay = null;
   setPayment(p, body);
   payError('');
@@ -451,9 +452,10 @@ function enterPaying(p, body) {
   text('pay-detail', p.tip_amount > 0 ? t('incl_tip', { amount: money(p.amount), tip: money(p.tip_amount) }) : '');
   text('confirm', t('pay', { amount: money(p.total_amount) }));
   showEl('sandbox', kind(p) === 'sandbox_confirm'); showEl('stripe', kind(p) === 'stripe_confirm');
-  $('card').value = '';
+  $('card').value = ''; $('confirm').disabled = !!back;
   show('paying', 'summary-h');
-  if (kind(p) === 'stripe_confirm') mountStripe(p);
+  if (back) { text('stripe-status', t('processing')); say(t('processing')); pollPayment(); } // back from 3-D Secure
+  else if (kind(p) === 'stripe_confirm') mountStripe(p);
   else if (kind(p) !== 'sandbox_confirm') pollPayment();
 }
 function payError(s) {
@@ -472,7 +474,7 @@ function outcome(p) {
     text('cancel', t('back'));
     payError(t(FAIL[p.failure_code] || 'failed'));
     $('card').value = '';
-    if (st.pay.stripe) renew().catch(fail); else $('card').focus();
+    if (!$('stripe').hidden) renew().catch(fail); else $('card').focus();
   } else {
     st.pay = null;
     say(t(p.status === 'expired' ? 'expired' : 'canceled'), p.status === 'expired' ? 'error' : 'info');
@@ -483,7 +485,7 @@ function outcome(p) {
 async function renew() {
   const pay = st.pay, old = pay.payment;
   if (old.status === 'pending') await api('POST', payUrl(old.id, '/cancel')).catch(() => null);
-  const p = await create(pay.body);
+  const p = await create(pay.body, old.total_amount);
   if (p.total_amount !== old.total_amount) { // the bill moved: show the new amount first
     enterPaying(p, pay.body);
     return payError(t('changed', { amount: money(p.total_amount) }));
@@ -650,9 +652,10 @@ if (!token) { stopped = true; return fatal(true); }
 async function resume() {
   let saved = null;
   try { saved = JSON.parse(sessionStorage.getItem(SESSION)); } catch (e) { /* none */ }
-  if (params.has('payment_intent')) history.replaceState(null, '', location.pathname + (qlang && '?lang=' + encodeURIComponent(qlang)));
+  const back = params.has('payment_intent'); // Stripe's return: once only
+  if (back) history.replaceState(null, '', location.pathname + (qlang && '?lang=' + encodeURIComponent(qlang)));
   const p = saved && (await api('GET', payUrl(saved.id)).catch(() => null));
-  if (p && p.status === 'pending') return enterPaying(p, saved.body);
+  if (p && p.status === 'pending') return enterPaying(p, saved.body, back);
   remember(null);
   if (p && p.status === 'succeeded') showReceipt(p);
 }
