@@ -157,6 +157,16 @@ try {
   await a.waitForFunction(() => !document.querySelector('[data-testid="send-feedback"]') ||
     document.querySelector('[data-testid="message"]')?.textContent.trim().length > 0);
 
+  step = 'guest A calls a server, who resolves the call from the keyboard without losing focus';
+  await a.click('[data-testid="call-server"]');
+  const resolveButton = staff.locator('[data-testid="assistance"] button');
+  await resolveButton.waitFor();
+  await resolveButton.focus();
+  await staff.keyboard.press('Enter');
+  await staff.waitForFunction(() => !document.querySelector('[data-testid="assistance"]'));
+  const focused = await staff.evaluate(() => document.activeElement?.id);
+  if (focused !== 'assist-h') throw new Error(`focus went to ${focused || 'the page'}, not the list's heading`);
+
   step = 'the pages pass an accessibility audit';
   await audit('guest page', guestUrl, { width: 390, height: 844 },
     (page) => page.waitForSelector('body[data-state="bill"], body[data-state="settled"]'));

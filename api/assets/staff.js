@@ -396,6 +396,7 @@
     }
     for (const [id, c] of S.cards) if (!seen.has(id)) { c.li.remove(); S.cards.delete(id); }
     const byLabel = (a, b) => a.label.localeCompare(b.label, locale, { numeric: true });
+    const focused = document.activeElement; // moving a card to another group drops its focus
     for (const s of ORDER) {
       const g = groups[s];
       const list = by[s].sort(byLabel);
@@ -406,6 +407,7 @@
         if (g.ul.children[i] !== li) g.ul.insertBefore(li, g.ul.children[i] || null);
       });
     }
+    if (focused && focused.isConnected && document.activeElement !== focused) focused.focus();
     $('floor-empty').hidden = tables.length > 0;
     const calls = tables.reduce((n, tb) => n + (tb.open_assistance || 0), 0);
     if (S.role !== 'pos' && calls !== S.assist.length) soon('assist', loadAssistance);
@@ -417,6 +419,19 @@
     if (!tb) return;
     if (!tb.bill) { say(t('noBill', { label: tb.label }), 'info'); return; }
     openBill(tb.bill.id, btn);
+  }
+
+  // Re-renders a list of rows without dropping keyboard focus: back to the same button of
+  // the same row, else of the row now in its place, else to the section's heading.
+  function keepFocus(list, heading, render) {
+    const el = document.activeElement;
+    const row = list.contains(el) ? el.closest('[data-id]') : null;
+    if (!row) return render();
+    const at = [...list.children].indexOf(row), which = [...row.querySelectorAll('button')].indexOf(el);
+    render();
+    const next = list.querySelector(`:scope > [data-id="${CSS.escape(row.dataset.id)}"]`) || list.children[Math.min(at, list.children.length - 1)];
+    const buttons = next ? [...next.querySelectorAll('button:not([disabled])')] : [];
+    (buttons[which] || buttons[0] || $(heading)).focus();
   }
 
   // assistance
@@ -434,21 +449,24 @@
     const open = new Set(S.assist.map((a) => a.id));
     for (const box of document.querySelectorAll('.alert.assist')) if (!open.has(box.dataset.id)) box.remove();
     $('assist-empty').hidden = S.assist.length > 0;
-    $('assistance').replaceChildren(...S.assist.map((a) => h('li', { class: 'row', 'data-testid': 'assistance', 'data-id': a.id },
+    keepFocus($('assistance'), 'assist-h', () => $('assistance').replaceChildren(...S.assist.map((a) => h('li', { class: 'row', 'data-testid': 'assistance', 'data-id': a.id },
       h('div', { class: 'grow' },
         h('p', { class: 'title', text: t('tableLabel', { label: a.table_label }) }),
         h('p', { text: a.reason || t('noReason'), class: a.reason ? '' : 'muted' }),
         h('p', { class: 'muted small' }, h('time', { datetime: a.created_at, 'data-ago': '', text: ago(a.created_at) }))),
-      h('button', { type: 'button', text: t('resolve'), onclick: (e) => resolve(a, e.currentTarget) }))));
+      h('button', { type: 'button', text: t('resolve'), onclick: (e) => resolve(a, e.currentTarget) })))));
   }
+  // Busy buttons are marked, not disabled: disabling would drop the keyboard focus.
   async function resolve(a, button) {
-    button.disabled = true;
+    if (button.getAttribute('aria-busy')) return;
+    button.setAttribute('aria-busy', 'true');
     try {
       await api('POST', `/v1/assistance/${encodeURIComponent(a.id)}/resolve`);
       say(t('resolved', { label: a.table_label }), 'ok');
       soon('floor', loadFloor);
       await loadAssistance();
-    } catch (e) { report(e); button.disabled = false; }
+    } catch (e) { report(e); }
+    button.removeAttribute('aria-busy');
   }
 
   // approvals (managers)
@@ -472,7 +490,7 @@
     ].sort((x, y) => String(x.created_at).localeCompare(String(y.created_at)));
     const me = S.me.staff ? S.me.staff.id : S.me.key_id;
     $('approvals-empty').hidden = rows.length > 0;
-    $('approvals').replaceChildren(...rows.map((x) => {
+    keepFocus($('approvals'), 'approvals-h', () => $('approvals').replaceChildren(...rows.map((x) => {
       const where = billLabel(x.bill_id);
       const who = x.created_by || {};
       return h('li', { class: 'row', 'data-testid': 'approval', 'data-kind': x.kind, 'data-id': x.id },
@@ -485,17 +503,18 @@
         who.id === me ? null : h('div', { class: 'actions' },
           h('button', { type: 'button', text: t('approve'), onclick: (e) => decide(x, 'approve', e.currentTarget) }),
           h('button', { type: 'button', class: 'secondary', text: t('reject'), onclick: (e) => decide(x, 'reject', e.currentTarget) })));
-    }));
+    })));
   }
   async function decide(x, verb, button) {
-    button.disabled = true;
+    if (button.getAttribute('aria-busy')) return;
+    button.setAttribute('aria-busy', 'true');
     try {
       await api('POST', `/v1/${x.kind === 'refund' ? 'refunds' : 'adjustments'}/${encodeURIComponent(x.id)}/${verb}`);
       say(t(verb === 'approve' ? 'approved' : 'rejected'), 'ok');
       soon('floor', loadFloor);
       if (S.billId === x.bill_id) loadBill(x.bill_id);
     } catch (e) { report(e); }
-    button.disabled = false;
+    button.removeAttribute('aria-busy');
     loadApprovals();
   }
 
