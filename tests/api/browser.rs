@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, backend_tests};
+use crate::helpers::{ADMIN_TOKEN, TestApp, backend_tests, bill_with_qr};
 
 fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e")
@@ -33,17 +33,42 @@ fn missing_runner() -> Option<String> {
     None
 }
 
+/// Runs `e2e/{script}` with node and these variables; fails the test with what it said.
+async fn run_scenario(script: &str, vars: &[(&str, &str)]) {
+    let mut node = std::process::Command::new("node");
+    node.arg(e2e_dir().join(script));
+    for (name, value) in vars {
+        node.env(name, value);
+    }
+    // The server answers the browser from this process's runtime, so node waits elsewhere.
+    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser scenario {script} failed:\n{said}");
+}
+
+/// Skips outside CI when there is no browser; fails in CI.
+fn browser_missing() -> bool {
+    let Some(reason) = missing_runner() else { return false };
+    assert!(
+        std::env::var("CI").is_ok_and(|v| v != "true") || std::env::var("CI").is_err(),
+        "CI needs the browser: {reason}"
+    );
+    eprintln!("skipping the browser test: {reason}");
+    true
+}
+
+fn screenshots(app: &TestApp) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/screenshots")
+        .join(format!("{:?}", app.backend).to_lowercase())
+}
+
 fn item_id(bill: &Value, name: &str) -> String {
     bill["items"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap()["id"].as_str().unwrap().to_owned()
 }
 
 async fn pay_at_table_in_a_browser(app: TestApp) {
-    if let Some(reason) = missing_runner() {
-        assert!(
-            std::env::var("CI").is_ok_and(|v| v != "true") || std::env::var("CI").is_err(),
-            "CI needs the browser: {reason}"
-        );
-        eprintln!("skipping the browser test: {reason}");
+    if browser_missing() {
         return;
     }
     let venue = app
@@ -78,25 +103,23 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
         .await
         .expect(201);
     assert_eq!(bill["totals"]["total"], 4800);
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/screenshots")
-        .join(format!("{:?}", app.backend).to_lowercase());
-    let mut node = std::process::Command::new("node");
-    node.arg(e2e_dir().join("pay_at_table.mjs"))
-        .env("BASE_URL", &app.address)
-        .env("VENUE_ID", &venue_id)
-        .env("MANAGER_KEY", manager)
-        .env("TABLE_ID", table["id"].as_str().unwrap())
-        .env("QR_TOKEN", table["qr_token"].as_str().unwrap())
-        .env("SERVER_KEY", server["key"].as_str().unwrap())
-        .env("PIZZA_ID", item_id(&bill, "Margherita"))
-        .env("PASTA_ID", item_id(&bill, "Carbonara"))
-        .env("WATER_ID", item_id(&bill, "Sparkling water"))
-        .env("SHOTS_DIR", &shots);
-    // The server answers the browser from this process's runtime, so node waits elsewhere.
-    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
-    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the browser scenario failed:\n{said}");
+    let shots = screenshots(&app);
+    run_scenario(
+        "pay_at_table.mjs",
+        &[
+            ("BASE_URL", &app.address),
+            ("VENUE_ID", &venue_id),
+            ("MANAGER_KEY", manager),
+            ("TABLE_ID", table["id"].as_str().unwrap()),
+            ("QR_TOKEN", table["qr_token"].as_str().unwrap()),
+            ("SERVER_KEY", server["key"].as_str().unwrap()),
+            ("PIZZA_ID", &item_id(&bill, "Margherita")),
+            ("PASTA_ID", &item_id(&bill, "Carbonara")),
+            ("WATER_ID", &item_id(&bill, "Sparkling water")),
+            ("SHOTS_DIR", shots.to_str().unwrap()),
+        ],
+    )
+    .await;
 
     // What the clicks did, through the API.
     let bill = app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(manager)).await.expect(200);
@@ -130,4 +153,35 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
     }
 }
 
-backend_tests!(pay_at_table_in_a_browser);
+/// A guest on a Stripe venue comes back from 3-D Secure before Stripe's webhook: the page
+/// waits for the outcome (no second card form) and shows the receipt once the webhook lands.
+async fn back_from_3d_secure_the_guest_waits_for_the_outcome(app: TestApp) {
+    if browser_missing() {
+        return;
+    }
+    let stripe = wiremock::MockServer::start().await;
+    crate::stripe::mount_create(&stripe).await;
+    let app = crate::stripe::stripe_app(app.backend, &stripe).await;
+    let venue = crate::stripe::stripe_venue(&app, "EUR", "inclusive", 1000).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "S3", json!([{"name": "Menu", "quantity": 2, "unit_price": 2500}])).await;
+    run_scenario(
+        "stripe_return.mjs",
+        &[
+            ("BASE_URL", &app.address),
+            ("QR_TOKEN", &qr),
+            ("STRIPE_WEBHOOK_SECRET", crate::stripe::WEBHOOK_SECRET),
+            ("SHOTS_DIR", screenshots(&app).to_str().unwrap()),
+        ],
+    )
+    .await;
+    let bill =
+        app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(&venue.manager_key)).await.expect(200);
+    assert_eq!(bill["status"], "paid", "{bill}");
+    assert_eq!(bill["totals"]["paid"], 5000);
+    assert_eq!(bill["payments"].as_array().unwrap().len(), 1, "one payment, one intent: {bill}");
+    let intents = stripe.received_requests().await.unwrap();
+    assert_eq!(intents.len(), 1, "Stripe was asked for one PaymentIntent");
+}
+
+backend_tests!(pay_at_table_in_a_browser, back_from_3d_secure_the_guest_waits_for_the_outcome);

@@ -65,7 +65,7 @@ fn intent_responder(req: &Request) -> ResponseTemplate {
     }))
 }
 
-async fn mount_create(stripe: &MockServer) {
+pub async fn mount_create(stripe: &MockServer) {
     Mock::given(method("POST")).and(path("/v1/payment_intents")).respond_with(intent_responder).mount(stripe).await;
 }
 
