@@ -109,8 +109,11 @@ try {
   await a.click('[data-testid="pay"]');
 
   step = 'the answer was lost: guest A retries the same payment (same Idempotency-Key), not a second one';
-  // Meanwhile the bill poll shows guest A's own hold: the retry must stay possible.
+  // Meanwhile the bill poll shows guest A's own hold, and guest A even reloads the page: the
+  // retry must stay possible.
   await a.waitForTimeout(3500);
+  await a.reload();
+  await a.waitForSelector('body[data-state="bill"]');
   await a.waitForFunction(() => /Retry.*29\.15/.test(document.querySelector('[data-testid="pay"]')?.textContent));
   await a.click('[data-testid="pay"]');
 

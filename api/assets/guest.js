@@ -413,16 +413,18 @@ split.addEventListener('click', (ev) => {
 // Paying.
 const SESSION = 'tablepay:' + token;
 function remember(v) { try { sessionStorage[v ? 'setItem' : 'removeItem'](SESSION, JSON.stringify(v)); } catch (e) { /* storage off */ } }
-// One Idempotency-Key per attempt, reused when the same attempt is re-sent after a network error.
+// One Idempotency-Key per attempt, reused when the same attempt is re-sent after a network error;
+// kept across a reload, as its payment may exist and hold the bill.
+function setAttempt(a) { st.attempt = a; try { sessionStorage[a ? 'setItem' : 'removeItem'](SESSION + ':a', JSON.stringify(a)); } catch (e) { /* storage off */ } }
 async function create(body, total) {
   const json = JSON.stringify(body);
-  if (!st.attempt || st.attempt.json !== json) st.attempt = { json, key: uuid(), total };
+  if (!st.attempt || st.attempt.json !== json) setAttempt({ json, key: uuid(), total });
   try {
     const p = await api('POST', base + '/payments', body, st.attempt.key);
-    st.attempt = null;
+    setAttempt(null);
     return p;
   } catch (e) {
-    if (!retryable(e)) st.attempt = null;
+    if (!retryable(e)) setAttempt(null);
     throw e;
   }
 }
@@ -651,7 +653,7 @@ if (!token) { stopped = true; return fatal(true); }
 // A payment left pending by a reload or a Stripe redirect is picked up again.
 async function resume() {
   let saved = null;
-  try { saved = JSON.parse(sessionStorage.getItem(SESSION)); } catch (e) { /* none */ }
+  try { saved = JSON.parse(sessionStorage.getItem(SESSION)); st.attempt = JSON.parse(sessionStorage.getItem(SESSION + ':a')); update(); } catch (e) { /* none */ }
   const back = params.has('payment_intent'); // Stripe's return: once only
   if (back) history.replaceState(null, '', location.pathname + (qlang && '?lang=' + encodeURIComponent(qlang)));
   const p = saved && (await api('GET', payUrl(saved.id)).catch(() => null));
