@@ -23,7 +23,9 @@ configuration (environment):
   TABLEPAY_HTTP_WORKERS  HTTP worker threads, default 2
   TABLEPAY_LOG_FORMAT    human (default) or json
   TABLEPAY_GUEST_ORIGIN  origin of the guest web page allowed by CORS
-  RUST_LOG               log filter, default info";
+  RUST_LOG               log filter, default info
+  (the main ones; the README's Configuration section lists every variable: rate limits,
+  trusted proxies, Stripe keys, webhook retries, holds, metrics token, …)";
 
 /// Runs the command named by the process arguments; the `tablepay` binary is this.
 pub fn main() -> ExitCode {
