@@ -100,18 +100,21 @@ try {
   await a.click('[data-testid="tip-option"][data-bps="1000"]');
   await a.screenshot({ path: join(shots, 'guest-split.png') });
   // The server makes the payment and holds the items, but its answer never reaches the phone.
-  let cut = 0;
+  let cut = 0, made;
+  const answered = new Promise((resolve) => { made = resolve; });
   await a.route('**/v1/t/*/payments', async (route) => {
     if (route.request().method() !== 'POST' || cut++) return route.continue();
     await route.fetch();
     await route.abort('connectionreset');
+    made();
   });
   await a.click('[data-testid="pay"]');
 
   step = 'the answer was lost: guest A retries the same payment (same Idempotency-Key), not a second one';
-  // Meanwhile the bill poll shows guest A's own hold, and guest A even reloads the page: the
-  // retry must stay possible.
-  await a.waitForTimeout(3500);
+  // The bill now shows guest A's own hold, and guest A even reloads the page: the retry must
+  // stay possible.
+  await answered;
+  await a.waitForFunction(() => /Retry.*29\.15/.test(document.querySelector('[data-testid="pay"]')?.textContent));
   await a.reload();
   await a.waitForSelector('body[data-state="bill"]');
   await a.waitForFunction(() => /Retry.*29\.15/.test(document.querySelector('[data-testid="pay"]')?.textContent));
@@ -185,6 +188,7 @@ try {
   await staff.waitForFunction(() => !document.querySelector('[data-testid="assistance"]'));
   const focused = await staff.evaluate(() => document.activeElement?.id);
   if (focused !== 'assist-h') throw new Error(`focus went to ${focused || 'the page'}, not the list's heading`);
+  if (!(await staff.locator('.alert.decision').count())) throw new Error('the rejection notice went with the call');
 
   step = 'the pages pass an accessibility audit';
   await audit('guest page', guestUrl, { width: 390, height: 844 },

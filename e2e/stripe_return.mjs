@@ -86,10 +86,15 @@ try {
   if (!(await page.isDisabled('[data-testid="confirm-card"]'))) throw new Error('the pay button is live again');
   if ((await page.textContent('#stripe-el')).trim()) throw new Error('a fresh Stripe form was mounted');
   await page.screenshot({ path: join(shots, 'guest-stripe-return.png') });
+  // A reload while waiting must not offer the card form again either.
+  await page.reload();
+  await page.waitForFunction(() => /Processing/i.test(document.querySelector('#stripe-status')?.textContent));
+  if ((await page.textContent('#stripe-el')).trim()) throw new Error('a reload mounted a fresh Stripe form');
 
   step = "Stripe's webhook arrives: the guest sees the receipt";
   const intent = await page.evaluate(async () => {
-    const saved = JSON.parse(Object.values(sessionStorage)[0] || 'null');
+    const entry = Object.entries(sessionStorage).find(([key]) => /^tablepay:[^:]+$/.test(key));
+    const saved = entry && JSON.parse(entry[1]);
     return saved && 'pi_' + saved.id.replaceAll('-', '');
   });
   if (!intent) throw new Error('the pending payment was not remembered across the redirect');

@@ -40,10 +40,11 @@ function money(minor) {
 const halfUp = (v, num, den) => Number((2n * BigInt(v) * BigInt(num) + BigInt(den)) / (2n * BigInt(den)));
 // "12,5" → 1250 for EUR, by string construction: never a float multiplication.
 function parseMinor(text) {
-  const s = String(text).replace(/[\s\u00a0\u202f']/g, ''), m = /^(\d{0,11})(?:[.,](\d{0,8}))?$/.exec(s);
+  const s = String(text).replace(/[\s\u00a0\u202f']/g, ''), m = /^(\d{0,11})(?:([.,])(\d{0,8}))?$/.exec(s);
   if (!s) return { value: 0 };
-  const frac = (m && m[2]) || '';
-  if (!m || !(m[1] + frac)) return { error: t('am_bad', { example: exp ? '12' + dec + '5'.padEnd(exp, '0') : '12' }) };
+  const frac = (m && m[3]) || '';
+  // The other mark before three digits is a thousands separator ("1,000" in en, "1.000" in fr).
+  if (!m || !(m[1] + frac) || (m[2] !== dec && frac.length === 3)) return { error: t('am_bad', { example: exp ? '12' + dec + '5'.padEnd(exp, '0') : '12' }) };
   if (frac.length > exp) return { error: exp ? t('am_dec', { cur, n: exp }) : t('am_bad', { example: '12' }) };
   return { value: Number((m[1] || '0') + frac.padEnd(exp, '0')) };
 }
@@ -456,7 +457,7 @@ function enterPaying(p, body, back) {
   showEl('sandbox', kind(p) === 'sandbox_confirm'); showEl('stripe', kind(p) === 'stripe_confirm');
   $('card').value = ''; $('confirm').disabled = !!back;
   show('paying', 'summary-h');
-  if (back) { text('stripe-status', t('processing')); say(t('processing')); pollPayment(); } // back from 3-D Secure
+  if (back) { remember({ id: p.id, body, sent: 1 }); text('stripe-status', t('processing')); say(t('processing')); pollPayment(); } // sent to Stripe
   else if (kind(p) === 'stripe_confirm') mountStripe(p);
   else if (kind(p) !== 'sandbox_confirm') pollPayment();
 }
@@ -574,8 +575,10 @@ async function confirmStripe() {
   payError('');
   if (pay.failed && !(await renew())) return;
   const back = location.origin + location.pathname + location.search;
+  remember({ id: pay.payment.id, body: pay.body, sent: 1 }); // a reload after this waits, not pays again
   const r = await pay.stripe.stripe.confirmPayment({ elements: pay.stripe.elements, redirect: 'if_required', confirmParams: { return_url: back } });
   if (!r.error) { say(t('processing')); return pollPayment(); }
+  remember({ id: pay.payment.id, body: pay.body });
   const declined = r.error.code === 'card_declined' && t(FAIL[r.error.decline_code] || 'declined');
   payError(declined || r.error.message || t('failed'));
   if (r.error.type === 'card_error') { pay.failed = true; text('cancel', t('back')); renew().catch(fail); }
@@ -657,7 +660,7 @@ async function resume() {
   const back = params.has('payment_intent'); // Stripe's return: once only
   if (back) history.replaceState(null, '', location.pathname + (qlang && '?lang=' + encodeURIComponent(qlang)));
   const p = saved && (await api('GET', payUrl(saved.id)).catch(() => null));
-  if (p && p.status === 'pending') return enterPaying(p, saved.body, back);
+  if (p && p.status === 'pending') return enterPaying(p, saved.body, back || !!saved.sent);
   remember(null);
   if (p && p.status === 'succeeded') showReceipt(p);
 }

@@ -314,7 +314,7 @@
     if (!x.created_by || x.created_by.id !== mine) return;
     const what = t('kind_' + (kind === 'refund' ? 'refund' : x.type));
     const text = t('decided_' + outcome, { name: (x.approved_by || {}).name, what, amount: fmt(x.amount), reason: x.reason });
-    alertBox(outcome === 'approved' ? 'settled' : 'assist', x.id, text);
+    alertBox(outcome === 'approved' ? 'decision ok' : 'decision no', x.id, text);
     announce(text);
   }
 

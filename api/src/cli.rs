@@ -105,7 +105,13 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             stop_signal().await;
             tracing::info!("stopping: no new connections; finishing the requests in flight");
             streams.close_streams();
-            handle.stop(true).await;
+            tokio::select! {
+                _ = handle.stop(true) => {}
+                _ = stop_signal() => {
+                    tracing::warn!("a second signal: stopping at once");
+                    std::process::exit(130);
+                }
+            }
         });
         // Returns after SIGTERM or SIGINT, once in-flight requests finished (bounded).
         running.server.await?;

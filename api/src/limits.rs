@@ -61,7 +61,8 @@ impl RateLimiter {
 /// the address it was reached from, so hops to the left of it are whatever the client
 /// wrote). IPv6 clients count by their /64, the block one household or phone gets.
 fn client_address(req: &ServiceRequest, trusted: &[IpAddr]) -> String {
-    let Some(mut client) = req.peer_addr().map(|a| a.ip()) else {
+    // Canonical forms, so that `::ffff:10.0.0.2` on a dual-stack socket is the proxy `10.0.0.2`.
+    let Some(mut client) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
         return "unknown".to_owned();
     };
     if trusted.contains(&client) {
@@ -72,7 +73,7 @@ fn client_address(req: &ServiceRequest, trusted: &[IpAddr]) -> String {
             .flat_map(|v| v.split(','))
             .collect();
         for hop in forwarded.iter().rev() {
-            let Ok(ip) = hop.trim().parse::<IpAddr>() else { break };
+            let Ok(ip) = hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) else { break };
             client = ip;
             if !trusted.contains(&ip) {
                 break;
@@ -80,13 +81,10 @@ fn client_address(req: &ServiceRequest, trusted: &[IpAddr]) -> String {
         }
     }
     match client {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
         IpAddr::V4(v4) => v4.to_string(),
     }
 }
@@ -233,5 +231,7 @@ mod tests {
         assert_eq!(client("[2001:db8:1:2:3:4:5:6]:5000", &[], &[]), "2001:db8:1:2::/64");
         assert_eq!(client("[2001:db8:1:2:ffff::9]:5000", &[], &[]), "2001:db8:1:2::/64");
         assert_eq!(client("[::ffff:198.51.100.9]:5000", &[], &[]), "198.51.100.9");
+        // A dual-stack socket sees an IPv4 proxy as IPv4-mapped.
+        assert_eq!(client("[::ffff:10.0.0.2]:5000", &["198.51.100.1"], &[proxy]), "198.51.100.1");
     }
 }

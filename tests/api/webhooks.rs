@@ -401,20 +401,27 @@ async fn sigint_lets_the_request_in_flight_finish(app: TestApp) {
     let address = server.address.trim_start_matches("http://").to_owned();
     let body = json!({"label": "Terrace 9"}).to_string();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // `Expect: 100-continue`: the server's "100 Continue" says it is handling the request.
     let head = format!(
         "POST /v1/venues/{}/tables HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         venue.id,
         venue.pos_key,
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut interim)).await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&interim[..n]).starts_with("HTTP/1.1 100 Continue"), "{:?}", &interim[..n]);
     stream.write_all(&body.as_bytes()[..5]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     server.signal("INT");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let refused = app.client.get(format!("{}/healthz", server.address)).send().await;
-    assert!(refused.is_err(), "no new connections while draining");
+    // A client without pooled connections: each check is a new connection.
+    let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while fresh.get(format!("{}/healthz", server.address)).send().await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "still accepting connections 5 s after SIGINT");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     stream.write_all(&body.as_bytes()[5..]).await.unwrap();
     let mut answer = String::new();
     tokio::time::timeout(Duration::from_secs(8), stream.read_to_string(&mut answer)).await.unwrap().unwrap();
