@@ -109,19 +109,23 @@ pub struct KnownTable {
     pub payment_provider: String,
 }
 
+/// A guest route's path split around its QR token: (`/v1/t/` or `/t/`, token, the rest).
+pub fn guest_path(path: &str) -> Option<(&'static str, &str, &str)> {
+    ["/v1/t/", "/t/"].into_iter().find_map(|prefix| {
+        let rest = path.strip_prefix(prefix)?;
+        let (token, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        Some((prefix, token, tail))
+    })
+}
+
 /// Middleware for `/v1/t/{qr_token}/…` and the guest page `/t/{qr_token}`.
 pub async fn guest_limits(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let page = req.path().starts_with("/t/");
-    let token = req
-        .path()
-        .strip_prefix("/v1/t/")
-        .or_else(|| req.path().strip_prefix("/t/"))
-        .and_then(|rest| rest.split('/').next())
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
+    let guest = guest_path(req.path());
+    let page = guest.is_some_and(|(prefix, _, _)| prefix == "/t/");
+    let token = guest.map(|(_, token, _)| token).filter(|t| !t.is_empty()).map(str::to_owned);
     let (Some(token), Some(state)) = (token, req.app_data::<web::Data<AppState>>().cloned()) else {
         return next.call(req).await;
     };

@@ -1,6 +1,6 @@
 //! Request ids and security headers on every response.
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -13,7 +13,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub async fn request_id<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+) -> Result<ServiceResponse<B>, actix_web::Error> {
     let id = req
         .headers()
         .get(&REQUEST_ID)
@@ -23,7 +23,7 @@ pub async fn request_id<B: MessageBody + 'static>(
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %loggable_path(req.path()));
     let started = std::time::Instant::now();
     // Inner layers answer their errors as responses (see `limits`), so none bypasses this.
-    let mut response = tracing::Instrument::instrument(next.call(req), span.clone()).await?.map_into_boxed_body();
+    let mut response = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     let status = response.status().as_u16();
     if let Some(state) = response.request().app_data::<actix_web::web::Data<crate::AppState>>() {
         let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
@@ -51,13 +51,10 @@ pub async fn request_id<B: MessageBody + 'static>(
 /// The path as logged: a QR token opens its table's bill to whoever holds it, so it stays
 /// out of the logs.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/v1/t/", "/t/"] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let tail = rest.find('/').map_or("", |i| &rest[i..]);
-            return format!("{prefix}{{qr_token}}{tail}").into();
-        }
+    match crate::limits::guest_path(path) {
+        Some((prefix, _, tail)) => format!("{prefix}{{qr_token}}{tail}").into(),
+        None => path.into(),
     }
-    path.into()
 }
 
 /// Routes a guest's browser calls from the guest page's origin.

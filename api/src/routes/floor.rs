@@ -217,7 +217,7 @@ pub async fn audit_log(
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(&[Role::Manager])?;
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let page = PageRequest::from_query(&query)?;
     let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let rows: Vec<AuditEntry> = state
         .db
