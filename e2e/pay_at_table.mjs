@@ -3,39 +3,23 @@
 //   BASE_URL, VENUE_ID, TABLE_ID, QR_TOKEN, SERVER_KEY, MANAGER_KEY, PIZZA_ID, PASTA_ID, WATER_ID, SHOTS_DIR, CHROMIUM
 // Exits non-zero, saying which step failed, when anything a user relies on goes wrong,
 // including a Content-Security-Policy violation or a script error on any page.
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { STEP_TIMEOUT, env, launch, shotsDir, watch } from './scenario.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const base = env('BASE_URL');
-const shots = env('SHOTS_DIR');
-mkdirSync(shots, { recursive: true });
+const shots = shotsDir();
 const guestUrl = `${base}/t/${env('QR_TOKEN')}`;
 const table = `[data-testid="table"][data-table-id="${env('TABLE_ID')}"]`;
 const problems = [];
-const STEP_TIMEOUT = 15_000;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 async function open(name, url, viewport, locale = 'en-GB') {
   const context = await browser.newContext({ viewport, locale, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
-  page.on('console', (m) => {
-    // The one network error the scenario causes on purpose (an answer cut off) is expected.
-    if (m.type() === 'error' && !m.text().includes('ERR_CONNECTION_RESET')) problems.push(`${name} console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`${name} script error: ${e.message}`));
+  // The one network error the scenario causes on purpose (an answer cut off) is expected.
+  watch(page, name, problems, ['ERR_CONNECTION_RESET']);
   await page.goto(url);
   return page;
 }

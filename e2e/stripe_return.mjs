@@ -5,19 +5,12 @@
 // Stripe.js cannot be fetched here (no network), so https://js.stripe.com/v3/ is answered by a
 // stand-in with the three calls the page makes; its confirmPayment redirects back as Stripe
 // does after a 3-D Secure check. The page's Content-Security-Policy still applies to it.
-import { chromium } from 'playwright-core';
 import { createHmac } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { STEP_TIMEOUT, env, launch, shotsDir, watch } from './scenario.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const base = env('BASE_URL');
-const shots = env('SHOTS_DIR');
-mkdirSync(shots, { recursive: true });
+const shots = shotsDir();
 const problems = [];
 
 const STRIPE_JS = `window.Stripe = function () {
@@ -49,11 +42,7 @@ async function stripeSays(type, intent) {
   if (res.status !== 200) throw new Error(`the webhook answered ${res.status}: ${await res.text()}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 let step = 'start';
 try {
   step = 'the guest opens the page of a Stripe venue';
@@ -64,9 +53,8 @@ try {
     return route.fulfill({ status: 200, contentType: 'application/javascript', body: STRIPE_JS });
   });
   const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  watch(page, 'guest', problems);
   await page.goto(`${base}/t/${env('QR_TOKEN')}`);
   await page.waitForSelector('body[data-state="bill"]');
   if (stripeLoads) throw new Error('Stripe.js was loaded before the guest chose to pay');
