@@ -4,11 +4,11 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::auth::VenueCaller;
-use crate::db::models::AuditEntry;
-use crate::db::schema::audit_log;
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::http::new_id;
+use tablepay_store::rows::AuditEntry;
+use tablepay_store::schema::audit_log;
 
 /// What happened, besides who did it.
 #[derive(Debug, Default)]

@@ -10,10 +10,10 @@ use actix_web::{FromRequest, HttpRequest, web};
 use diesel::prelude::*;
 
 use crate::AppState;
-use crate::db::models::ApiKey;
-use crate::db::schema::{api_keys, staff};
 use crate::error::ApiError;
 use crate::secrets::{constant_time_eq, digest};
+use tablepay_store::rows::ApiKey;
+use tablepay_store::schema::{api_keys, staff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

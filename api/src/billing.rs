@@ -1,75 +1,27 @@
-//! Loading a bill with everything needed to show it, and pricing it through `domain`.
+//! A stored bill priced through `domain` and its ledger, and the views of it that the API
+//! renders.
 //!
-//! A bill is always read with the same five queries whatever its number of items, so the
+//! A bill is always read with the same two statements whatever its number of items, so the
 //! guest's page costs the same for a coffee and for a banquet.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
+use tablepay_domain::ledger::{Ledger, LedgerError, LedgerLine, LedgerPart, LedgerPayment};
 use tablepay_domain::{
     Currency, Fraction, Line, MinorUnit, PaymentStatus, PricedBill, PricingRules, TaxMode, Totals, price_bill,
 };
 
 use crate::db::DbConn;
-use crate::db::models::{Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
-use crate::db::schema::{
-    adjustment_lines, adjustments, bill_items, bills, dining_tables, payment_items, payments, staff, venues,
-};
 use crate::error::ApiError;
+use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Payment, Venue};
 
-/// A bill with its venue, table, server and items, as stored.
-#[derive(Debug, Clone)]
-pub struct BillRecord {
-    pub bill: Bill,
-    pub venue: Venue,
-    pub table: DiningTable,
-    pub server: Option<Staff>,
-    pub items: Vec<BillItem>,
-    /// Every payment of the bill, oldest first.
-    pub payments: Vec<Payment>,
-    /// The item parts those payments take.
-    pub parts: Vec<PaymentItem>,
-    /// Comps and discounts, applied, waiting or rejected.
-    pub adjustments: Vec<Adjustment>,
-    /// How the applied ones lower each line.
-    pub adjustment_lines: Vec<AdjustmentLine>,
-}
+pub use tablepay_store::bills::BillRecord;
 
+/// Loads a bill with everything the ledger and its views need (two statements).
 pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>, ApiError> {
-    let Some(bill) = bills::table.find(bill_id).select(Bill::as_select()).first(conn).optional()? else {
-        return Ok(None);
-    };
-    let venue = venues::table.find(&bill.venue_id).select(Venue::as_select()).first(conn)?;
-    let table = dining_tables::table.find(&bill.table_id).select(DiningTable::as_select()).first(conn)?;
-    let server = match &bill.server_id {
-        Some(id) => staff::table.find(id).select(Staff::as_select()).first(conn).optional()?,
-        None => None,
-    };
-    let items = bill_items::table
-        .filter(bill_items::bill_id.eq(&bill.id))
-        .order((bill_items::position.asc(), bill_items::id.asc()))
-        .select(BillItem::as_select())
-        .load(conn)?;
-    let payments = payments::table
-        .filter(payments::bill_id.eq(&bill.id))
-        .order((payments::created_at.asc(), payments::id.asc()))
-        .select(Payment::as_select())
-        .load(conn)?;
-    let parts =
-        payment_items::table.filter(payment_items::bill_id.eq(&bill.id)).select(PaymentItem::as_select()).load(conn)?;
-    let adjustments = adjustments::table
-        .filter(adjustments::bill_id.eq(&bill.id))
-        .order((adjustments::created_at.asc(), adjustments::id.asc()))
-        .select(Adjustment::as_select())
-        .load(conn)?;
-    let adjustment_lines = adjustment_lines::table
-        .filter(adjustment_lines::bill_id.eq(&bill.id))
-        .select(AdjustmentLine::as_select())
-        .load(conn)?;
-    Ok(Some(BillRecord { bill, venue, table, server, items, payments, parts, adjustments, adjustment_lines }))
+    Ok(tablepay_store::bills::load(conn, bill_id)?)
 }
 
 pub fn pricing_rules(venue: &Venue) -> Result<PricingRules, ApiError> {
@@ -157,98 +109,59 @@ pub enum Audience {
     Guest,
 }
 
-/// What is taken of one line: paid or held parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ItemState {
-    /// The line's payable amount.
-    pub amount: MinorUnit,
-    pub claimed: Fraction,
-    pub paid: MinorUnit,
-    pub held: MinorUnit,
-}
-
-impl ItemState {
-    pub fn taken(&self) -> MinorUnit {
-        MinorUnit(self.paid.get() + self.held.get())
-    }
-}
-
-/// The bill's figures, derived from its items and payments.
-#[derive(Debug, Clone)]
-pub struct BillState {
-    pub priced: PricedBill,
-    pub totals: Totals,
-    /// Per active item id.
-    pub items: HashMap<String, ItemState>,
-    /// Equal shares paid or held, and of those paid.
-    pub equal_taken: u32,
-    pub equal_paid: u32,
-}
-
 pub fn payment_status(p: &Payment) -> Result<PaymentStatus, ApiError> {
     PaymentStatus::parse(&p.status).ok_or_else(|| ApiError::internal(format!("stored payment status {:?}", p.status)))
 }
 
-impl BillRecord {
+/// The bill's ledger and its views, for a stored bill.
+pub trait BillRecordExt {
     /// Prices the bill and accounts its payments. Fails with 409 when the bill would be
     /// worth less than what is paid or held (a change that must be refused).
-    pub fn state(&self) -> Result<BillState, ApiError> {
+    fn state(&self) -> Result<Ledger, ApiError>;
+    fn view(&self, audience: Audience) -> Result<BillView, ApiError>;
+}
+
+impl BillRecordExt for BillRecord {
+    fn state(&self) -> Result<Ledger, ApiError> {
         let priced = price(&self.venue, &self.items, &self.adjustment_lines)?;
-        let (mut paid, mut pending, mut tips) = (0_i64, 0_i64, 0_i64);
-        let mut statuses = HashMap::new();
-        let (mut equal_taken, mut equal_paid) = (0_u32, 0_u32);
-        for p in &self.payments {
-            let status = payment_status(p)?;
-            statuses.insert(p.id.as_str(), status);
-            if status.captured() {
-                paid += p.amount;
-                tips += p.tip_amount;
-            } else if status.holds() {
-                pending += p.amount;
-            }
-            if p.split_type == "equal" && status.takes_part() {
-                let count = u32::try_from(p.equal_count.unwrap_or(0)).unwrap_or(0);
-                equal_taken += count;
-                if status.captured() {
-                    equal_paid += count;
-                }
-            }
-        }
-        let totals = Totals::new(&priced, MinorUnit(paid), MinorUnit(pending), MinorUnit(tips)).map_err(|_| {
-            ApiError::conflict("conflict", "the bill cannot be worth less than what is already paid or held")
-        })?;
-        let mut items = HashMap::new();
-        let mut lines = priced.lines.iter();
-        for item in self.items.iter().filter(|i| i.status == "active") {
-            let amount = lines.next().map_or(MinorUnit::ZERO, |l| l.amount);
-            items.insert(
-                item.id.clone(),
-                ItemState { amount, claimed: Fraction::ZERO, paid: MinorUnit::ZERO, held: MinorUnit::ZERO },
-            );
-        }
-        for part in &self.parts {
-            let status = statuses.get(part.payment_id.as_str()).copied();
-            let Some(state) = items.get_mut(&part.item_id) else { continue };
-            let Some(status) = status.filter(|s| s.takes_part()) else { continue };
-            let fraction = Fraction::new(part.fraction_num, part.fraction_den)
-                .ok_or_else(|| ApiError::internal("stored item part is not a fraction"))?;
-            state.claimed = state.claimed.checked_add(fraction).unwrap_or(Fraction::ONE);
-            if status.captured() {
-                state.paid = MinorUnit(state.paid.get() + part.amount);
-            } else {
-                state.held = MinorUnit(state.held.get() + part.amount);
-            }
-        }
-        if items.values().any(|s| s.taken() > s.amount) {
-            return Err(ApiError::conflict(
-                "item_paid",
-                "an item cannot be worth less than what is paid or held of it",
-            ));
-        }
-        Ok(BillState { priced, totals, items, equal_taken, equal_paid })
+        let lines: Vec<LedgerLine> = self
+            .items
+            .iter()
+            .filter(|i| i.status == "active")
+            .map(|i| LedgerLine { item_id: i.id.clone(), quantity: i.quantity })
+            .collect();
+        let payments = self
+            .payments
+            .iter()
+            .map(|p| {
+                Ok(LedgerPayment {
+                    id: p.id.clone(),
+                    status: payment_status(p)?,
+                    amount: MinorUnit(p.amount),
+                    tip: MinorUnit(p.tip_amount),
+                    equal_count: (p.split_type == "equal")
+                        .then(|| u32::try_from(p.equal_count.unwrap_or(0)).unwrap_or(0)),
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let parts: Vec<LedgerPart> = self
+            .parts
+            .iter()
+            .map(|p| LedgerPart {
+                payment_id: p.payment_id.clone(),
+                item_id: p.item_id.clone(),
+                fraction: Fraction { num: p.fraction_num, den: p.fraction_den },
+                amount: MinorUnit(p.amount),
+            })
+            .collect();
+        Ledger::new(priced, &lines, &payments, &parts).map_err(|e| match e {
+            LedgerError::BillOversubscribed => ApiError::conflict("conflict", e.to_string()),
+            LedgerError::LineOversubscribed => ApiError::conflict("item_paid", e.to_string()),
+            LedgerError::BadPart | LedgerError::Overflow => ApiError::internal(format!("stored bill: {e}")),
+        })
     }
 
-    pub fn view(&self, audience: Audience) -> Result<BillView, ApiError> {
+    fn view(&self, audience: Audience) -> Result<BillView, ApiError> {
         let state = self.state()?;
         let rules = pricing_rules(&self.venue)?;
         let mut priced_lines = state.priced.lines.iter();
@@ -257,7 +170,7 @@ impl BillRecord {
             .iter()
             .map(|item| {
                 let line = if item.status == "active" { priced_lines.next().copied() } else { None };
-                let taken = state.items.get(&item.id);
+                let taken = state.lines.get(&item.id);
                 ItemView {
                     id: item.id.clone(),
                     name: item.name.clone(),

@@ -119,6 +119,12 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<tablepay_store::StoreError> for ApiError {
+    fn from(err: tablepay_store::StoreError) -> Self {
+        ApiError::internal(err.to_string())
+    }
+}
+
 impl From<serde_json::Error> for ApiError {
     fn from(err: serde_json::Error) -> Self {
         ApiError::internal(format!("json: {err}"))

@@ -2,18 +2,16 @@
 //! together with one delivery per subscribed webhook endpoint. Nothing is sent from inside a
 //! request; the delivery worker and the live feed read what was committed.
 
-use std::cell::Cell;
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::billing::{Audience, BillRecord, Timestamp};
-use crate::db::models::{Event, Payment, WebhookDelivery, WebhookEndpoint};
-use crate::db::schema::{bills, events, payments, venues, webhook_deliveries, webhook_endpoints};
+use crate::billing::{Audience, BillRecord, BillRecordExt, Timestamp};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::http::new_id;
+use tablepay_store::rows::{Event, Payment, WebhookDelivery, WebhookEndpoint};
+use tablepay_store::schema::{bills, events, payments, venues, webhook_deliveries, webhook_endpoints};
 
 /// Every event type: API.md's, then the extensions: `refund.pending_approval`,
 /// `assistance.resolved` and the decisions on requests above a server's limits, so every
@@ -36,24 +34,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "refund.rejected",
 ];
 
-/// PostgreSQL channel on which committed events are announced to other processes.
-pub const CHANNEL: &str = "tablepay_events";
-
-thread_local! {
-    /// Set when the transaction running on this thread wrote an event; read after commit to
-    /// wake the delivery worker and the live feeds at once.
-    static EMITTED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Clears and returns whether an event was written since the last call on this thread.
-pub fn take_emitted() -> bool {
-    EMITTED.with(|e| e.replace(false))
-}
-
-/// Wakes the delivery worker after this transaction commits (a manual retry, say).
-pub fn mark_emitted() {
-    EMITTED.with(|e| e.set(true));
-}
+pub use tablepay_store::outbox::mark_emitted;
 
 /// Writes an event of `venue_id` and its deliveries. Call inside a write transaction.
 pub fn emit(conn: &mut DbConn, venue_id: &str, event_type: &str, data: Value) -> Result<String, ApiError> {
@@ -83,9 +64,7 @@ pub fn emit(conn: &mut DbConn, venue_id: &str, event_type: &str, data: Value) ->
         let delivery = new_delivery(&endpoint.id, &event, now);
         diesel::insert_into(webhook_deliveries::table).values(&delivery).execute(conn)?;
     }
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(c)?;
-    }
+    tablepay_store::dialect::notify_events(conn)?;
     mark_emitted();
     Ok(id)
 }

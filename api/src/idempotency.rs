@@ -14,12 +14,12 @@ use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::AppState;
-use crate::db::models::IdempotencyRecord;
-use crate::db::schema::idempotency_keys;
 use crate::db::unique_violation;
 use crate::error::ApiError;
 use crate::http::{Body, Reply};
 use crate::secrets::digest;
+use tablepay_store::rows::IdempotencyRecord;
+use tablepay_store::schema::idempotency_keys;
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";

@@ -18,8 +18,8 @@ use actix_web::{HttpMessage, HttpResponse, web};
 use diesel::prelude::*;
 
 use crate::AppState;
-use crate::db::schema::{dining_tables, venues};
 use crate::error::ApiError;
+use tablepay_store::schema::{dining_tables, venues};
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Forget idle counters once there are this many.

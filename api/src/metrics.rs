@@ -12,9 +12,9 @@ use diesel::prelude::*;
 use tablepay_domain::PaymentStatus;
 
 use crate::AppState;
-use crate::db::schema::{payments, webhook_deliveries};
 use crate::error::ApiError;
 use crate::secrets::constant_time_eq;
+use tablepay_store::schema::{payments, webhook_deliveries};
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -244,6 +244,20 @@ mod tests {
         out
     }
 
+    /// Operations that the contract's changes of 2026-11-30 added and that are not built yet,
+    /// with the issue that builds each. The test below fails when one of them is built (take
+    /// it off) and when any other operation of the contract is missing.
+    const NOT_BUILT_YET: &[(&str, &str, u32)] = &[
+        ("get", "/v1/t/{}/events", 15),
+        ("post", "/v1/bills/{}/tenders", 14),
+        ("post", "/v1/tenders/{}/void", 14),
+        ("post", "/v1/bills/{}/move", 14),
+        ("post", "/v1/bills/{}/merge", 14),
+        ("post", "/v1/t/{}/payments/{}/invoice", 16),
+        ("post", "/v1/t/{}/payments/{}/receipt/email", 16),
+        ("get", "/v1/venues/{}/feedback", 16),
+    ];
+
     #[test]
     fn every_operation_of_the_contract_is_documented() {
         let contract = contract_operations(include_str!("../../docs/API.md"));
@@ -253,8 +267,17 @@ mod tests {
             .into_iter()
             .map(|(m, p)| (m, contract_operations(&format!("`GET {p}`"))[0].1.clone()))
             .collect();
-        let missing: Vec<_> = contract.iter().filter(|op| !shapes.contains(op)).collect();
-        assert!(missing.is_empty(), "in API.md but not in /openapi.json: {missing:?}");
+        let mut missing: Vec<(&str, &str)> =
+            contract.iter().filter(|op| !shapes.contains(op)).map(|(m, p)| (m.as_str(), p.as_str())).collect();
+        missing.sort();
+        missing.dedup();
+        let mut awaiting: Vec<(&str, &str)> = NOT_BUILT_YET.iter().map(|(m, p, _)| (*m, *p)).collect();
+        awaiting.sort();
+        assert_eq!(
+            missing, awaiting,
+            "in API.md but not in /openapi.json (left), against the operations known to be not built yet (right): \
+             build the missing ones, and take a built one off NOT_BUILT_YET"
+        );
     }
 
     #[test]

@@ -145,73 +145,6 @@ impl Tip {
     }
 }
 
-/// A payment's life. Illegal moves are refused: a failed payment never succeeds, a
-/// succeeded one never fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Pending,
-    Succeeded,
-    Failed,
-    Canceled,
-    Expired,
-    PartiallyRefunded,
-    Refunded,
-}
-
-impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 7] = [
-        PaymentStatus::Pending,
-        PaymentStatus::Succeeded,
-        PaymentStatus::Failed,
-        PaymentStatus::Canceled,
-        PaymentStatus::Expired,
-        PaymentStatus::PartiallyRefunded,
-        PaymentStatus::Refunded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Succeeded => "succeeded",
-            PaymentStatus::Failed => "failed",
-            PaymentStatus::Canceled => "canceled",
-            PaymentStatus::Expired => "expired",
-            PaymentStatus::PartiallyRefunded => "partially_refunded",
-            PaymentStatus::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PaymentStatus> {
-        PaymentStatus::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
-    /// Whether `self → next` is a legal move.
-    pub fn can_become(self, next: PaymentStatus) -> bool {
-        use PaymentStatus::*;
-        matches!(
-            (self, next),
-            (Pending, Succeeded | Failed | Canceled | Expired)
-                | (Succeeded | PartiallyRefunded, PartiallyRefunded | Refunded)
-        )
-    }
-
-    /// A pending payment holds its amount: nobody else can take it.
-    pub fn holds(self) -> bool {
-        self == PaymentStatus::Pending
-    }
-
-    /// Money was captured (refunds are accounted separately).
-    pub fn captured(self) -> bool {
-        matches!(self, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded)
-    }
-
-    /// Paid or held: the part is taken.
-    pub fn takes_part(self) -> bool {
-        self.holds() || self.captured()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,21 +192,6 @@ mod tests {
         assert_eq!(Tip::PercentBps(1500).amount(MinorUnit(3333)), Ok(MinorUnit(500)));
         assert_eq!(Tip::PercentBps(1000).amount(MinorUnit(5)), Ok(MinorUnit(1)));
         assert_eq!(Tip::Amount(MinorUnit(200)).amount(MinorUnit(3333)), Ok(MinorUnit(200)));
-    }
-
-    #[test]
-    fn payment_transitions() {
-        use PaymentStatus::*;
-        assert!(Pending.can_become(Succeeded));
-        assert!(!Failed.can_become(Succeeded));
-        assert!(!Succeeded.can_become(Failed));
-        assert!(!Expired.can_become(Succeeded));
-        assert!(Succeeded.can_become(PartiallyRefunded));
-        assert!(PartiallyRefunded.can_become(Refunded));
-        assert!(!Refunded.can_become(Succeeded));
-        for s in PaymentStatus::ALL {
-            assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
-        }
     }
 
     /// A claim on a line: whole units of a quantity, or one part of n.

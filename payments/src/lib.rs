@@ -11,6 +11,9 @@ pub mod stripe;
 
 pub use sandbox::SandboxProvider;
 pub use stripe::{StripeConfig, StripeProvider};
+/// Amounts a provider accepts: a rule of money, so it lives in `tablepay-domain`; providers
+/// state theirs through [`PaymentProvider::charge_rules`].
+pub use tablepay_domain::ChargeRules;
 
 /// A boxed future, so providers can be chosen per venue at run time (`dyn PaymentProvider`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -115,29 +118,6 @@ pub trait PaymentProvider: Send + Sync {
     fn charge_rules(&self, currency: &str, exponent: u8) -> ChargeRules;
     /// What the guest's page needs to confirm the payment.
     fn next_action(&self, payment_id: &str, payment: &ProviderPayment) -> NextAction;
-}
-
-/// Amounts a provider accepts, in ISO 4217 minor units of the currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChargeRules {
-    /// Every charged amount is a multiple of this (10 for KWD on Stripe).
-    pub granularity: i64,
-    /// The smallest amount a charge may have.
-    pub minimum: i64,
-}
-
-impl ChargeRules {
-    pub const ANY: ChargeRules = ChargeRules { granularity: 1, minimum: 1 };
-
-    /// The smallest chargeable amount ≥ `amount`.
-    pub fn round_up(self, amount: i64) -> Option<i64> {
-        let rem = amount.rem_euclid(self.granularity);
-        if rem == 0 { Some(amount) } else { amount.checked_add(self.granularity - rem) }
-    }
-
-    pub fn chargeable(self, amount: i64) -> bool {
-        amount >= self.minimum && amount % self.granularity == 0
-    }
 }
 
 /// How the guest confirms a payment.

@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, backend_tests};
+use crate::helpers::{CARD_OK, TestApp, backend_tests, bill_with_qr, spawn_app_with};
 
 fn amounts(bill: &Value) -> Vec<i64> {
     bill["items"].as_array().unwrap().iter().map(|i| i["amount"].as_i64().unwrap()).collect()
@@ -253,7 +253,79 @@ async fn concurrent_replays_create_one_bill(app: TestApp) {
     assert_eq!(ids.len(), 1, "one bill whatever the interleaving");
 }
 
+/// Everything the ledger needs (bill, venue, table, server, lines, payments, their parts,
+/// comps and their lines) loads in two statements, however many of each there are.
+async fn a_bill_loads_in_two_statements_whatever_it_holds(app: TestApp) {
+    let quiet = [("TABLEPAY_WEBHOOK_WORKER", "false"), ("TABLEPAY_SWEEP_INTERVAL_MS", "60000")];
+    let app = spawn_app_with(app.backend, &quiet).await.unwrap();
+    let venue = app.create_venue("EUR", "exclusive", 1000, 0).await;
+    for (label, count) in [("small", 2_usize), ("large", 60)] {
+        let items: Vec<Value> =
+            (0..count).map(|i| json!({"name": format!("Dish {i}"), "quantity": 2, "unit_price": 500 + i})).collect();
+        let (bill, qr) = bill_with_qr(&app, &venue, label, json!(items)).await;
+        let bill_id = bill["id"].as_str().unwrap().to_owned();
+        let item = |n: usize| bill["items"][n]["id"].clone();
+        // A paid part of a shared line, a held one, and a comp on another line.
+        let paid = app
+            .pay(&qr, json!({"bill_id": bill_id, "split": {"type": "items", "items": [{"item_id": item(0), "share": {"parts": 2}}]}}))
+            .await
+            .expect(201);
+        app.confirm(paid["id"].as_str().unwrap(), CARD_OK).await.expect(200);
+        app.pay(
+            &qr,
+            json!({"bill_id": bill_id, "split": {"type": "items", "items": [{"item_id": item(0), "quantity": 1}]}}),
+        )
+        .await
+        .expect(201);
+        app.post(
+            &format!("/v1/bills/{bill_id}/adjustments"),
+            Some(&venue.manager_key),
+            json!({"type": "comp", "item_id": item(1), "reason": "birthday"}),
+        )
+        .await
+        .expect(201);
+        let (id, db) = (bill_id.clone(), app.db.clone());
+        // Counted inside the closure: the pool's own check of the connection is not the load's.
+        let (record, statements) = app
+            .db
+            .run(move |conn| {
+                let before = db.queries_run();
+                let record = tablepay_store::bills::load(conn, &id)?;
+                Ok((record, db.queries_run() - before))
+            })
+            .await
+            .expect("loads");
+        let record = record.expect("the bill exists");
+        assert_eq!(statements, 2, "statements to load the {label} bill");
+        assert_eq!(record.bill.id, bill_id);
+        assert_eq!(record.venue.id, venue.id);
+        assert_eq!(record.table.label, label);
+        assert_eq!(record.items.len(), count);
+        let positions: Vec<i32> = record.items.iter().map(|i| i.position).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "lines in the POS's order: {positions:?}");
+        assert_eq!(record.payments.len(), 2);
+        assert_eq!(record.payments[0].id, paid["id"].as_str().unwrap(), "payments oldest first");
+        assert_eq!(record.payments[0].status, "succeeded");
+        assert_eq!(record.payments[1].status, "pending");
+        let fractions: Vec<(i64, i64)> = record.parts.iter().map(|p| (p.fraction_num, p.fraction_den)).collect();
+        assert_eq!(fractions.len(), 2);
+        assert!(fractions.iter().all(|f| *f == (1, 2)), "{fractions:?}");
+        assert_eq!(record.adjustments.len(), 1);
+        assert_eq!(record.adjustments[0].status, "applied");
+        assert_eq!(record.adjustment_lines.len(), 1);
+        assert_eq!(record.adjustment_lines[0].item_id, item(1).as_str().unwrap());
+        // What the store loaded is what the API shows.
+        let shown = app.get(&format!("/v1/bills/{bill_id}"), Some(&venue.pos_key)).await.expect(200);
+        assert_eq!(shown["payments"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            shown["items"][0]["paid_amount"].as_i64().unwrap(),
+            record.parts.iter().find(|p| p.payment_id == record.payments[0].id).unwrap().amount
+        );
+    }
+}
+
 backend_tests!(
+    a_bill_loads_in_two_statements_whatever_it_holds,
     inclusive_tax_in_eur_is_shown_not_added,
     exclusive_tax_and_service_in_jpy,
     exclusive_tax_in_kwd_rounds_half_up_per_line,

@@ -14,13 +14,13 @@ use tablepay_domain::{MinorUnit, PaymentStatus};
 use tablepay_payments::{PaymentProvider, ProviderError, ProviderEvent, SandboxProvider, StripeProvider};
 
 use crate::AppState;
-use crate::billing::{load_bill, payment_status};
-use crate::db::models::{Payment, ProviderEventRecord};
-use crate::db::schema::{bills, payments, provider_events};
+use crate::billing::{BillRecordExt, load_bill, payment_status};
 use crate::db::{self, DbConn, lock_bill, unique_violation};
 use crate::error::ApiError;
 use crate::events;
 use crate::settings::Settings;
+use tablepay_store::rows::{Payment, ProviderEventRecord};
+use tablepay_store::schema::{bills, payments, provider_events};
 
 /// The providers this server can use; a venue names one.
 pub struct Providers {

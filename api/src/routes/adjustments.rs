@@ -12,9 +12,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Role, VenueAuth, VenueCaller};
-use crate::billing::{AdjustmentView, Audience, BillRecord, load_bill};
-use crate::db::models::{Adjustment, AdjustmentLine};
-use crate::db::schema::{adjustment_lines, adjustments, bills};
+use crate::billing::{AdjustmentView, Audience, BillRecord, BillRecordExt, load_bill};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::{bill_event, emit};
@@ -22,6 +20,8 @@ use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::routes::bills::lock_venue_bill;
 use crate::routes::venues::MAX_BPS;
+use tablepay_store::rows::{Adjustment, AdjustmentLine};
+use tablepay_store::schema::{adjustment_lines, adjustments, bills};
 
 pub const STAFF: &[Role] = &[Role::Server, Role::Manager];
 
@@ -73,7 +73,7 @@ fn spread(record: &BillRecord, adjustment: &Adjustment) -> Result<Vec<Adjustment
     let open: Vec<(String, i64)> = discountable(record)?
         .into_iter()
         .map(|(id, price)| {
-            let claimed = state.items.get(&id).map_or(Fraction::ZERO, |s| s.claimed);
+            let claimed = state.lines.get(&id).map_or(Fraction::ZERO, |s| s.claimed);
             let free = i128::from(price) * i128::from(claimed.den - claimed.num) / i128::from(claimed.den.max(1));
             (id, i64::try_from(free).unwrap_or(0))
         })

@@ -15,9 +15,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::audit;
 use crate::auth::{Role, VenueAuth, VenueCaller};
-use crate::billing::{Audience, BillRecord, load_bill};
-use crate::db::models::{Bill, BillItem, Staff};
-use crate::db::schema::{bill_items, bills, staff};
+use crate::billing::{Audience, BillRecord, BillRecordExt, load_bill};
 use crate::db::{self, DbConn, lock_bill, unique_violation};
 use crate::error::ApiError;
 use crate::events::bill_event;
@@ -25,6 +23,8 @@ use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::routes::tables::load_venue_table;
 use crate::routes::venues::{MAX_AMOUNT, bps};
+use tablepay_store::rows::{Bill, BillItem, Staff};
+use tablepay_store::schema::{bill_items, bills, staff};
 
 /// Items on one bill, void ones included; a check longer than this is not a restaurant bill.
 const MAX_ITEMS_PER_BILL: usize = 1000;
@@ -132,16 +132,7 @@ fn insert_items(conn: &mut DbConn, bill_id: &str, first_position: i32, items: &[
             voided_at: None,
         })
         .collect();
-    match conn {
-        DbConn::Pg(c) => {
-            for chunk in rows.chunks(500) {
-                diesel::insert_into(bill_items::table).values(chunk).execute(c)?;
-            }
-        }
-        DbConn::Sqlite(c) => {
-            diesel::insert_into(bill_items::table).values(&rows).execute(c)?;
-        }
-    }
+    tablepay_store::batch_insert!(conn, bill_items::table, &rows);
     Ok(())
 }
 
@@ -386,7 +377,7 @@ pub async fn void_item(
             require_open(&record.bill)?;
             if record
                 .state()?
-                .items
+                .lines
                 .get(&item.id)
                 .is_some_and(|s| s.taken() > MinorUnit::ZERO || s.claimed != Fraction::ZERO)
             {
@@ -466,7 +457,7 @@ pub async fn upsert_by_ref(
             require_open(&record.bill)?;
             let state = record.state()?;
             let touched = plan.void.iter().chain(plan.update.iter().map(|(id, _)| id));
-            if touched.filter_map(|id| state.items.get(id)).any(|s| s.claimed != Fraction::ZERO) {
+            if touched.filter_map(|id| state.lines.get(id)).any(|s| s.claimed != Fraction::ZERO) {
                 return Err(ApiError::conflict("item_paid", "the check changes an item that is partly paid or held"));
             }
             apply(conn, &record, plan)?;

@@ -14,10 +14,10 @@ use tokio::sync::watch;
 use crate::AppState;
 use crate::auth::VenueAuth;
 use crate::db::Db;
-use crate::db::models::Event;
-use crate::db::schema::{events, venues};
 use crate::error::ApiError;
 use crate::http::parse_id;
+use tablepay_store::rows::Event;
+use tablepay_store::schema::{events, venues};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const PAGE: i64 = 200;

@@ -12,19 +12,19 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Role, VenueAuth};
-use crate::billing::{BillRecord, StaffRef, Timestamp};
-use crate::db::models::{
-    AdjustmentLine, AssistanceRequest, AuditEntry, Bill, BillItem, DiningTable, Payment, Refund, Staff, Venue,
-};
-use crate::db::schema::{
-    adjustment_lines, assistance_requests, audit_log, bill_items, bills, dining_tables, payments, refunds, staff,
-    venues,
-};
+use crate::billing::{BillRecord, BillRecordExt, StaffRef, Timestamp};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::emit;
 use crate::http::{ListQuery, PageRequest, Reply, parse_id};
 use crate::routes::adjustments::STAFF;
+use tablepay_store::rows::{
+    AdjustmentLine, AssistanceRequest, AuditEntry, Bill, BillItem, DiningTable, Payment, Refund, Staff, Venue,
+};
+use tablepay_store::schema::{
+    adjustment_lines, assistance_requests, audit_log, bill_items, bills, dining_tables, payments, refunds, staff,
+    venues,
+};
 
 #[derive(Debug, Serialize, ToSchema)]
 struct FloorBill {

@@ -9,9 +9,7 @@ use utoipa::ToSchema;
 use serde_json::json;
 
 use crate::AppState;
-use crate::billing::{Audience, BillView, Timestamp, load_bill};
-use crate::db::models::{AssistanceRequest, DiningTable, Feedback, Venue};
-use crate::db::schema::{assistance_requests, bills, dining_tables, feedback, payments, venues};
+use crate::billing::{Audience, BillRecordExt, BillView, Timestamp, load_bill};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::emit;
@@ -19,6 +17,8 @@ use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::routes::floor::assistance_view;
 use crate::routes::venues::tip_presets;
+use tablepay_store::rows::{AssistanceRequest, DiningTable, Feedback, Venue};
+use tablepay_store::schema::{assistance_requests, bills, dining_tables, feedback, payments, venues};
 
 #[derive(Debug, Serialize, ToSchema)]
 struct GuestVenue {

@@ -6,21 +6,18 @@
 //! holds are stored before anything is asked of the provider. A payment that loses a race
 //! gets 409 and no provider intent is ever created for it.
 
-use std::collections::HashSet;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use tablepay_domain::{Fraction, MinorUnit, SplitError, Tip, equal_shares_cost, item_part_cost};
+use tablepay_domain::ledger::{ItemRequest, MAX_ITEMS_IN_SPLIT, MAX_PARTS, SplitRefusal, SplitRequest};
+use tablepay_domain::{ChargeError, Fraction, MinorUnit, SplitError, Tip};
 use tablepay_payments::{CreatePayment, NextAction, ProviderError, ProviderPayment};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::billing::{BillRecord, Timestamp, currency, load_bill, payment_status};
-use crate::db::models::{DiningTable, Payment, PaymentItem, Venue};
-use crate::db::schema::{bills, payment_items, payments};
+use crate::billing::{BillRecordExt, Timestamp, currency, load_bill, payment_status};
 use crate::db::{self, DbConn, lock_bill};
 use crate::error::ApiError;
 use crate::http::{Body, Reply, new_id, parse_id};
@@ -29,8 +26,8 @@ use crate::payments::{bill_updated, bump_bill, transition};
 use crate::routes::guest::table_by_token;
 use crate::routes::venues::{MAX_AMOUNT, MAX_BPS};
 use crate::secrets::digest;
-
-const MAX_EQUAL_PARTS: i64 = 100;
+use tablepay_store::rows::{DiningTable, Payment, PaymentItem, Venue};
+use tablepay_store::schema::{bills, payment_items, payments};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,17 +47,6 @@ enum SplitInput {
     Equal { parts: i64, count: Option<i64> },
     Items { items: Vec<ItemClaim> },
     Amount { amount: i64 },
-}
-
-impl SplitInput {
-    fn kind(&self) -> &'static str {
-        match self {
-            SplitInput::Remaining => "remaining",
-            SplitInput::Equal { .. } => "equal",
-            SplitInput::Items { .. } => "items",
-            SplitInput::Amount { .. } => "amount",
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,20 +98,6 @@ fn parse_email(email: Option<&str>) -> Result<Option<String>, ApiError> {
     if valid { Ok(Some(email.to_owned())) } else { Err(ApiError::invalid("email is not an e-mail address")) }
 }
 
-/// A part of a line the payment takes.
-struct NewPart {
-    item_id: String,
-    fraction: Fraction,
-    amount: MinorUnit,
-}
-
-/// The priced split.
-struct Priced {
-    amount: MinorUnit,
-    parts: Vec<NewPart>,
-    equal: Option<(i32, i32)>,
-}
-
 fn exceeds(detail: impl Into<String>) -> ApiError {
     ApiError::conflict("amount_exceeds_remaining", detail)
 }
@@ -134,105 +106,61 @@ fn unavailable() -> ApiError {
     ApiError::conflict("items_unavailable", "part of those items is already paid or held by another guest")
 }
 
-fn split_error(e: SplitError) -> ApiError {
-    match e {
-        SplitError::ItemUnavailable => unavailable(),
-        SplitError::SharesUnavailable => exceeds("those equal shares are already paid or held"),
-        SplitError::ExceedsRemaining => exceeds("the amount exceeds what remains to be paid"),
-        SplitError::Overflow => ApiError::invalid("amount out of range"),
-    }
+/// The guest's split as the ledger takes it; item ids are parsed here, at the edge.
+fn split_request(split: &SplitInput) -> Result<SplitRequest, ApiError> {
+    Ok(match split {
+        SplitInput::Remaining => SplitRequest::Remaining,
+        SplitInput::Amount { amount } => SplitRequest::Amount(*amount),
+        SplitInput::Equal { parts, count } => SplitRequest::Equal { parts: *parts, count: count.unwrap_or(1) },
+        SplitInput::Items { items } => SplitRequest::Items(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, claim)| {
+                    let item_id = parse_id(&claim.item_id, "item")
+                        .map_err(|_| ApiError::invalid(format!("split.items[{i}].item_id is not on this bill")))?;
+                    Ok(ItemRequest {
+                        item_id,
+                        quantity: claim.quantity,
+                        share_parts: claim.share.as_ref().map(|s| s.parts),
+                    })
+                })
+                .collect::<Result<_, ApiError>>()?,
+        ),
+    })
 }
 
-fn price_split(record: &BillRecord, split: &SplitInput) -> Result<Priced, ApiError> {
-    let state = record.state()?;
-    let remaining = state.totals.remaining;
-    match split {
-        SplitInput::Remaining => {
-            if remaining <= MinorUnit::ZERO {
-                return Err(exceeds("nothing remains to be paid; other payments may still be pending"));
-            }
-            Ok(Priced { amount: remaining, parts: Vec::new(), equal: None })
+/// The answer to a split the ledger refuses.
+fn refusal(refusal: SplitRefusal) -> ApiError {
+    match refusal {
+        SplitRefusal::AmountBelowOne => ApiError::invalid("split.amount must be at least 1"),
+        SplitRefusal::PartsOutOfRange => ApiError::invalid(format!("split.parts must be from 2 to {MAX_PARTS}")),
+        SplitRefusal::CountOutOfRange => ApiError::invalid("split.count must be from 1 to split.parts"),
+        SplitRefusal::ItemCount => ApiError::invalid(format!("split.items must name 1 to {MAX_ITEMS_IN_SPLIT} items")),
+        SplitRefusal::ItemTwice { index } => ApiError::invalid(format!("split.items[{index}] names an item twice")),
+        SplitRefusal::NotAnActiveItem { index } => {
+            ApiError::invalid(format!("split.items[{index}].item_id is not an active item of this bill"))
         }
-        SplitInput::Amount { amount } => {
-            if *amount < 1 {
-                return Err(ApiError::invalid("split.amount must be at least 1"));
-            }
-            if MinorUnit(*amount) > remaining {
-                return Err(exceeds(format!("only {} remains to be paid", remaining.get())));
-            }
-            Ok(Priced { amount: MinorUnit(*amount), parts: Vec::new(), equal: None })
+        SplitRefusal::BadItemPart { index, quantity } => ApiError::invalid(format!(
+            "split.items[{index}] takes either a quantity from 1 to {quantity} or a share of 2 to {MAX_PARTS} parts"
+        )),
+        SplitRefusal::NotAPart { index } => {
+            ApiError::invalid(format!("split.items[{index}] is not a part of the item"))
         }
-        SplitInput::Equal { parts, count } => {
-            let count = count.unwrap_or(1);
-            if !(2..=MAX_EQUAL_PARTS).contains(parts) {
-                return Err(ApiError::invalid(format!("split.parts must be from 2 to {MAX_EQUAL_PARTS}")));
-            }
-            if !(1..=*parts).contains(&count) {
-                return Err(ApiError::invalid("split.count must be from 1 to split.parts"));
-            }
-            if let Some(fixed) = record.bill.equal_parts
-                && state.equal_taken > 0
-                && i64::from(fixed) != *parts
-            {
-                return Err(ApiError::conflict(
-                    "conflict",
-                    format!("this bill is being split in {fixed} equal shares; pay shares of {fixed}"),
-                ));
-            }
-            let amount =
-                equal_shares_cost(state.totals.total, *parts as u32, state.equal_taken, count as u32, remaining)
-                    .map_err(split_error)?;
-            Ok(Priced { amount, parts: Vec::new(), equal: Some((*parts as i32, count as i32)) })
+        SplitRefusal::CostsNothing => ApiError::invalid("those items cost nothing; there is nothing to pay"),
+        SplitRefusal::Overflow | SplitRefusal::Taken(SplitError::Overflow) => ApiError::invalid("amount out of range"),
+        SplitRefusal::NothingRemains => exceeds("nothing remains to be paid; other payments may still be pending"),
+        SplitRefusal::AmountExceeds { remaining } => exceeds(format!("only {} remains to be paid", remaining.get())),
+        SplitRefusal::ItemsExceed { cost, remaining } => {
+            exceeds(format!("those items cost {} but only {} remains to be paid", cost.get(), remaining.get()))
         }
-        SplitInput::Items { items } => {
-            if items.is_empty() || items.len() > 200 {
-                return Err(ApiError::invalid("split.items must name 1 to 200 items"));
-            }
-            let mut seen = HashSet::new();
-            let mut parts = Vec::with_capacity(items.len());
-            for (i, claim) in items.iter().enumerate() {
-                let item_id = parse_id(&claim.item_id, "item")
-                    .map_err(|_| ApiError::invalid(format!("split.items[{i}].item_id is not on this bill")))?;
-                if !seen.insert(item_id.clone()) {
-                    return Err(ApiError::invalid(format!("split.items[{i}] names an item twice")));
-                }
-                let (Some(row), Some(taken)) =
-                    (record.items.iter().find(|r| r.id == item_id), state.items.get(&item_id))
-                else {
-                    return Err(ApiError::invalid(format!(
-                        "split.items[{i}].item_id is not an active item of this bill"
-                    )));
-                };
-                let want = match (claim.quantity, &claim.share) {
-                    (Some(q), None) if (1..=row.quantity).contains(&q) => Fraction::new(q, row.quantity),
-                    (None, Some(share)) if (2..=MAX_EQUAL_PARTS).contains(&share.parts) => Fraction::new(1, share.parts),
-                    (None, None) if !taken.claimed.is_whole() => Fraction::new(taken.claimed.den - taken.claimed.num, taken.claimed.den),
-                    (None, None) => return Err(unavailable()),
-                    _ => {
-                        return Err(ApiError::invalid(format!(
-                            "split.items[{i}] takes either a quantity from 1 to {} or a share of 2 to {MAX_EQUAL_PARTS} parts",
-                            row.quantity
-                        )));
-                    }
-                }
-                .ok_or_else(|| ApiError::invalid(format!("split.items[{i}] is not a part of the item")))?;
-                let cost = item_part_cost(taken.amount, taken.claimed, taken.taken(), want).map_err(split_error)?;
-                parts.push(NewPart { item_id, fraction: want, amount: cost });
-            }
-            let amount =
-                MinorUnit::sum(parts.iter().map(|p| p.amount)).map_err(|_| ApiError::invalid("amount out of range"))?;
-            if amount > remaining {
-                return Err(exceeds(format!(
-                    "those items cost {} but only {} remains to be paid",
-                    amount.get(),
-                    remaining.get()
-                )));
-            }
-            if amount == MinorUnit::ZERO {
-                return Err(ApiError::invalid("those items cost nothing; there is nothing to pay"));
-            }
-            Ok(Priced { amount, parts, equal: None })
-        }
+        SplitRefusal::SplitInOtherParts { parts } => ApiError::conflict(
+            "conflict",
+            format!("this bill is being split in {parts} equal shares; pay shares of {parts}"),
+        ),
+        SplitRefusal::Taken(SplitError::ItemUnavailable) => unavailable(),
+        SplitRefusal::Taken(SplitError::SharesUnavailable) => exceeds("those equal shares are already paid or held"),
+        SplitRefusal::Taken(SplitError::ExceedsRemaining) => exceeds("the amount exceeds what remains to be paid"),
     }
 }
 
@@ -387,44 +315,41 @@ pub async fn create(
                 if record.bill.status != "open" {
                     return Err(ApiError::conflict("bill_not_open", format!("the bill is {}", record.bill.status)));
                 }
-                let priced = price_split(&record, &input.split)?;
+                let split = split_request(&input.split)?;
+                let ledger = record.state()?;
+                let fixed_parts = record.bill.equal_parts.map(i64::from);
+                let priced = ledger.price_split(&split, fixed_parts).map_err(refusal)?;
                 let currency = currency(&record.venue)?;
                 let provider = providers_state.providers.get(&record.venue.payment_provider)?;
                 let rules = provider.charge_rules(currency.code(), currency.exponent());
-                let mut tip_amount = match tip {
+                let tip_amount = match tip {
                     Some(t) => t.amount(priced.amount).map_err(|_| ApiError::invalid("tip out of range"))?,
                     None => MinorUnit::ZERO,
                 };
-                let total = priced.amount.checked_add(tip_amount).map_err(|_| ApiError::invalid("amount out of range"))?;
-                // Round the charge up to what the provider can take, by the tip, so the bill's
-                // own parts stay exact.
-                let chargeable = rules.round_up(total.get()).ok_or_else(|| ApiError::invalid("amount out of range"))?;
-                tip_amount = MinorUnit(tip_amount.get() + chargeable - total.get());
-                if chargeable < rules.minimum {
-                    return Err(ApiError::invalid(format!(
-                        "{} is below the smallest charge {} accepts ({}); add a tip or pay a larger part",
-                        currency.format(MinorUnit(chargeable)),
-                        provider.name(),
-                        currency.format(MinorUnit(rules.minimum))
-                    )));
-                }
-                let left = record.state()?.totals.remaining.get() - priced.amount.get();
-                if left > 0 && left < rules.minimum {
-                    return Err(ApiError::invalid(format!(
-                        "this would leave {}, less than the smallest charge {} accepts; pay the remaining amount instead",
-                        currency.format(MinorUnit(left)),
-                        provider.name()
-                    )));
-                }
+                let charged = tablepay_domain::charge(rules, priced.amount, tip_amount, ledger.remaining())
+                    .map_err(|e| match e {
+                        ChargeError::BelowMinimum { charge, minimum } => ApiError::invalid(format!(
+                            "{} is below the smallest charge {} accepts ({}); add a tip or pay a larger part",
+                            currency.format(charge),
+                            provider.name(),
+                            currency.format(minimum)
+                        )),
+                        ChargeError::LeavesTooLittle { left, .. } => ApiError::invalid(format!(
+                            "this would leave {}, less than the smallest charge {} accepts; pay the remaining amount instead",
+                            currency.format(left),
+                            provider.name()
+                        )),
+                        ChargeError::Overflow => ApiError::invalid("amount out of range"),
+                    })?;
                 let now = db::now();
                 let payment = Payment {
                     id: new_id(),
                     venue_id: record.venue.id.clone(),
                     bill_id: bill_id.clone(),
                     status: "pending".into(),
-                    split_type: input.split.kind().into(),
+                    split_type: split.kind().into(),
                     amount: priced.amount.get(),
-                    tip_amount: tip_amount.get(),
+                    tip_amount: charged.tip.get(),
                     refunded_amount: 0,
                     currency: currency.code().into(),
                     provider: provider.name().into(),
@@ -432,8 +357,8 @@ pub async fn create(
                     client_secret: None,
                     failure_code: None,
                     email,
-                    equal_parts: priced.equal.map(|(parts, _)| parts),
-                    equal_count: priced.equal.map(|(_, count)| count),
+                    equal_parts: priced.equal.map(|e| e.parts as i32),
+                    equal_count: priced.equal.map(|e| e.count as i32),
                     server_id: record.bill.server_id.clone(),
                     idempotency_key: key,
                     request_fingerprint: Some(fingerprint),
@@ -455,12 +380,11 @@ pub async fn create(
                         amount: p.amount.get(),
                     })
                     .collect();
-                match conn {
-                    DbConn::Pg(c) => diesel::insert_into(payment_items::table).values(&rows).execute(c)?,
-                    DbConn::Sqlite(c) => diesel::insert_into(payment_items::table).values(&rows).execute(c)?,
-                };
-                if let Some((parts, _)) = priced.equal {
-                    diesel::update(bills::table.find(&bill_id)).set(bills::equal_parts.eq(parts)).execute(conn)?;
+                tablepay_store::batch_insert!(conn, payment_items::table, &rows);
+                if let Some(equal) = priced.equal {
+                    diesel::update(bills::table.find(&bill_id))
+                        .set(bills::equal_parts.eq(equal.parts as i32))
+                        .execute(conn)?;
                 }
                 bump_bill(conn, &bill_id, now)?;
                 bill_updated(conn, &bill_id)?;

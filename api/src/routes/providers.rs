@@ -9,12 +9,12 @@ use tablepay_payments::{PaymentProvider, SandboxProvider, WebhookError};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::db::models::{Payment, PaymentItem};
-use crate::db::schema::{payment_items, payments};
 use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id};
 use crate::payments::apply_event;
 use crate::routes::payments::payment_view;
+use tablepay_store::rows::{Payment, PaymentItem};
+use tablepay_store::schema::{payment_items, payments};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,8 +55,8 @@ pub async fn sandbox_confirm(
                 .clone()
                 .ok_or_else(|| ApiError::conflict("conflict", "the payment is not ready to confirm"))?;
             if !matches!(payment.status.as_str(), "pending") {
-                let already: bool = crate::db::schema::provider_events::table
-                    .filter(crate::db::schema::provider_events::payment_id.eq(&payment.id))
+                let already: bool = tablepay_store::schema::provider_events::table
+                    .filter(tablepay_store::schema::provider_events::payment_id.eq(&payment.id))
                     .count()
                     .get_result::<i64>(conn)?
                     > 0;

@@ -14,8 +14,6 @@ use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::{Actor, Timestamp, payment_status};
-use crate::db::models::{Payment, Refund};
-use crate::db::schema::{bills, payments, refunds};
 use crate::db::{self, DbConn, lock_bill};
 use crate::error::ApiError;
 use crate::events::emit;
@@ -23,6 +21,8 @@ use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::payments::record_refunded;
 use crate::routes::adjustments::{STAFF, require_decider};
+use tablepay_store::rows::{Payment, Refund};
+use tablepay_store::schema::{bills, payments, refunds};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -163,9 +163,9 @@ pub async fn create(
                     return Err(exceeds(left));
                 }
                 let limit: i64 = bills::table
-                    .inner_join(crate::db::schema::venues::table)
+                    .inner_join(tablepay_store::schema::venues::table)
                     .filter(bills::id.eq(&payment.bill_id))
-                    .select(crate::db::schema::venues::server_refund_limit)
+                    .select(tablepay_store::schema::venues::server_refund_limit)
                     .first(conn)?;
                 let used: i64 = refunds::table
                     .filter(refunds::bill_id.eq(&payment.bill_id))

@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::{Role, VenueAuth};
 use crate::billing::{AdjustmentView, Audience, Timestamp};
-use crate::db::models::{Adjustment, AssistanceRequest, Refund, Venue};
-use crate::db::schema::{adjustments, assistance_requests, dining_tables, refunds, venues};
 use crate::error::ApiError;
 use crate::http::{Reply, parse_id};
 use crate::routes::adjustments::STAFF;
 use crate::routes::refunds::{self as refund_routes, RefundView};
 use crate::routes::venues::VenueView;
+use tablepay_store::rows::{Adjustment, AssistanceRequest, Refund, Venue};
+use tablepay_store::schema::{adjustments, assistance_requests, dining_tables, refunds, venues};
 
 /// At most this many of each kind in the approvals queue and the assistance list: a venue
 /// with more waiting has a problem no list solves.

@@ -10,13 +10,13 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::{Role, VenueAuth};
 use crate::billing::Timestamp;
-use crate::db::models::DiningTable;
-use crate::db::schema::{bills, dining_tables};
 use crate::db::{self, DbConn, unique_violation};
 use crate::error::ApiError;
 use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::secrets::random_token;
+use tablepay_store::rows::DiningTable;
+use tablepay_store::schema::{bills, dining_tables};
 
 /// 24 random bytes: 192 bits, 32 URL-safe characters. Guessing one is hopeless.
 pub fn new_qr_token() -> String {

@@ -10,13 +10,13 @@ use crate::AppState;
 use crate::audit;
 use crate::auth::{Caller, Role, VenueAuth};
 use crate::billing::Timestamp;
-use crate::db::models::{ApiKey, Staff, Venue};
-use crate::db::schema::{api_keys, staff, venues};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::secrets::{digest, new_api_key};
+use tablepay_store::rows::{ApiKey, Staff, Venue};
+use tablepay_store::schema::{api_keys, staff, venues};
 
 const DEFAULT_TIP_PRESETS_BPS: &[u32] = &[1000, 1500, 2000];
 /// 100 % in basis points; no rate or percentage above it is accepted.

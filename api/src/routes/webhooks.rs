@@ -9,14 +9,14 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::Timestamp;
-use crate::db::models::{WebhookAttempt, WebhookDelivery, WebhookEndpoint};
-use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::events::EVENT_TYPES;
 use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id};
 use crate::idempotency;
 use crate::webhooks::{check_destination, sign};
+use tablepay_store::rows::{WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use tablepay_store::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints};
 
 /// How long a rotated-out secret keeps signing, by default and at most.
 const ROTATION_OVERLAP_HOURS: i64 = 24;

@@ -19,11 +19,11 @@ use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use crate::AppState;
-use crate::db::models::{Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
-use crate::db::schema::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::http::new_id;
+use tablepay_store::rows::{Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use tablepay_store::schema::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 
 /// A lease longer than any attempt (the timeout is at most 60 s).
 const LEASE: Duration = Duration::from_secs(120);

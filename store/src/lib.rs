@@ -1,11 +1,19 @@
-//! Persistence: one connection type over PostgreSQL and SQLite, pooled, with embedded
-//! migrations per backend.
+//! tablepay's persistence: diesel over PostgreSQL and SQLite, one connection type for both,
+//! pooled, with the embedded migrations. Everything that speaks SQL lives in this crate;
+//! every difference between the two backends lives in [`dialect`].
 //!
-//! Diesel is synchronous, so every query runs on the blocking pool through [`Db::run`] or
-//! [`Db::write`], never on an actix worker.
+//! Diesel is synchronous, so every query runs on the blocking pool through [`Store::run`] or
+//! [`Store::write`], never on an async worker.
 
-pub mod models;
+pub mod bills;
+pub mod dialect;
+pub mod error;
+pub mod outbox;
+pub mod rows;
 pub mod schema;
+
+pub use dialect::{lock_bill, now, unique_violation, write_transaction};
+pub use error::{StoreError, StoreResult};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,17 +21,16 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use diesel::connection::{AnsiTransactionManager, InstrumentationEvent, SimpleConnection, TransactionManager};
+use diesel::Connection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::r2d2::{self, ManageConnection, Pool};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::ApiError;
-
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+/// One folder of portable SQL serves both backends: every statement in it means the same on
+/// PostgreSQL and SQLite (text ids, BIGINT money, TIMESTAMP in UTC, partial unique indexes).
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
 /// A connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
@@ -122,26 +129,23 @@ impl ManageConnection for Manager {
 }
 
 pub type DbPool = Pool<Manager>;
-pub type PooledConn = PooledConnection<Manager>;
 
 /// The application's handle on the database.
 #[derive(Clone)]
-pub struct Db {
+pub struct Store {
     pool: DbPool,
     url: DatabaseUrl,
     /// Bumped after every commit that wrote an event (here or, on PostgreSQL, in another
     /// process): the delivery worker and the live feeds wait on it.
     events: Arc<watch::Sender<u64>>,
     queries: Arc<AtomicU64>,
-    /// SQLite has one writer at a time. Writers of this process queue here, woken the moment
-    /// the previous one commits, instead of in SQLite's busy handler, which sleeps in steps
-    /// of up to 100 ms. (Other processes on the same file still meet the busy timeout.)
-    sqlite_writer: Arc<std::sync::Mutex<()>>,
+    /// See [`dialect::WriterQueue`].
+    writers: dialect::WriterQueue,
 }
 
-impl Db {
+impl Store {
     /// Builds the pool. `size` connections at most; SQLite serialises writers itself.
-    pub fn connect(url: &DatabaseUrl, size: u32) -> anyhow::Result<Db> {
+    pub fn connect(url: &DatabaseUrl, size: u32) -> anyhow::Result<Store> {
         let queries = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
             .max_size(size)
@@ -149,7 +153,13 @@ impl Db {
             .build(Manager { url: url.clone(), queries: queries.clone() })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
         let (events, _) = watch::channel(0);
-        Ok(Db { pool, url: url.clone(), events: Arc::new(events), queries, sqlite_writer: Arc::default() })
+        Ok(Store {
+            pool,
+            url: url.clone(),
+            events: Arc::new(events),
+            queries,
+            writers: dialect::WriterQueue::for_backend(url),
+        })
     }
 
     /// SQL statements run through this handle's pool so far.
@@ -179,7 +189,7 @@ impl Db {
         let events = Arc::downgrade(&self.events);
         std::thread::Builder::new()
             .name("tablepay-listen".into())
-            .spawn(move || listen(&url, &events))
+            .spawn(move || dialect::listen(&url, &events))
             .map(drop)
             .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the PostgreSQL listener"));
     }
@@ -187,13 +197,9 @@ impl Db {
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.pool.get()?;
-        let migrations = match &*conn {
-            DbConn::Pg(_) => PG_MIGRATIONS,
-            DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
-        };
         let applied = match &mut *conn {
-            DbConn::Pg(c) => c.run_pending_migrations(migrations).map(|v| v.len()),
-            DbConn::Sqlite(c) => c.run_pending_migrations(migrations).map(|v| v.len()),
+            DbConn::Pg(c) => c.run_pending_migrations(MIGRATIONS).map(|v| v.len()),
+            DbConn::Sqlite(c) => c.run_pending_migrations(MIGRATIONS).map(|v| v.len()),
         }
         .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
         Ok(applied)
@@ -203,152 +209,58 @@ impl Db {
     pub fn migrations_current(&self) -> anyhow::Result<bool> {
         let mut conn = self.pool.get()?;
         let pending = match &mut *conn {
-            DbConn::Pg(c) => c.has_pending_migration(PG_MIGRATIONS),
-            DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+            DbConn::Pg(c) => c.has_pending_migration(MIGRATIONS),
+            DbConn::Sqlite(c) => c.has_pending_migration(MIGRATIONS),
         }
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(!pending)
     }
 
-    /// Runs read-only or single-statement work on the blocking pool.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs read-only or single-statement work on the blocking pool. `E` is the caller's
+    /// error: the store's own failures convert into it.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| ApiError::internal(format!("blocking task: {e}")))?
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
     }
 
-    /// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite (the database's write
-    /// lock is taken up front, so two writers never deadlock on a lock upgrade), a plain
-    /// transaction on PostgreSQL where `f` locks the rows it changes (see [`lock_bill`]).
-    /// Commits when `f` returns `Ok`, rolls back otherwise.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs `f` in one write transaction (see [`dialect::write_transaction`]) after this
+    /// process's earlier writers. Commits when `f` returns `Ok`, rolls back otherwise; wakes
+    /// the delivery worker and the live feeds when the transaction wrote an event.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
-        let writer = matches!(self.url, DatabaseUrl::Sqlite(_)).then(|| self.sqlite_writer.clone());
+        let writers = self.writers.clone();
         let pool = self.pool.clone();
-        let (value, emitted) = actix_web::web::block(move || {
+        let (value, emitted) = tokio::task::spawn_blocking(move || {
             // The writer's turn first, then a connection: waiting writers hold no connection
-            // that readers need. A poisoned lock only means another writer panicked.
-            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-            let mut conn = pool.get().map_err(|e| ApiError::internal(format!("database pool: {e}")))?;
-            crate::events::take_emitted();
+            // that readers need.
+            let _turn = writers.turn();
+            let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
+            outbox::take_emitted();
             let result = write_transaction(&mut conn, f);
-            let emitted = crate::events::take_emitted();
+            let emitted = outbox::take_emitted();
             result.map(|v| (v, emitted))
         })
         .await
-        .map_err(|e| ApiError::internal(format!("blocking task: {e}")))??;
+        .map_err(|e| StoreError::Blocking(e.to_string()))??;
         if emitted {
             self.announce_events();
         }
         Ok(value)
     }
-}
-
-/// Polls a dedicated connection for notifications on [`crate::events::CHANNEL`].
-fn listen(url: &str, events: &std::sync::Weak<watch::Sender<u64>>) {
-    while events.strong_count() > 0 {
-        let mut conn = match PgConnection::establish(url) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "PostgreSQL listener cannot connect; retrying");
-                std::thread::sleep(Duration::from_secs(1));
-                continue;
-            }
-        };
-        if let Err(e) = conn.batch_execute(&format!("LISTEN {}", crate::events::CHANNEL)) {
-            tracing::warn!(error = %e, "LISTEN failed; retrying");
-            std::thread::sleep(Duration::from_secs(1));
-            continue;
-        }
-        loop {
-            let Some(sender) = events.upgrade() else { return };
-            let mut heard = false;
-            let mut broken = false;
-            for notification in conn.notifications_iter() {
-                match notification {
-                    Ok(_) => heard = true,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "PostgreSQL listener lost its connection");
-                        broken = true;
-                        break;
-                    }
-                }
-            }
-            if heard {
-                sender.send_modify(|n| *n = n.wrapping_add(1));
-            }
-            drop(sender);
-            if broken {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-/// See [`Db::write`]; usable from code that already holds a connection.
-pub fn write_transaction<T>(
-    conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    match conn {
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-    }
-    match f(conn) {
-        Ok(value) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(err) => {
-            // A failed rollback leaves the connection marked broken; the pool discards it.
-            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
-            Err(err)
-        }
-    }
-}
-
-/// Locks a bill's row until the transaction ends, so that concurrent writers to one bill
-/// queue up. On SQLite `BEGIN IMMEDIATE` already holds the database's single write lock.
-pub fn lock_bill(conn: &mut DbConn, bill_id: &str) -> Result<bool, ApiError> {
-    match conn {
-        DbConn::Pg(c) => {
-            let rows = diesel::sql_query("SELECT id FROM bills WHERE id = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Text, _>(bill_id)
-                .execute(c)?;
-            Ok(rows == 1)
-        }
-        DbConn::Sqlite(_) => Ok(true),
-    }
-}
-
-/// The unique index that a failed insert hit, if that is why it failed.
-pub fn unique_violation(err: &diesel::result::Error) -> Option<String> {
-    match err {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info) => {
-            Some(info.constraint_name().map(str::to_owned).unwrap_or_else(|| info.message().to_owned()))
-        }
-        _ => None,
-    }
-}
-
-/// The current UTC time at microsecond precision, the finest both backends store, so that
-/// what is written reads back identical.
-pub fn now() -> chrono::NaiveDateTime {
-    use chrono::{DurationRound, TimeDelta};
-    let now = chrono::Utc::now().naive_utc();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{adjustment_lines, adjustments, assistance_requests, audit_log, feedback, refunds};
-use super::schema::{
+use crate::schema::{adjustment_lines, adjustments, assistance_requests, audit_log, feedback, refunds};
+use crate::schema::{
     api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events,
     staff, venues, webhook_attempts, webhook_deliveries, webhook_endpoints,
 };

@@ -1,0 +1,167 @@
+//! Every difference between PostgreSQL and SQLite, each with the reason it exists. Code
+//! outside this module writes one query for both backends.
+
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::{Connection, RunQueryDsl};
+use tokio::sync::watch;
+
+use crate::{DatabaseUrl, DbConn, StoreError};
+
+/// PostgreSQL channel on which committed events are announced to other processes.
+pub const CHANNEL: &str = "tablepay_events";
+
+/// SQLite has one writer at a time. Writers of this process queue here, woken the moment the
+/// previous one commits, instead of in SQLite's busy handler, which sleeps in steps of up to
+/// 100 ms. (Other processes on the same file still meet the busy timeout.) PostgreSQL writers
+/// need no queue: they lock the rows they change.
+#[derive(Clone, Default)]
+pub struct WriterQueue(Option<Arc<Mutex<()>>>);
+
+impl WriterQueue {
+    pub fn for_backend(url: &DatabaseUrl) -> WriterQueue {
+        match url {
+            DatabaseUrl::Sqlite(_) => WriterQueue(Some(Arc::default())),
+            DatabaseUrl::Postgres(_) => WriterQueue(None),
+        }
+    }
+
+    /// Waits for this writer's turn; the turn ends when the guard drops. A poisoned lock only
+    /// means another writer panicked.
+    pub fn turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.0.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite (the database's write lock
+/// is taken up front, so two writers never deadlock on a lock upgrade), a plain transaction on
+/// PostgreSQL, where `f` locks the rows it changes (see [`lock_bill`]). Commits when `f`
+/// returns `Ok`, rolls back otherwise.
+pub fn write_transaction<T, E: From<StoreError>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+    }
+    .map_err(StoreError::from)?;
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn).map_err(StoreError::from)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // A failed rollback leaves the connection marked broken; the pool discards it.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}
+
+/// Locks a bill's row until the transaction ends, so that concurrent writers to one bill
+/// queue up; false when there is no such bill. On SQLite `BEGIN IMMEDIATE` already holds the
+/// database's single write lock, so there is nothing to lock (and no statement to run).
+pub fn lock_bill(conn: &mut DbConn, bill_id: &str) -> Result<bool, StoreError> {
+    match conn {
+        DbConn::Pg(c) => {
+            let rows = diesel::sql_query("SELECT id FROM bills WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(bill_id)
+                .execute(c)?;
+            Ok(rows == 1)
+        }
+        DbConn::Sqlite(_) => Ok(true),
+    }
+}
+
+/// Tells other processes that events were committed. Only PostgreSQL has `NOTIFY` (delivered
+/// at commit); SQLite runs in one process, where [`crate::Store::write`] wakes the listeners.
+pub fn notify_events(conn: &mut DbConn) -> Result<(), StoreError> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(c)?;
+    }
+    Ok(())
+}
+
+/// Inserts many rows, 500 to a statement (PostgreSQL takes at most 65,535 bound parameters in
+/// one statement, SQLite 32,766). Diesel's multi-backend connection cannot express a multi-row
+/// `INSERT … VALUES (…), (…)` (each backend's batch insert is its own type), so the statement
+/// is built per backend. Evaluates to the number of rows inserted.
+#[macro_export]
+macro_rules! batch_insert {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut inserted = 0_usize;
+        for chunk in $rows.chunks(500) {
+            inserted += match &mut *$conn {
+                $crate::DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c),
+                $crate::DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c),
+            }?;
+        }
+        inserted
+    }};
+}
+
+/// Polls a dedicated connection for notifications on [`CHANNEL`] and bumps `events` for each
+/// batch heard. PostgreSQL only; ends when the last handle on `events` goes.
+pub(crate) fn listen(url: &str, events: &Weak<watch::Sender<u64>>) {
+    while events.strong_count() > 0 {
+        let mut conn = match PgConnection::establish(url) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "PostgreSQL listener cannot connect; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if let Err(e) = conn.batch_execute(&format!("LISTEN {CHANNEL}")) {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        loop {
+            let Some(sender) = events.upgrade() else { return };
+            let mut heard = false;
+            let mut broken = false;
+            for notification in conn.notifications_iter() {
+                match notification {
+                    Ok(_) => heard = true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "PostgreSQL listener lost its connection");
+                        broken = true;
+                        break;
+                    }
+                }
+            }
+            if heard {
+                sender.send_modify(|n| *n = n.wrapping_add(1));
+            }
+            drop(sender);
+            if broken {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// The unique index that a failed insert hit, if that is why it failed. PostgreSQL names the
+/// constraint; SQLite only says which columns, in its message.
+pub fn unique_violation(err: &diesel::result::Error) -> Option<String> {
+    match err {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info) => {
+            Some(info.constraint_name().map(str::to_owned).unwrap_or_else(|| info.message().to_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// The current UTC time at microsecond precision, the finest both backends store, so that
+/// what is written reads back identical.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now().naive_utc();
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+}
