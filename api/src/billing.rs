@@ -14,34 +14,34 @@ use tablepay_domain::{
 };
 
 use crate::db::DbConn;
-use crate::error::ApiError;
+use crate::app::{AppError, Code};
 use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Payment, Venue};
 
 pub use tablepay_store::bills::BillRecord;
 
 /// Loads a bill with everything the ledger and its views need (two statements).
-pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>, ApiError> {
+pub fn load_bill(conn: &mut DbConn, bill_id: &str) -> Result<Option<BillRecord>, AppError> {
     Ok(tablepay_store::bills::load(conn, bill_id)?)
 }
 
-pub fn pricing_rules(venue: &Venue) -> Result<PricingRules, ApiError> {
-    let tax_mode = TaxMode::parse(&venue.tax_mode).ok_or_else(|| ApiError::internal("stored tax mode is invalid"))?;
+pub fn pricing_rules(venue: &Venue) -> Result<PricingRules, AppError> {
+    let tax_mode = TaxMode::parse(&venue.tax_mode).ok_or_else(|| AppError::internal("stored tax mode is invalid"))?;
     Ok(PricingRules {
         tax_mode,
         tax_rate_bps: u32::try_from(venue.tax_rate_bps)
-            .map_err(|_| ApiError::internal("stored tax rate is invalid"))?,
+            .map_err(|_| AppError::internal("stored tax rate is invalid"))?,
         service_charge_bps: u32::try_from(venue.service_charge_bps)
-            .map_err(|_| ApiError::internal("stored service charge is invalid"))?,
+            .map_err(|_| AppError::internal("stored service charge is invalid"))?,
     })
 }
 
-pub fn currency(venue: &Venue) -> Result<Currency, ApiError> {
-    venue.currency.parse().map_err(|_| ApiError::internal("stored currency is invalid"))
+pub fn currency(venue: &Venue) -> Result<Currency, AppError> {
+    venue.currency.parse().map_err(|_| AppError::internal("stored currency is invalid"))
 }
 
 /// Prices the active items. A bill that cannot be priced (amounts past the supported range)
 /// is refused with 422 before it is ever stored, so this only fails on data we wrote.
-pub fn price(venue: &Venue, items: &[BillItem], discounts: &[AdjustmentLine]) -> Result<PricedBill, ApiError> {
+pub fn price(venue: &Venue, items: &[BillItem], discounts: &[AdjustmentLine]) -> Result<PricedBill, AppError> {
     let lines: Vec<Line> = items
         .iter()
         .filter(|i| i.status == "active")
@@ -53,7 +53,7 @@ pub fn price(venue: &Venue, items: &[BillItem], discounts: &[AdjustmentLine]) ->
         })
         .collect();
     price_bill(pricing_rules(venue)?, &lines, MinorUnit::ZERO)
-        .map_err(|e| ApiError::invalid(format!("the bill cannot be priced: {e}")))
+        .map_err(|e| AppError::invalid(format!("the bill cannot be priced: {e}")))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,20 +109,20 @@ pub enum Audience {
     Guest,
 }
 
-pub fn payment_status(p: &Payment) -> Result<PaymentStatus, ApiError> {
-    PaymentStatus::parse(&p.status).ok_or_else(|| ApiError::internal(format!("stored payment status {:?}", p.status)))
+pub fn payment_status(p: &Payment) -> Result<PaymentStatus, AppError> {
+    PaymentStatus::parse(&p.status).ok_or_else(|| AppError::internal(format!("stored payment status {:?}", p.status)))
 }
 
 /// The bill's ledger and its views, for a stored bill.
 pub trait BillRecordExt {
     /// Prices the bill and accounts its payments. Fails with 409 when the bill would be
     /// worth less than what is paid or held (a change that must be refused).
-    fn state(&self) -> Result<Ledger, ApiError>;
-    fn view(&self, audience: Audience) -> Result<BillView, ApiError>;
+    fn state(&self) -> Result<Ledger, AppError>;
+    fn view(&self, audience: Audience) -> Result<BillView, AppError>;
 }
 
 impl BillRecordExt for BillRecord {
-    fn state(&self) -> Result<Ledger, ApiError> {
+    fn state(&self) -> Result<Ledger, AppError> {
         let priced = price(&self.venue, &self.items, &self.adjustment_lines)?;
         let lines: Vec<LedgerLine> = self
             .items
@@ -143,7 +143,7 @@ impl BillRecordExt for BillRecord {
                         .then(|| u32::try_from(p.equal_count.unwrap_or(0)).unwrap_or(0)),
                 })
             })
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<Result<Vec<_>, AppError>>()?;
         let parts: Vec<LedgerPart> = self
             .parts
             .iter()
@@ -155,13 +155,13 @@ impl BillRecordExt for BillRecord {
             })
             .collect();
         Ledger::new(priced, &lines, &payments, &parts).map_err(|e| match e {
-            LedgerError::BillOversubscribed => ApiError::conflict("conflict", e.to_string()),
-            LedgerError::LineOversubscribed => ApiError::conflict("item_paid", e.to_string()),
-            LedgerError::BadPart | LedgerError::Overflow => ApiError::internal(format!("stored bill: {e}")),
+            LedgerError::BillOversubscribed => AppError::conflict(Code::Conflict, e.to_string()),
+            LedgerError::LineOversubscribed => AppError::conflict(Code::ItemPaid, e.to_string()),
+            LedgerError::BadPart | LedgerError::Overflow => AppError::internal(format!("stored bill: {e}")),
         })
     }
 
-    fn view(&self, audience: Audience) -> Result<BillView, ApiError> {
+    fn view(&self, audience: Audience) -> Result<BillView, AppError> {
         let state = self.state()?;
         let rules = pricing_rules(&self.venue)?;
         let mut priced_lines = state.priced.lines.iter();

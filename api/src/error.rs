@@ -8,73 +8,61 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{Value, json};
 
+pub use crate::app::error::Code;
+use crate::app::error::AppError;
+
 /// An error a handler returns. 5xx errors keep their cause for the log and show none of it.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub detail: String,
     /// Logged, never rendered.
     internal: Option<String>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> ApiError {
         ApiError { status, code, detail: detail.into(), internal: None }
     }
 
     pub fn unauthorized() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer credential is required")
+        ApiError::new(StatusCode::UNAUTHORIZED, Code::Unauthorized, "a valid bearer credential is required")
     }
 
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, detail)
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("{what} not found"))
     }
 
     /// A well-formed request whose content breaks a rule (422).
     pub fn invalid(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail)
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::ValidationFailed, detail)
     }
 
     /// A request that cannot be read at all: malformed JSON, unknown fields, wrong types (400).
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", detail)
+        ApiError::new(StatusCode::BAD_REQUEST, Code::ValidationFailed, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> ApiError {
+    pub fn conflict(code: Code, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn internal(cause: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal_error",
+            code: Code::InternalError,
             detail: "the server could not complete the request; it has been logged".into(),
             internal: Some(cause.into()),
         }
     }
 
     pub fn title(&self) -> &'static str {
-        match self.code {
-            "unauthorized" => "Unauthorized",
-            "forbidden" => "Forbidden",
-            "not_found" => "Not found",
-            "validation_failed" => "Validation failed",
-            "conflict" => "Conflict",
-            "bill_not_open" => "Bill not open",
-            "item_paid" => "Item paid",
-            "idempotency_key_reused" => "Idempotency key reused",
-            "idempotency_key_in_use" => "Idempotency key in use",
-            "payload_too_large" => "Payload too large",
-            "unsupported_media_type" => "Unsupported media type",
-            "method_not_allowed" => "Method not allowed",
-            "service_unavailable" => "Service unavailable",
-            _ => self.status.canonical_reason().unwrap_or("Error"),
-        }
+        self.code.title().unwrap_or_else(|| self.status.canonical_reason().unwrap_or("Error"))
     }
 
     /// The problem document.
@@ -84,7 +72,7 @@ impl ApiError {
             "title": self.title(),
             "status": self.status.as_u16(),
             "detail": self.detail,
-            "code": self.code,
+            "code": self.code.as_str(),
         })
     }
 }
@@ -102,7 +90,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let Some(cause) = &self.internal {
-            tracing::error!(code = self.code, %cause, "request failed");
+            tracing::error!(code = self.code.as_str(), %cause, "request failed");
         }
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
@@ -122,6 +110,25 @@ impl From<diesel::result::Error> for ApiError {
 impl From<tablepay_store::StoreError> for ApiError {
     fn from(err: tablepay_store::StoreError) -> Self {
         ApiError::internal(err.to_string())
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::NotFound(what) => ApiError::not_found(what),
+            AppError::Invalid(detail) => ApiError::invalid(detail),
+            AppError::Forbidden(detail) => ApiError::forbidden(detail),
+            AppError::Conflict(code, detail) => ApiError::conflict(code, detail),
+            AppError::ProviderRejected(detail) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::ProviderRejected, detail)
+            }
+            AppError::ProviderUnavailable(detail) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::ProviderUnavailable, detail)
+            }
+            AppError::Store(e) => ApiError::internal(e.to_string()),
+            AppError::Internal(cause) => ApiError::internal(cause),
+        }
     }
 }
 

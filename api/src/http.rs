@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 /// Largest request body accepted; a bill of a few hundred items fits many times over.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -69,7 +69,7 @@ impl FromRequest for Body {
                 if !(essence == "application/json" || essence.ends_with("+json")) {
                     return Err(ApiError::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
+                        Code::UnsupportedMediaType,
                         format!("request bodies are application/json, not {essence}"),
                     ));
                 }
@@ -91,7 +91,7 @@ impl FromRequest for Body {
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        Code::PayloadTooLarge,
         format!("request bodies are limited to {} KiB", MAX_BODY_BYTES / 1024),
     )
 }

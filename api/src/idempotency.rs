@@ -15,7 +15,7 @@ use diesel::prelude::*;
 
 use crate::AppState;
 use crate::db::unique_violation;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::http::{Body, Reply};
 use crate::secrets::digest;
 use tablepay_store::rows::IdempotencyRecord;
@@ -113,7 +113,7 @@ fn begin(conn: &mut crate::db::DbConn, scope: &str, key: &str, fingerprint: &str
         if !expired && record.fingerprint != fingerprint {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 "this Idempotency-Key was used with a different request; use a new key",
             ));
         }
@@ -147,7 +147,7 @@ fn begin(conn: &mut crate::db::DbConn, scope: &str, key: &str, fingerprint: &str
 
 fn in_use() -> ApiError {
     ApiError::conflict(
-        "idempotency_key_in_use",
+        Code::IdempotencyKeyInUse,
         "a request with this Idempotency-Key is still being processed; retry shortly",
     )
 }

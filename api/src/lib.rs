@@ -1,5 +1,6 @@
 //! tablepay's HTTP API: routes, authentication, persistence and the server that runs them.
 
+pub mod app;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -30,7 +31,7 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::settings::Settings;
 
 /// What every handler can reach.
@@ -168,11 +169,11 @@ fn ensure_problem(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandl
     let error = match status {
         StatusCode::NOT_FOUND => ApiError::not_found("resource"),
         StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::new(status, "method_not_allowed", "this path does not support this method")
+            ApiError::new(status, Code::MethodNotAllowed, "this path does not support this method")
         }
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "payload_too_large", "the request body is too large"),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, Code::PayloadTooLarge, "the request body is too large"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::new(status, "unsupported_media_type", "request bodies are application/json")
+            ApiError::new(status, Code::UnsupportedMediaType, "request bodies are application/json")
         }
         StatusCode::BAD_REQUEST => ApiError::bad_request("the request could not be read"),
         _ => ApiError::internal(format!("unhandled {status}")),

@@ -18,7 +18,7 @@ use actix_web::{HttpMessage, HttpResponse, web};
 use diesel::prelude::*;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use tablepay_store::schema::{dining_tables, venues};
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -92,7 +92,7 @@ fn client_address(req: &ServiceRequest, trusted: &[IpAddr]) -> String {
 fn too_many(retry_after: u64) -> HttpResponse {
     let error = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        Code::RateLimited,
         format!("too many requests; retry in {retry_after} s"),
     );
     HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)

@@ -5,12 +5,23 @@
 //! Diesel is synchronous, so every query runs on the blocking pool through [`Store::run`] or
 //! [`Store::write`], never on an async worker.
 
+pub mod adjustments;
+pub mod assistance;
+pub mod audit;
 pub mod bills;
 pub mod dialect;
+pub mod endpoints;
 pub mod error;
+pub mod floor;
+pub mod idempotency;
 pub mod outbox;
+pub mod payments;
+pub mod refunds;
 pub mod rows;
 pub mod schema;
+pub mod staff;
+pub mod tables;
+pub mod venues;
 
 pub use dialect::{lock_bill, now, unique_violation, write_transaction};
 pub use error::{StoreError, StoreResult};

@@ -16,7 +16,7 @@ use tablepay_payments::{PaymentProvider, ProviderError, ProviderEvent, SandboxPr
 use crate::AppState;
 use crate::billing::{BillRecordExt, load_bill, payment_status};
 use crate::db::{self, DbConn, lock_bill, unique_violation};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::events;
 use crate::settings::Settings;
 use tablepay_store::rows::{Payment, ProviderEventRecord};
@@ -170,7 +170,7 @@ pub fn transition(
 ) -> Result<(), ApiError> {
     let current = payment_status(payment)?;
     if !current.can_become(next) {
-        return Err(ApiError::conflict("conflict", format!("the payment is {}", current.as_str())));
+        return Err(ApiError::conflict(Code::Conflict, format!("the payment is {}", current.as_str())));
     }
     let succeeded_at = (next == PaymentStatus::Succeeded).then_some(now);
     diesel::update(payments::table.find(&payment.id))

@@ -14,7 +14,8 @@ use crate::audit::{self, Entry};
 use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::{AdjustmentView, Audience, BillRecord, BillRecordExt, load_bill};
 use crate::db::{self, DbConn};
-use crate::error::ApiError;
+use crate::app::AppError;
+use crate::error::{ApiError, Code};
 use crate::events::{bill_event, emit};
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
@@ -89,7 +90,7 @@ fn spread(record: &BillRecord, adjustment: &Adjustment) -> Result<Vec<Adjustment
 }
 
 fn below_paid() -> ApiError {
-    ApiError::conflict("conflict", "the adjustment would lower the bill below what is already paid or held")
+    ApiError::conflict(Code::Conflict, "the adjustment would lower the bill below what is already paid or held")
 }
 
 /// Applies an adjustment's lines and checks the bill still holds what is paid and held.
@@ -102,7 +103,7 @@ fn apply(conn: &mut DbConn, record: &BillRecord, adjustment: &Adjustment) -> Res
         .set((bills::version.eq(bills::version + 1), bills::updated_at.eq(db::now())))
         .execute(conn)?;
     let updated = load_bill(conn, &record.bill.id)?.ok_or_else(|| ApiError::internal("bill vanished"))?;
-    updated.state().map_err(|e| if e.status == StatusCode::CONFLICT { below_paid() } else { e })?;
+    updated.state().map_err(|e| if matches!(e, AppError::Conflict(..)) { below_paid() } else { e.into() })?;
     // Lowered to exactly what is paid: the table has settled.
     crate::payments::settle_if_paid(conn, &record.bill.id, db::now())?;
     Ok(updated)
@@ -161,7 +162,7 @@ pub async fn create(
                 let record = lock_venue_bill(conn, &bill_id, &caller)?;
                 caller.require_role(STAFF)?;
                 if record.bill.status != "open" {
-                    return Err(ApiError::conflict("bill_not_open", format!("the bill is {}", record.bill.status)));
+                    return Err(ApiError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
                 }
                 let item_id = input
                     .item_id
@@ -247,7 +248,7 @@ pub async fn create(
 }
 
 fn below_paid_or_price(base: i64) -> ApiError {
-    ApiError::conflict("conflict", format!("the adjustment exceeds what is left to discount ({base})"))
+    ApiError::conflict(Code::Conflict, format!("the adjustment exceeds what is left to discount ({base})"))
 }
 
 /// Loads an adjustment of the caller's venue waiting for a decision, with its bill locked.
@@ -263,7 +264,7 @@ fn pending(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> Result<(Adjustm
     let record = lock_venue_bill(conn, &adjustment.bill_id, caller)?;
     let adjustment: Adjustment = adjustments::table.find(id).select(Adjustment::as_select()).first(conn)?;
     if adjustment.status != "pending_approval" {
-        return Err(ApiError::conflict("conflict", format!("the adjustment is already {}", adjustment.status)));
+        return Err(ApiError::conflict(Code::Conflict, format!("the adjustment is already {}", adjustment.status)));
     }
     Ok((adjustment, record))
 }
@@ -319,7 +320,7 @@ async fn decide(
         .write(move |conn| {
             let (mut adjustment, record) = pending(conn, &id, &caller)?;
             if approve && record.bill.status != "open" {
-                return Err(ApiError::conflict("bill_not_open", format!("the bill is {}", record.bill.status)));
+                return Err(ApiError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
             }
             adjustment.status = if approve { "applied" } else { "rejected" }.into();
             adjustment.approved_by_id = Some(caller.actor_id().to_owned());

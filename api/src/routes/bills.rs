@@ -17,7 +17,7 @@ use crate::audit;
 use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::{Audience, BillRecord, BillRecordExt, load_bill};
 use crate::db::{self, DbConn, lock_bill, unique_violation};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::events::bill_event;
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
@@ -155,7 +155,7 @@ fn require_open(bill: &Bill) -> Result<(), ApiError> {
     if bill.status == "open" {
         Ok(())
     } else {
-        Err(ApiError::conflict("bill_not_open", format!("the bill is {}; it can no longer change", bill.status)))
+        Err(ApiError::conflict(Code::BillNotOpen, format!("the bill is {}; it can no longer change", bill.status)))
     }
 }
 
@@ -183,9 +183,9 @@ fn reload(conn: &mut DbConn, bill_id: &str) -> Result<BillRecord, ApiError> {
 fn open_bill_conflict(e: &diesel::result::Error) -> Option<ApiError> {
     let index = unique_violation(e)?;
     Some(if index.contains("external_ref") {
-        ApiError::conflict("conflict", "an open bill with this external_ref already exists")
+        ApiError::conflict(Code::Conflict, "an open bill with this external_ref already exists")
     } else {
-        ApiError::conflict("conflict", "this table already has an open bill; close it first")
+        ApiError::conflict(Code::Conflict, "this table already has an open bill; close it first")
     })
 }
 
@@ -297,7 +297,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let bill_id = parse_id(&path, "bill")?;
     let record =
-        state.db.run(move |conn| load_bill(conn, &bill_id)).await?.ok_or_else(|| ApiError::not_found("bill"))?;
+        state.db.run(move |conn| Ok(load_bill(conn, &bill_id)?)).await?.ok_or_else(|| ApiError::not_found("bill"))?;
     caller.0.require_venue(&record.bill.venue_id, "bill")?;
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }
@@ -381,7 +381,7 @@ pub async fn void_item(
                 .get(&item.id)
                 .is_some_and(|s| s.taken() > MinorUnit::ZERO || s.claimed != Fraction::ZERO)
             {
-                return Err(ApiError::conflict("item_paid", "part of this item is paid or held; it cannot be voided"));
+                return Err(ApiError::conflict(Code::ItemPaid, "part of this item is paid or held; it cannot be voided"));
             }
             diesel::update(bill_items::table.find(&item.id))
                 .set((bill_items::status.eq("void"), bill_items::voided_at.eq(db::now())))
@@ -458,7 +458,7 @@ pub async fn upsert_by_ref(
             let state = record.state()?;
             let touched = plan.void.iter().chain(plan.update.iter().map(|(id, _)| id));
             if touched.filter_map(|id| state.lines.get(id)).any(|s| s.claimed != Fraction::ZERO) {
-                return Err(ApiError::conflict("item_paid", "the check changes an item that is partly paid or held"));
+                return Err(ApiError::conflict(Code::ItemPaid, "the check changes an item that is partly paid or held"));
             }
             apply(conn, &record, plan)?;
             if record.bill.table_id != table.id || record.bill.server_id != server_id {
@@ -587,7 +587,7 @@ pub async fn close(
                 "paid" => "closed",
                 "open" if caller.role == Role::Manager && reason.is_some() && totals.pending > MinorUnit::ZERO => {
                     return Err(ApiError::conflict(
-                        "conflict",
+                        Code::Conflict,
                         "guests are paying right now; wait for their payments to finish",
                     ));
                 }
@@ -598,7 +598,7 @@ pub async fn close(
                 }
                 "open" => {
                     return Err(ApiError::conflict(
-                        "conflict",
+                        Code::Conflict,
                         "the bill is not fully paid; only a manager can close it, with a reason",
                     ));
                 }

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::billing::{BillRecordExt, Timestamp, currency, load_bill, payment_status};
 use crate::db::{self, DbConn, lock_bill};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::http::{Body, Reply, new_id, parse_id};
 use crate::idempotency;
 use crate::payments::{bill_updated, bump_bill, transition};
@@ -99,11 +99,11 @@ fn parse_email(email: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 fn exceeds(detail: impl Into<String>) -> ApiError {
-    ApiError::conflict("amount_exceeds_remaining", detail)
+    ApiError::conflict(Code::AmountExceedsRemaining, detail)
 }
 
 fn unavailable() -> ApiError {
-    ApiError::conflict("items_unavailable", "part of those items is already paid or held by another guest")
+    ApiError::conflict(Code::ItemsUnavailable, "part of those items is already paid or held by another guest")
 }
 
 /// The guest's split as the ledger takes it; item ids are parsed here, at the edge.
@@ -155,7 +155,7 @@ fn refusal(refusal: SplitRefusal) -> ApiError {
             exceeds(format!("those items cost {} but only {} remains to be paid", cost.get(), remaining.get()))
         }
         SplitRefusal::SplitInOtherParts { parts } => ApiError::conflict(
-            "conflict",
+            Code::Conflict,
             format!("this bill is being split in {parts} equal shares; pay shares of {parts}"),
         ),
         SplitRefusal::Taken(SplitError::ItemUnavailable) => unavailable(),
@@ -305,7 +305,7 @@ pub async fn create(
                         if existing.request_fingerprint.as_deref() != Some(fingerprint.as_str()) {
                             return Err(ApiError::new(
                                 StatusCode::UNPROCESSABLE_ENTITY,
-                                "idempotency_key_reused",
+                                Code::IdempotencyKeyReused,
                                 "this Idempotency-Key was used with a different request; use a new key",
                             ));
                         }
@@ -313,7 +313,7 @@ pub async fn create(
                     }
                 }
                 if record.bill.status != "open" {
-                    return Err(ApiError::conflict("bill_not_open", format!("the bill is {}", record.bill.status)));
+                    return Err(ApiError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
                 }
                 let split = split_request(&input.split)?;
                 let ledger = record.state()?;
@@ -454,7 +454,7 @@ async fn ensure_provider_payment(state: &AppState, payment: Payment) -> Result<P
                 .await?;
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "provider_rejected",
+                Code::ProviderRejected,
                 format!("the payment provider refused the payment: {reason}"),
             ))
         }
@@ -462,7 +462,7 @@ async fn ensure_provider_payment(state: &AppState, payment: Payment) -> Result<P
             tracing::warn!(payment = %payment.id, %reason, "provider unavailable while creating a payment");
             Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "provider_unavailable",
+                Code::ProviderUnavailable,
                 "the payment provider did not answer; retry with the same Idempotency-Key",
             ))
         }
@@ -499,18 +499,18 @@ pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)
             let provider = state.providers.get(&payment.provider)?;
             provider.cancel_payment(reference).await.map_err(|e| match e {
                 ProviderError::Rejected(reason) => {
-                    ApiError::conflict("conflict", format!("the provider cannot cancel it: {reason}"))
+                    ApiError::conflict(Code::Conflict, format!("the provider cannot cancel it: {reason}"))
                 }
                 ProviderError::Unavailable(_) => ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "provider_unavailable",
+                    Code::ProviderUnavailable,
                     "the payment provider did not answer; retry",
                 ),
             })?;
         }
     } else if status != tablepay_domain::PaymentStatus::Canceled {
         return Err(ApiError::conflict(
-            "conflict",
+            Code::Conflict,
             format!("the payment is {}; it cannot be cancelled", status.as_str()),
         ));
     }
@@ -524,7 +524,7 @@ pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)
                 transition(conn, &current, tablepay_domain::PaymentStatus::Canceled, None, db::now())?;
             } else if current.status != "canceled" {
                 return Err(ApiError::conflict(
-                    "conflict",
+                    Code::Conflict,
                     format!("the payment is {}; it cannot be cancelled", current.status),
                 ));
             }

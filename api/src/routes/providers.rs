@@ -9,7 +9,7 @@ use tablepay_payments::{PaymentProvider, SandboxProvider, WebhookError};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::http::{Body, Reply, parse_id};
 use crate::payments::apply_event;
 use crate::routes::payments::payment_view;
@@ -53,7 +53,7 @@ pub async fn sandbox_confirm(
             let reference = payment
                 .provider_ref
                 .clone()
-                .ok_or_else(|| ApiError::conflict("conflict", "the payment is not ready to confirm"))?;
+                .ok_or_else(|| ApiError::conflict(Code::Conflict, "the payment is not ready to confirm"))?;
             if !matches!(payment.status.as_str(), "pending") {
                 let already: bool = tablepay_store::schema::provider_events::table
                     .filter(tablepay_store::schema::provider_events::payment_id.eq(&payment.id))
@@ -62,7 +62,7 @@ pub async fn sandbox_confirm(
                     > 0;
                 if !already {
                     return Err(ApiError::conflict(
-                        "conflict",
+                        Code::Conflict,
                         format!("the payment is {}; it can no longer be confirmed", payment.status),
                     ));
                 }

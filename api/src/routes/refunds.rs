@@ -15,7 +15,7 @@ use crate::audit::{self, Entry};
 use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::{Actor, Timestamp, payment_status};
 use crate::db::{self, DbConn, lock_bill};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::events::emit;
 use crate::http::{Body, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
@@ -99,7 +99,7 @@ fn locked_payment(conn: &mut DbConn, payment_id: &str, caller: &VenueCaller) -> 
 }
 
 fn exceeds(left: i64) -> ApiError {
-    ApiError::conflict("conflict", format!("the refund exceeds what was captured and not yet refunded ({left})"))
+    ApiError::conflict(Code::Conflict, format!("the refund exceeds what was captured and not yet refunded ({left})"))
 }
 
 /// `POST /v1/payments/{payment_id}/refunds` (server, manager) `{amount?, reason}`.
@@ -143,7 +143,7 @@ pub async fn create(
                         if earlier.amount != input.amount.unwrap_or(earlier.amount) || earlier.reason != reason {
                             return Err(ApiError::new(
                                 StatusCode::UNPROCESSABLE_ENTITY,
-                                "idempotency_key_reused",
+                                Code::IdempotencyKeyReused,
                                 "this Idempotency-Key was used with a different request; use a new key",
                             ));
                         }
@@ -152,7 +152,7 @@ pub async fn create(
                 }
                 if !payment_status(&payment)?.captured() {
                     return Err(ApiError::conflict(
-                        "conflict",
+                        Code::Conflict,
                         format!("the payment is {}; only captured payments are refunded", payment.status),
                     ));
                 }
@@ -258,7 +258,7 @@ async fn execute(
         tracing::warn!(refund = %refund.id, %reason, "refund outcome unknown");
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "provider_unavailable",
+            Code::ProviderUnavailable,
             "the payment provider did not answer; the refund is processing; retry with the same Idempotency-Key",
         ));
     }
@@ -313,7 +313,7 @@ async fn execute(
     if let Some(reason) = failed {
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
-            "provider_error",
+            Code::ProviderError,
             format!("the payment provider refused the refund; nothing was refunded: {reason}"),
         ));
     }
@@ -372,7 +372,7 @@ async fn decide(
             let payment = locked_payment(conn, &refund.payment_id, &approver)?;
             let refund: Refund = refunds::table.find(&id).select(Refund::as_select()).first(conn)?;
             if refund.status != "pending_approval" {
-                return Err(ApiError::conflict("conflict", format!("the refund is already {}", refund.status)));
+                return Err(ApiError::conflict(Code::Conflict, format!("the refund is already {}", refund.status)));
             }
             let (status, decided) = if approve {
                 let left = refundable(&payment, &refunds_of(conn, &payment.id)?);

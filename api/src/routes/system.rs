@@ -47,5 +47,5 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 fn unavailable(detail: &str) -> ApiError {
-    ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", detail)
+    ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, crate::error::Code::ServiceUnavailable, detail)
 }

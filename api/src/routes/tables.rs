@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::{Role, VenueAuth};
 use crate::billing::Timestamp;
 use crate::db::{self, DbConn, unique_violation};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id, text_field};
 use crate::idempotency;
 use crate::secrets::random_token;
@@ -104,7 +104,7 @@ pub async fn create(
             .write(move |conn| match diesel::insert_into(dining_tables::table).values(&stored).execute(conn) {
                 Ok(_) => Ok(()),
                 Err(e) if unique_violation(&e).is_some() => {
-                    Err(ApiError::conflict("conflict", format!("a table labelled {:?} already exists", stored.label)))
+                    Err(ApiError::conflict(Code::Conflict, format!("a table labelled {:?} already exists", stored.label)))
                 }
                 Err(e) => Err(e.into()),
             })

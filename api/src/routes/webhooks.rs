@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::auth::{Role, VenueAuth, VenueCaller};
 use crate::billing::Timestamp;
 use crate::db::{self, DbConn};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::events::EVENT_TYPES;
 use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id};
 use crate::idempotency;
@@ -496,14 +496,14 @@ pub async fn retry(
             caller.require_role(WRITERS)?;
             if delivery.status == "pending" {
                 return Err(ApiError::conflict(
-                    "conflict",
+                    Code::Conflict,
                     "the delivery is still pending; it will be attempted on schedule",
                 ));
             }
             let endpoint = load_endpoint(conn, &delivery.endpoint_id, &caller)
-                .map_err(|_| ApiError::conflict("conflict", "the endpoint was deleted"))?;
+                .map_err(|_| ApiError::conflict(Code::Conflict, "the endpoint was deleted"))?;
             if !endpoint.enabled {
-                return Err(ApiError::conflict("conflict", "the endpoint is disabled; enable it first"));
+                return Err(ApiError::conflict(Code::Conflict, "the endpoint is disabled; enable it first"));
             }
             let now = db::now();
             diesel::update(webhook_deliveries::table.find(&delivery.id))

@@ -1,0 +1,1 @@
+//! The adjustments aggregate's statements.

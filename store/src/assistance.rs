@@ -1,0 +1,1 @@
+//! The assistance aggregate's statements.

@@ -1,0 +1,1 @@
+//! The audit aggregate's statements.

@@ -1,0 +1,1 @@
+//! The idempotency aggregate's statements.

@@ -1,0 +1,1 @@
+//! The payments aggregate's statements.

@@ -1,0 +1,1 @@
+//! The refunds aggregate's statements.

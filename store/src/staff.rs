@@ -1,0 +1,1 @@
+//! The staff aggregate's statements.

@@ -1,0 +1,1 @@
+//! The tables aggregate's statements.

@@ -1,0 +1,1 @@
+//! The venues aggregate's statements.
