@@ -1,14 +1,11 @@
 //! The audit log: append-only, one entry for every action staff take on money or people.
 
-use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::auth::VenueCaller;
-use crate::db::{self, DbConn};
-use crate::error::ApiError;
+use crate::app::access::VenueCaller;
 use crate::http::new_id;
 use tablepay_store::rows::AuditEntry;
-use tablepay_store::schema::audit_log;
+use tablepay_store::{DbConn, StoreResult, now};
 
 /// What happened, besides who did it.
 #[derive(Debug, Default)]
@@ -23,11 +20,12 @@ pub struct Entry<'a> {
 }
 
 /// Appends an entry. Call inside the transaction of the action, so both or neither stay.
-pub fn record(conn: &mut DbConn, actor: &VenueCaller, entry: Entry<'_>) -> Result<(), ApiError> {
+/// Answers the store's error, which both the use cases' and the handlers' errors take.
+pub fn record(conn: &mut DbConn, actor: &VenueCaller, entry: Entry<'_>) -> StoreResult<()> {
     let row = AuditEntry {
         id: new_id(),
         venue_id: actor.venue_id.clone(),
-        at: db::now(),
+        at: now(),
         actor_id: actor.actor_id().to_owned(),
         actor_name: actor.actor_name().to_owned(),
         actor_role: actor.role.as_str().to_owned(),
@@ -39,6 +37,5 @@ pub fn record(conn: &mut DbConn, actor: &VenueCaller, entry: Entry<'_>) -> Resul
         approved_by: entry.approved_by.map(str::to_owned),
         details: if entry.details.is_null() { "{}".to_owned() } else { entry.details.to_string() },
     };
-    diesel::insert_into(audit_log::table).values(&row).execute(conn)?;
-    Ok(())
+    tablepay_store::audit::append(conn, &row)
 }

@@ -7,84 +7,11 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use diesel::prelude::*;
 
 use crate::AppState;
+pub use crate::app::access::{Role, VenueCaller};
 use crate::error::ApiError;
-use crate::secrets::{constant_time_eq, digest};
-use tablepay_store::rows::ApiKey;
-use tablepay_store::schema::{api_keys, staff};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Pos,
-    Server,
-    Manager,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Pos => "pos",
-            Role::Server => "server",
-            Role::Manager => "manager",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "pos" => Some(Role::Pos),
-            "server" => Some(Role::Server),
-            "manager" => Some(Role::Manager),
-            _ => None,
-        }
-    }
-}
-
-/// A venue credential that passed authentication.
-#[derive(Debug, Clone)]
-pub struct VenueCaller {
-    pub key_id: String,
-    pub venue_id: String,
-    pub role: Role,
-    pub staff_id: Option<String>,
-    pub staff_name: Option<String>,
-    pub key_name: String,
-}
-
-impl VenueCaller {
-    /// 404 for anything of another venue: a credential never learns what exists elsewhere.
-    pub fn require_venue(&self, venue_id: &str, what: &str) -> Result<(), ApiError> {
-        if self.venue_id == venue_id { Ok(()) } else { Err(ApiError::not_found(what)) }
-    }
-
-    pub fn require_role(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(format!(
-                "a {} credential may not do this; it needs one of: {}",
-                self.role.as_str(),
-                names.join(", ")
-            )))
-        }
-    }
-
-    /// Who acts, for audit and `created_by`: the staff member, or the POS key.
-    pub fn actor_id(&self) -> &str {
-        self.staff_id.as_deref().unwrap_or(&self.key_id)
-    }
-
-    pub fn actor_name(&self) -> &str {
-        self.staff_name.as_deref().unwrap_or(&self.key_name)
-    }
-
-    /// The idempotency scope of this credential.
-    pub fn scope(&self) -> String {
-        format!("key:{}", self.key_id)
-    }
-}
+use crate::secrets::constant_time_eq;
 
 /// Any authenticated caller.
 #[derive(Debug, Clone)]
@@ -126,34 +53,8 @@ impl FromRequest for Caller {
             if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) {
                 return Ok(Caller::Admin);
             }
-            let hash = digest(&token);
-            let found = state
-                .db
-                .run(move |conn| {
-                    let key: Option<ApiKey> = api_keys::table
-                        .filter(api_keys::key_hash.eq(&hash))
-                        .filter(api_keys::revoked_at.is_null())
-                        .select(ApiKey::as_select())
-                        .first(conn)
-                        .optional()?;
-                    let Some(key) = key else { return Ok(None) };
-                    let staff_name = match &key.staff_id {
-                        Some(id) => staff::table.find(id).select(staff::name).first::<String>(conn).optional()?,
-                        None => None,
-                    };
-                    Ok(Some((key, staff_name)))
-                })
-                .await?;
-            let (key, staff_name) = found.ok_or_else(ApiError::unauthorized)?;
-            let role = Role::parse(&key.role).ok_or_else(|| ApiError::internal(format!("bad role {}", key.role)))?;
-            Ok(Caller::Venue(VenueCaller {
-                key_id: key.id,
-                venue_id: key.venue_id,
-                role,
-                staff_id: key.staff_id,
-                staff_name,
-                key_name: key.name,
-            }))
+            let caller = crate::app::access::authenticate(&state.db, &token).await?;
+            caller.map(Caller::Venue).ok_or_else(ApiError::unauthorized)
         })
     }
 }

@@ -13,8 +13,8 @@ use tablepay_domain::{
     Currency, Fraction, Line, MinorUnit, PaymentStatus, PricedBill, PricingRules, TaxMode, Totals, price_bill,
 };
 
-use crate::db::DbConn;
 use crate::app::{AppError, Code};
+use crate::db::DbConn;
 use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Payment, Venue};
 
 pub use tablepay_store::bills::BillRecord;

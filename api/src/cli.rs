@@ -149,7 +149,7 @@ async fn purge_idempotency_records(db: Db) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match db.run(|conn| idempotency::purge_expired(conn, crate::db::now())).await {
+        match idempotency::purge_expired(&db, tablepay_store::now()).await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency records removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge idempotency records"),

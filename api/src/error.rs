@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{Value, json};
 
-pub use crate::app::error::Code;
 use crate::app::error::AppError;
+pub use crate::app::error::Code;
 
 /// An error a handler returns. 5xx errors keep their cause for the log and show none of it.
 #[derive(Debug)]

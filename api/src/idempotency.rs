@@ -11,15 +11,13 @@ use std::future::Future;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{Duration, NaiveDateTime, Utc};
-use diesel::prelude::*;
+use tablepay_store::idempotency::{self as records, Recorded};
+use tablepay_store::{DbConn, Store, StoreResult};
 
 use crate::AppState;
-use crate::db::unique_violation;
 use crate::error::{ApiError, Code};
 use crate::http::{Body, Reply};
 use crate::secrets::digest;
-use tablepay_store::rows::IdempotencyRecord;
-use tablepay_store::schema::idempotency_keys;
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
@@ -60,9 +58,10 @@ where
     material.extend_from_slice(&body.canonical());
     let fingerprint = digest(&String::from_utf8_lossy(&material));
 
+    let store: &Store = &state.db;
     let start = {
         let (scope, key, fingerprint) = (scope.clone(), key.clone(), fingerprint.clone());
-        state.db.write(move |conn| begin(conn, &scope, &key, &fingerprint)).await?
+        store.write(move |conn| begin(conn, &scope, &key, &fingerprint)).await?
     };
     if let Start::Replay(reply) = start {
         let mut response = reply.into_response();
@@ -79,21 +78,14 @@ where
         Err(err) if err.status.as_u16() < 500 => Some(Reply { status: err.status, body: err.body() }),
         Err(_) => None,
     };
-    let finish = state
-        .db
-        .write(move |conn| {
-            let target = idempotency_keys::table.find((&scope, &key));
+    let finish = store
+        .write(move |conn| -> StoreResult<()> {
             match stored {
-                Some(reply) => diesel::update(target)
-                    .set((
-                        idempotency_keys::status.eq("complete"),
-                        idempotency_keys::response_status.eq(i32::from(reply.status.as_u16())),
-                        idempotency_keys::response_body.eq(reply.body.to_string()),
-                    ))
-                    .execute(conn)?,
-                None => diesel::delete(target).execute(conn)?,
-            };
-            Ok(())
+                Some(reply) => {
+                    records::complete(conn, &scope, &key, i32::from(reply.status.as_u16()), &reply.body.to_string())
+                }
+                None => records::forget(conn, &scope, &key),
+            }
         })
         .await;
     if let Err(err) = finish {
@@ -102,47 +94,47 @@ where
     outcome.map(Reply::into_response)
 }
 
-fn begin(conn: &mut crate::db::DbConn, scope: &str, key: &str, fingerprint: &str) -> Result<Start, ApiError> {
+/// Takes the key for this request, or says why not: the stored answer to replay, a key in
+/// use by another request, or a key used for a different request. One transaction.
+fn begin(conn: &mut DbConn, scope: &str, key: &str, fingerprint: &str) -> Result<Start, ApiError> {
     let now = Utc::now().naive_utc();
-    let existing: Option<IdempotencyRecord> =
-        idempotency_keys::table.find((scope, key)).select(IdempotencyRecord::as_select()).first(conn).optional()?;
-    if let Some(record) = existing {
-        let expired = record.created_at < now - Duration::hours(RETENTION_HOURS);
-        let abandoned =
-            record.status == "in_flight" && record.created_at < now - Duration::seconds(IN_FLIGHT_LEASE_SECONDS);
-        if !expired && record.fingerprint != fingerprint {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Code::IdempotencyKeyReused,
-                "this Idempotency-Key was used with a different request; use a new key",
-            ));
+    if let Some(record) = records::find(conn, scope, key)? {
+        if let Some(start) = reuse(record, fingerprint, now)? {
+            return Ok(start);
         }
-        if !expired && !abandoned {
-            return match (record.status.as_str(), record.response_status, record.response_body) {
-                ("complete", Some(status), Some(body)) => Ok(Start::Replay(Reply {
-                    status: StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
-                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    body: serde_json::from_str(&body)?,
-                })),
-                _ => Err(in_use()),
-            };
-        }
-        diesel::delete(idempotency_keys::table.find((scope, key))).execute(conn)?;
+        records::forget(conn, scope, key)?;
     }
-    let record = IdempotencyRecord {
-        scope: scope.to_owned(),
-        key: key.to_owned(),
-        fingerprint: fingerprint.to_owned(),
-        status: "in_flight".into(),
-        response_status: None,
-        response_body: None,
-        created_at: now,
-    };
-    match diesel::insert_into(idempotency_keys::table).values(&record).execute(conn) {
-        Ok(_) => Ok(Start::Fresh),
-        Err(e) if unique_violation(&e).is_some() => Err(in_use()),
-        Err(e) => Err(e.into()),
+    if records::claim(conn, scope, key, fingerprint, now)? { Ok(Start::Fresh) } else { Err(in_use()) }
+}
+
+/// What a repeat of a recorded key gets: `None` when the record is past its retention or was
+/// abandoned by a process that died mid-request, so that this request takes the key over.
+fn reuse(record: Recorded, fingerprint: &str, now: NaiveDateTime) -> Result<Option<Start>, ApiError> {
+    if record.created_at < now - Duration::hours(RETENTION_HOURS) {
+        return Ok(None);
     }
+    if record.fingerprint != fingerprint {
+        return Err(reused());
+    }
+    if record.in_flight && record.created_at < now - Duration::seconds(IN_FLIGHT_LEASE_SECONDS) {
+        return Ok(None);
+    }
+    match record.answer {
+        Some((status, body)) => Ok(Some(Start::Replay(Reply {
+            status: StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body: serde_json::from_str(&body)?,
+        }))),
+        None => Err(in_use()),
+    }
+}
+
+fn reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Code::IdempotencyKeyReused,
+        "this Idempotency-Key was used with a different request; use a new key",
+    )
 }
 
 fn in_use() -> ApiError {
@@ -152,10 +144,8 @@ fn in_use() -> ApiError {
     )
 }
 
-/// Deletes answers past their retention; run periodically by `serve`.
-pub fn purge_expired(conn: &mut crate::db::DbConn, now: NaiveDateTime) -> Result<usize, ApiError> {
-    Ok(diesel::delete(
-        idempotency_keys::table.filter(idempotency_keys::created_at.lt(now - Duration::hours(RETENTION_HOURS))),
-    )
-    .execute(conn)?)
+/// Deletes answers past their retention; run periodically by `serve`. Returns how many.
+pub async fn purge_expired(store: &Store, now: NaiveDateTime) -> Result<usize, ApiError> {
+    let cutoff = now - Duration::hours(RETENTION_HOURS);
+    store.run(move |conn| -> Result<_, ApiError> { Ok(records::purge_before(conn, cutoff)?) }).await
 }

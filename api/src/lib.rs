@@ -16,11 +16,9 @@ pub mod limits;
 pub mod metrics;
 pub mod observability;
 pub mod openapi;
-pub mod payments;
 pub mod routes;
 pub mod secrets;
 pub mod settings;
-pub mod webhooks;
 
 use std::net::TcpListener;
 
@@ -39,7 +37,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Settings,
     pub admin_token: String,
-    pub providers: payments::Providers,
+    pub providers: app::providers::Providers,
     pub rate_limiter: limits::RateLimiter,
     pub metrics: metrics::Metrics,
     /// Turns true when the process stops: background work finishes what it holds and ends.
@@ -52,7 +50,7 @@ pub struct AppState {
 impl AppState {
     /// Builds the state, with the payment providers the settings configure.
     pub fn new(db: Db, settings: Settings, admin_token: String) -> anyhow::Result<AppState> {
-        let providers = payments::Providers::from_settings(&settings)?;
+        let providers = app::providers::Providers::from_settings(&settings)?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let (closing, _) = tokio::sync::watch::channel(false);
         Ok(AppState {
@@ -103,9 +101,10 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
     let workers = state.settings.http_workers;
     let state = web::Data::new(state);
     let shared = state.clone().into_inner();
-    let mut tasks = vec![tokio::spawn(payments::sweeper(shared.clone(), shared.shutdown.subscribe()))];
+    let mut tasks = vec![tokio::spawn(app::outcomes::sweeper(shared.clone(), shared.shutdown.subscribe()))];
     if shared.settings.webhooks.worker {
-        tasks.push(tokio::spawn(webhooks::worker(shared.clone(), shared.shutdown.subscribe())));
+        let (store, settings) = ((*shared.db).clone(), shared.settings.webhooks.clone());
+        tasks.push(tokio::spawn(app::delivery::worker(store, settings, shared.shutdown.subscribe())));
     }
     if let Ok(mut background) = shared.background.lock() {
         background.extend(tasks);

@@ -15,11 +15,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
-use diesel::prelude::*;
 
 use crate::AppState;
 use crate::error::{ApiError, Code};
-use tablepay_store::schema::{dining_tables, venues};
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Forget idle counters once there are this many.
@@ -131,26 +129,11 @@ pub async fn guest_limits(
     };
     let settings = &state.settings;
     let client = client_address(&req, &settings.trusted_proxies);
-    let known: Option<KnownTable> = if token.len() > 128 {
-        None
-    } else {
-        let found = state
-            .db
-            .run(move |conn| {
-                Ok(dining_tables::table
-                    .inner_join(venues::table)
-                    .filter(dining_tables::qr_token.eq(&token))
-                    .select((dining_tables::id, venues::payment_provider))
-                    .first::<(String, String)>(conn)
-                    .optional()?
-                    .map(|(table_id, payment_provider)| KnownTable { table_id, payment_provider }))
-            })
-            .await;
-        // Answered here, as a response, so the outer layers still add the request id.
-        match found {
-            Ok(found) => found,
-            Err(e) => return Ok(req.into_response(actix_web::ResponseError::error_response(&e))),
-        }
+    let found = crate::app::tables::provider_by_qr_token(&state.db, token).await;
+    // Answered here, as a response, so the outer layers still add the request id.
+    let known = match found {
+        Ok(found) => found.map(|(table_id, payment_provider)| KnownTable { table_id, payment_provider }),
+        Err(e) => return Ok(req.into_response(actix_web::ResponseError::error_response(&ApiError::from(e)))),
     };
     let verdict = match &known {
         Some(table) => state.rate_limiter.hit(&format!("table:{}", table.table_id), settings.rate_limit_table),

@@ -8,13 +8,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
-use tablepay_domain::PaymentStatus;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::secrets::constant_time_eq;
-use tablepay_store::schema::{payments, webhook_deliveries};
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -102,41 +99,19 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
             return Err(ApiError::unauthorized());
         }
     }
-    let (by_status, deliveries, oldest_due) = state
-        .db
-        .run(|conn| {
-            let mut by_status = Vec::new();
-            for status in PaymentStatus::ALL {
-                let n: i64 = payments::table.filter(payments::status.eq(status.as_str())).count().get_result(conn)?;
-                by_status.push((status.as_str(), n));
-            }
-            let mut deliveries = Vec::new();
-            for status in ["pending", "succeeded", "failed"] {
-                let n: i64 =
-                    webhook_deliveries::table.filter(webhook_deliveries::status.eq(status)).count().get_result(conn)?;
-                deliveries.push((status, n));
-            }
-            let now = crate::db::now();
-            let oldest_due: Option<chrono::NaiveDateTime> = webhook_deliveries::table
-                .filter(webhook_deliveries::status.eq("pending"))
-                .filter(webhook_deliveries::next_attempt_at.le(now))
-                .order(webhook_deliveries::next_attempt_at.asc())
-                .select(webhook_deliveries::next_attempt_at)
-                .first(conn)
-                .optional()?;
-            Ok((by_status, deliveries, oldest_due.map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)))
-        })
-        .await?;
+    let figures = crate::app::venues::figures(&state.db).await?;
+    let now = tablepay_store::now();
+    let oldest_due = figures.oldest_due.map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
     let mut out = String::new();
     state.metrics.render(&mut out);
     out.push_str("# HELP tablepay_payments Payments by status.\n# TYPE tablepay_payments gauge\n");
-    for (status, n) in by_status {
+    for (status, n) in figures.payments {
         let _ = writeln!(out, "tablepay_payments{{status=\"{status}\"}} {n}");
     }
     out.push_str(
         "# HELP tablepay_webhook_deliveries Webhook deliveries by outcome.\n# TYPE tablepay_webhook_deliveries gauge\n",
     );
-    for (status, n) in deliveries {
+    for (status, n) in figures.deliveries {
         let _ = writeln!(out, "tablepay_webhook_deliveries{{status=\"{status}\"}} {n}");
     }
     out.push_str(

@@ -6,8 +6,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::rows::{Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
-use crate::schema::{bills, dining_tables, staff, venues};
+use crate::schema::{bill_items, bills, dining_tables, staff, venues};
 use crate::{DbConn, StoreError, StoreResult};
+use tablepay_domain::{BillStatus, ItemStatus};
 
 /// A bill with everything needed to price it, account its payments and show it, as stored.
 #[derive(Debug, Clone)]
@@ -247,4 +248,171 @@ pub fn bump(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult
         .set((bills::version.eq(bills::version + 1), bills::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
+}
+
+/// A new time-ordered id for a row the store creates (ids sort by creation).
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().hyphenated().to_string()
+}
+
+/// The statuses of a bill that still sits on its table, as stored.
+pub(crate) fn occupying() -> Vec<&'static str> {
+    BillStatus::ALL.iter().filter(|s| s.occupies_table()).map(|s| s.as_str()).collect()
+}
+
+/// A bill as the POS opens it: it starts `open`, at version 1, with nothing paid.
+#[derive(Debug, Clone)]
+pub struct NewBill {
+    pub venue_id: String,
+    pub table_id: String,
+    pub external_ref: Option<String>,
+    pub server_id: Option<String>,
+}
+
+/// Inserts a bill and returns its id. A second open bill on a table, or with a POS reference
+/// already open, fails on a unique index ([`StoreError::unique_violation`] names it).
+pub fn insert(conn: &mut DbConn, new: NewBill, now: NaiveDateTime) -> StoreResult<String> {
+    let bill = Bill {
+        id: new_id(),
+        venue_id: new.venue_id,
+        table_id: new.table_id,
+        external_ref: new.external_ref,
+        server_id: new.server_id,
+        status: BillStatus::Open.as_str().to_owned(),
+        version: 1,
+        equal_parts: None,
+        close_reason: None,
+        opened_at: now,
+        updated_at: now,
+        paid_at: None,
+        closed_at: None,
+    };
+    diesel::insert_into(bills::table).values(&bill).execute(conn)?;
+    Ok(bill.id)
+}
+
+/// A line as the POS sends it, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLine {
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub tax_rate_bps: Option<i32>,
+    pub external_ref: Option<String>,
+}
+
+/// Appends active lines to a bill, numbered from `first_position`, in as few statements as
+/// [`crate::batch_insert!`] allows (none for no lines).
+pub fn insert_lines(
+    conn: &mut DbConn,
+    bill_id: &str,
+    first_position: i32,
+    lines: &[NewLine],
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let rows: Vec<BillItem> = lines
+        .iter()
+        .zip(first_position..)
+        .map(|(line, position)| BillItem {
+            id: new_id(),
+            bill_id: bill_id.to_owned(),
+            position,
+            name: line.name.clone(),
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            tax_rate_bps: line.tax_rate_bps,
+            external_ref: line.external_ref.clone(),
+            status: ItemStatus::Active.as_str().to_owned(),
+            created_at: now,
+            voided_at: None,
+        })
+        .collect();
+    crate::batch_insert!(conn, bill_items::table, &rows);
+    Ok(())
+}
+
+/// Rewrites a line's content (its POS reference stays).
+pub fn update_line(conn: &mut DbConn, item_id: &str, line: &NewLine) -> StoreResult<()> {
+    diesel::update(bill_items::table.find(item_id))
+        .set((
+            bill_items::name.eq(&line.name),
+            bill_items::quantity.eq(line.quantity),
+            bill_items::unit_price.eq(line.unit_price),
+            bill_items::tax_rate_bps.eq(line.tax_rate_bps),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Voids lines in one statement; they stay in the bill's history.
+pub fn void_lines(conn: &mut DbConn, item_ids: &[String], now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(bill_items::table.filter(bill_items::id.eq_any(item_ids)))
+        .set((bill_items::status.eq(ItemStatus::Void.as_str()), bill_items::voided_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves a bill to another table or server. Moving onto a table that has an open bill fails
+/// on a unique index.
+pub fn reassign(conn: &mut DbConn, bill_id: &str, table_id: &str, server_id: Option<&str>) -> StoreResult<()> {
+    diesel::update(bills::table.find(bill_id))
+        .set((bills::table_id.eq(table_id), bills::server_id.eq(server_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes a bill off its table as `status` (closed or void), with the manager's reason.
+pub fn close(
+    conn: &mut DbConn,
+    bill_id: &str,
+    status: BillStatus,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(bills::table.find(bill_id))
+        .set((bills::status.eq(status.as_str()), bills::closed_at.eq(now), bills::close_reason.eq(reason)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The newest bill of the venue with this POS reference that still sits on its table.
+pub fn occupying_by_external_ref(conn: &mut DbConn, venue_id: &str, external_ref: &str) -> StoreResult<Option<Bill>> {
+    Ok(bills::table
+        .filter(bills::venue_id.eq(venue_id))
+        .filter(bills::external_ref.eq(external_ref))
+        .filter(bills::status.eq_any(occupying()))
+        .order(bills::opened_at.desc())
+        .select(Bill::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Which of a table's bills counts as its current one when, in a race, two sit on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Current {
+    /// The newest one.
+    Newest,
+    /// An open one before a paid one (what a guest can still pay), then the newest.
+    OpenFirst,
+}
+
+/// The id of the table's current bill (open or paid), if it has one.
+pub fn current_id(conn: &mut DbConn, table_id: &str, which: Current) -> StoreResult<Option<String>> {
+    let query = bills::table
+        .filter(bills::table_id.eq(table_id))
+        .filter(bills::status.eq_any(occupying()))
+        .select(bills::id)
+        .into_boxed();
+    let query = match which {
+        Current::Newest => query.order(bills::opened_at.desc()),
+        // "open" sorts before "paid".
+        Current::OpenFirst => query.order((bills::status.asc(), bills::opened_at.desc())),
+    };
+    Ok(query.first(conn).optional()?)
+}
+
+/// A staff member a bill may be assigned to: one of `venue_id`'s.
+pub fn venue_server(conn: &mut DbConn, staff_id: &str, venue_id: &str) -> StoreResult<Option<Staff>> {
+    let member: Option<Staff> = staff::table.find(staff_id).select(Staff::as_select()).first(conn).optional()?;
+    Ok(member.filter(|m| m.venue_id == venue_id))
 }

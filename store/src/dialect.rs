@@ -165,3 +165,40 @@ pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
 }
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The ids of at most `limit` pending webhook deliveries due at `now` whose lease (if any) ran
+/// out, oldest due first, locked until the transaction ends. On PostgreSQL several processes
+/// claim at once, so rows another claimer holds are skipped (`FOR UPDATE SKIP LOCKED`) instead
+/// of waited for; diesel's query builder has no `SKIP LOCKED` for the multi-backend
+/// connection, hence the SQL text. SQLite has no row locks and needs none: the claim runs in a
+/// `BEGIN IMMEDIATE` transaction, which already excludes every other writer.
+pub fn claim_due(conn: &mut DbConn, now: chrono::NaiveDateTime, limit: i64) -> Result<Vec<String>, StoreError> {
+    use crate::schema::webhook_deliveries as d;
+    use diesel::prelude::*;
+    Ok(match conn {
+        DbConn::Pg(c) => diesel::sql_query(
+            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load::<IdRow>(c)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect(),
+        DbConn::Sqlite(c) => d::table
+            .filter(d::status.eq("pending"))
+            .filter(d::next_attempt_at.le(now))
+            .filter(d::locked_until.is_null().or(d::locked_until.lt(now)))
+            .order(d::next_attempt_at.asc())
+            .limit(limit)
+            .select(d::id)
+            .load(c)?,
+    })
+}

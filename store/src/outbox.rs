@@ -1,8 +1,17 @@
-//! The outbox: events written in the same transaction as the change that caused it. This
-//! module knows which transactions wrote one, so that [`crate::Store::write`] can wake the
-//! delivery worker and the live feeds after commit.
+//! The outbox: events written in the same transaction as the change that caused them,
+//! each with one delivery per subscribed webhook endpoint. This module also knows which
+//! transactions wrote one, so that [`crate::Store::write`] can wake the delivery worker and
+//! the live feeds after commit.
 
 use std::cell::Cell;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use tablepay_domain::status::DeliveryStatus;
+
+use crate::rows::{Event, Payment, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use crate::schema::{bills, events, payments, venues, webhook_attempts, webhook_deliveries, webhook_endpoints};
+use crate::{DbConn, StoreResult, dialect};
 
 thread_local! {
     /// Set when the transaction running on this thread wrote an event; read after commit to
@@ -18,4 +27,293 @@ pub fn take_emitted() -> bool {
 /// Wakes the delivery worker after this transaction commits (a new event, a manual retry).
 pub fn mark_emitted() {
     EMITTED.with(|e| e.set(true));
+}
+
+/// An event about to enter the outbox; its id and its number within the venue are given on
+/// insert.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub venue_id: String,
+    pub event_type: String,
+    /// The JSON body sent to endpoints and the live feed.
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Writes an event, numbered within its venue, and one pending delivery per enabled endpoint
+/// of the venue that subscribes to its type; tells other processes at commit. Call inside a
+/// write transaction: numbering under the venue's row lock makes the order of numbers the
+/// order of commits.
+pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
+    diesel::update(venues::table.find(&new.venue_id)).set(venues::event_seq.eq(venues::event_seq + 1)).execute(conn)?;
+    let seq = current_seq(conn, &new.venue_id)?;
+    let event = Event {
+        id: new_id(),
+        venue_id: new.venue_id,
+        seq,
+        event_type: new.event_type,
+        payload: new.payload,
+        created_at: new.created_at,
+    };
+    diesel::insert_into(events::table).values(&event).execute(conn)?;
+    let endpoints = crate::endpoints::enabled_of_venue(conn, &event.venue_id)?;
+    let deliveries: Vec<WebhookDelivery> = endpoints
+        .iter()
+        .filter(|e| subscribes(e, &event.event_type))
+        .map(|e| new_delivery(&e.id, &event, event.created_at))
+        .collect();
+    crate::batch_insert!(conn, webhook_deliveries::table, &deliveries);
+    dialect::notify_events(conn)?;
+    mark_emitted();
+    Ok(event)
+}
+
+/// An endpoint's `event_types` is a JSON array of types; empty (or unreadable) means every
+/// event, as when it was created without a filter.
+fn subscribes(endpoint: &WebhookEndpoint, event_type: &str) -> bool {
+    let types: Vec<String> = serde_json::from_str(&endpoint.event_types).unwrap_or_default();
+    types.is_empty() || types.iter().any(|t| t == event_type)
+}
+
+/// The number of the venue's latest event (0 before the first).
+pub fn current_seq(conn: &mut DbConn, venue_id: &str) -> StoreResult<i64> {
+    Ok(venues::table.find(venue_id).select(venues::event_seq).first(conn)?)
+}
+
+/// A first, pending delivery of `event` to an endpoint, due at once.
+pub fn new_delivery(endpoint_id: &str, event: &Event, now: NaiveDateTime) -> WebhookDelivery {
+    WebhookDelivery {
+        id: new_id(),
+        venue_id: event.venue_id.clone(),
+        endpoint_id: endpoint_id.to_owned(),
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        status: DeliveryStatus::Pending.as_str().into(),
+        attempts: 0,
+        next_attempt_at: now,
+        locked_until: None,
+        lock_token: None,
+        last_status_code: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+        delivered_at: None,
+    }
+}
+
+/// A payment and the table of its bill, which `payment.*` events name.
+pub fn payment_with_table(conn: &mut DbConn, payment_id: &str) -> StoreResult<(Payment, String)> {
+    Ok(payments::table
+        .inner_join(bills::table)
+        .filter(payments::id.eq(payment_id))
+        .select((Payment::as_select(), bills::table_id))
+        .first(conn)?)
+}
+
+/// The venue's events after `seq`, oldest first, at most `limit`: what a live stream has
+/// not sent yet.
+pub fn events_after(conn: &mut DbConn, venue_id: &str, seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+    Ok(events::table
+        .filter(events::venue_id.eq(venue_id))
+        .filter(events::seq.gt(seq))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// A new time-ordered id for the rows this module creates.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().hyphenated().to_string()
+}
+
+/// A delivery claimed for one attempt, with what the attempt needs.
+pub type ClaimedDelivery = (WebhookDelivery, Event, WebhookEndpoint);
+
+/// Claims the deliveries due at `now` (at most `limit`) with a lease until `until` under
+/// `token`, and loads them with their events and endpoints. Leases let several processes
+/// share the work: a process killed mid-attempt leaves a lease that simply runs out.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+    token: &str,
+    until: NaiveDateTime,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let ids = dialect::claim_due(conn, now, limit)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+        .set((webhook_deliveries::locked_until.eq(until), webhook_deliveries::lock_token.eq(token)))
+        .execute(conn)?;
+    Ok(webhook_deliveries::table
+        .inner_join(events::table)
+        .inner_join(webhook_endpoints::table)
+        .filter(webhook_deliveries::id.eq_any(&ids))
+        .select((WebhookDelivery::as_select(), Event::as_select(), WebhookEndpoint::as_select()))
+        .load(conn)?)
+}
+
+/// When the next pending delivery falls due, if any.
+pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .order(webhook_deliveries::next_attempt_at.asc())
+        .select(webhook_deliveries::next_attempt_at)
+        .first(conn)
+        .optional()?)
+}
+
+/// The delivery if it is still leased under `token` (a lease that ran out may have been
+/// taken by another process, whose result then counts instead).
+pub fn find_leased(conn: &mut DbConn, id: &str, token: &str) -> StoreResult<Option<WebhookDelivery>> {
+    Ok(webhook_deliveries::table
+        .find(id)
+        .filter(webhook_deliveries::lock_token.eq(token))
+        .select(WebhookDelivery::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One attempt to deliver, as it went; numbered when recorded.
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub delivery_id: String,
+    pub started_at: NaiveDateTime,
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+/// Records one attempt, numbered after those already recorded for its delivery.
+pub fn insert_attempt(conn: &mut DbConn, new: NewAttempt) -> StoreResult<()> {
+    let done: i64 =
+        webhook_attempts::table.filter(webhook_attempts::delivery_id.eq(&new.delivery_id)).count().get_result(conn)?;
+    let row = WebhookAttempt {
+        id: new_id(),
+        delivery_id: new.delivery_id,
+        attempt: i32::try_from(done + 1).unwrap_or(i32::MAX),
+        started_at: new.started_at,
+        status_code: new.status_code,
+        latency_ms: new.latency_ms,
+        error: new.error,
+        response_excerpt: new.response_excerpt,
+    };
+    diesel::insert_into(webhook_attempts::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+/// Where a delivery stands after an attempt (or after giving up without one).
+#[derive(Debug, Clone)]
+pub struct DeliveryChanges {
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Saves where a delivery stands and releases its lease.
+pub fn update_delivery(conn: &mut DbConn, id: &str, changes: &DeliveryChanges) -> StoreResult<()> {
+    diesel::update(webhook_deliveries::table.find(id))
+        .set((
+            webhook_deliveries::status.eq(changes.status.as_str()),
+            webhook_deliveries::attempts.eq(changes.attempts),
+            webhook_deliveries::next_attempt_at.eq(changes.next_attempt_at),
+            webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+            webhook_deliveries::lock_token.eq(None::<String>),
+            webhook_deliveries::last_status_code.eq(changes.last_status_code),
+            webhook_deliveries::last_error.eq(&changes.last_error),
+            webhook_deliveries::updated_at.eq(changes.updated_at),
+            webhook_deliveries::delivered_at.eq(changes.delivered_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sends a delivery again from the start of the retry schedule, due at once.
+pub fn reschedule(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(webhook_deliveries::table.find(id))
+        .set((
+            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+            webhook_deliveries::attempts.eq(0),
+            webhook_deliveries::next_attempt_at.eq(now),
+            webhook_deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    mark_emitted();
+    Ok(())
+}
+
+/// Gives up the pending deliveries of an endpoint, saying why.
+pub fn fail_pending_of_endpoint(
+    conn: &mut DbConn,
+    endpoint_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+    )
+    .set((
+        webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()),
+        webhook_deliveries::last_error.eq(reason),
+        webhook_deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A delivery by id, of whichever venue: the caller checks whose it is.
+pub fn find_delivery(conn: &mut DbConn, id: &str) -> StoreResult<Option<WebhookDelivery>> {
+    Ok(webhook_deliveries::table.find(id).select(WebhookDelivery::as_select()).first(conn).optional()?)
+}
+
+/// Which of a venue's deliveries a list shows: all that match every filter given, older than
+/// `before` (ids are time-ordered), newest first, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub venue_id: String,
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+/// The page of deliveries `filter` describes (the delivery log).
+pub fn list_deliveries(conn: &mut DbConn, filter: DeliveryFilter) -> StoreResult<Vec<WebhookDelivery>> {
+    let mut query = webhook_deliveries::table.filter(webhook_deliveries::venue_id.eq(filter.venue_id)).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(webhook_deliveries::status.eq(status.as_str()));
+    }
+    if let Some(kind) = filter.event_type {
+        query = query.filter(webhook_deliveries::event_type.eq(kind));
+    }
+    if let Some(endpoint) = filter.endpoint_id {
+        query = query.filter(webhook_deliveries::endpoint_id.eq(endpoint));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(webhook_deliveries::id.lt(before));
+    }
+    Ok(query
+        .order(webhook_deliveries::id.desc())
+        .limit(filter.limit)
+        .select(WebhookDelivery::as_select())
+        .load(conn)?)
+}
+
+/// The attempts of these deliveries, each delivery's in the order they were made.
+pub fn attempts_of(conn: &mut DbConn, delivery_ids: &[&str]) -> StoreResult<Vec<WebhookAttempt>> {
+    Ok(webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq_any(delivery_ids))
+        .order((webhook_attempts::delivery_id.asc(), webhook_attempts::attempt.asc()))
+        .select(WebhookAttempt::as_select())
+        .load(conn)?)
 }

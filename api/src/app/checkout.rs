@@ -1,1 +1,365 @@
-//! Use case: checkout.
+//! Use case: a guest pays their part of a bill, or lets go of it.
+//!
+//! Creating a payment runs in ONE write transaction with the bill locked: the split is priced
+//! by the ledger against what is already paid and held, the charge by the provider's rules,
+//! and the pending payment, the parts it holds, `bill.updated` and the bill's new version are
+//! stored before anything is asked of the provider. A payment that loses a race gets 409 and
+//! no provider intent is ever created for it. Then the provider is asked for its side; a
+//! provider that refuses fails the payment, which releases the hold.
+
+use chrono::Duration;
+use tablepay_domain::ledger::{ItemRequest, MAX_ITEMS_IN_SPLIT, MAX_PARTS, PricedSplit, SplitRefusal, SplitRequest};
+use tablepay_domain::{BillStatus, ChargeError, ItemId, MinorUnit, PaymentId, PaymentStatus, SplitError, Tip};
+use tablepay_payments::{CreatePayment, ProviderError};
+use tablepay_store::bills::BillRecord;
+use tablepay_store::payments::{self as stored, PaymentChanges};
+use tablepay_store::rows::{DiningTable, Payment, PaymentItem, Venue};
+use tablepay_store::{DbConn, Store, StoreError, lock_bill, now};
+
+use crate::app::guest::table_by_token;
+use crate::app::outcomes::{bill_updated, bump_bill, transition};
+use crate::app::providers::Providers;
+use crate::app::{AppError, AppResult, Code};
+use crate::billing::{BillRecordExt, currency, payment_status};
+
+/// What a guest asks to pay, parsed at the HTTP edge.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    /// The table whose QR code the guest holds: only its bills can be paid.
+    pub table_id: String,
+    pub bill_id: String,
+    /// Item ids as the guest sent them: they are read under the lock, after the bill's own
+    /// refusals (a closed bill is reported as closed whatever the split names).
+    pub split: SplitRequest,
+    pub tip: Option<Tip>,
+    pub email: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// The request's digest: a key reused for another request is refused.
+    pub fingerprint: String,
+    /// How long the part stays held for this guest.
+    pub hold: Duration,
+}
+
+/// Why a checkout failed: a refusal, or an `Idempotency-Key` already used with another
+/// request (which the HTTP edge answers with its own status).
+#[derive(Debug)]
+pub enum CheckoutError {
+    Refused(AppError),
+    KeyReused,
+}
+
+impl From<AppError> for CheckoutError {
+    fn from(err: AppError) -> Self {
+        CheckoutError::Refused(err)
+    }
+}
+
+impl From<StoreError> for CheckoutError {
+    fn from(err: StoreError) -> Self {
+        CheckoutError::Refused(err.into())
+    }
+}
+
+/// The table behind a QR token, read on its own (see [`table_by_token`]): a guest's request
+/// names it before anything else.
+pub async fn guest_table(store: &Store, qr_token: String) -> AppResult<(DiningTable, Venue)> {
+    store.run(move |conn| table_by_token(conn, &qr_token)).await
+}
+
+/// A payment of the table behind `qr_token`, with its parts; 404 for any other.
+pub async fn table_payment(
+    store: &Store,
+    qr_token: String,
+    payment_id: String,
+) -> AppResult<(Payment, Vec<PaymentItem>)> {
+    let (_, _, payment, parts) = store.run(move |conn| guest_payment(conn, &qr_token, &payment_id)).await?;
+    Ok((payment, parts))
+}
+
+/// The table behind `qr_token`, its venue, and a payment of it with its parts. The token is
+/// read first, so a bad token is reported before a bad payment id.
+pub(crate) fn guest_payment(
+    conn: &mut DbConn,
+    qr_token: &str,
+    payment_id: &str,
+) -> AppResult<(DiningTable, Venue, Payment, Vec<PaymentItem>)> {
+    let (table, venue) = table_by_token(conn, qr_token)?;
+    let payment_id = PaymentId::parse(payment_id).map_err(|e| AppError::NotFound(e.what))?;
+    let (payment, parts) =
+        stored::at_table_with_parts(conn, payment_id.as_str(), &table.id)?.ok_or(AppError::NotFound("payment"))?;
+    Ok((table, venue, payment, parts))
+}
+
+/// Creates a payment (or finds the one this `Idempotency-Key` created) and makes sure the
+/// provider has its side of it.
+pub async fn create(
+    store: &Store,
+    providers: &Providers,
+    request: Checkout,
+) -> Result<(Payment, Vec<PaymentItem>), CheckoutError> {
+    let registry = providers.clone();
+    let payment = store.write(move |conn| hold_part(conn, &registry, request)).await?;
+    let payment = ensure_provider_payment(store, providers, payment).await?;
+    let id = payment.id.clone();
+    let found = store.run(move |conn| -> AppResult<_> { Ok(stored::with_parts(conn, &id)?) }).await?;
+    Ok(found.ok_or_else(|| AppError::internal("payment vanished"))?)
+}
+
+/// Step one, under the bill's lock: price the split and hold it with a pending payment.
+fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> Result<Payment, CheckoutError> {
+    let record = locked_bill(conn, &request.bill_id, &request.table_id)?;
+    if let Some(key) = &request.idempotency_key
+        && let Some(existing) = stored::find_by_idempotency_key(conn, &request.bill_id, key)?
+    {
+        if existing.request_fingerprint.as_deref() != Some(request.fingerprint.as_str()) {
+            return Err(CheckoutError::KeyReused);
+        }
+        return Ok(existing);
+    }
+    if !BillStatus::parse(&record.bill.status).is_some_and(BillStatus::accepts_payments) {
+        return Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)).into());
+    }
+    let split = canonical_split(&request.split)?;
+    let ledger = record.state()?;
+    let fixed_parts = record.bill.equal_parts.map(i64::from);
+    let priced = ledger.price_split(&split, fixed_parts).map_err(refusal)?;
+    let currency = currency(&record.venue)?;
+    let provider = providers.get(&record.venue.payment_provider)?;
+    let rules = provider.charge_rules(currency.code(), currency.exponent());
+    let tip = match request.tip {
+        Some(t) => t.amount(priced.amount).map_err(|_| AppError::invalid("tip out of range"))?,
+        None => MinorUnit::ZERO,
+    };
+    let charged = tablepay_domain::charge(rules, priced.amount, tip, ledger.remaining())
+        .map_err(|e| charge_refusal(e, currency, provider.name()))?;
+    let now = now();
+    let payment = Payment {
+        id: uuid::Uuid::now_v7().hyphenated().to_string(),
+        venue_id: record.venue.id.clone(),
+        bill_id: request.bill_id.clone(),
+        status: PaymentStatus::Pending.as_str().into(),
+        split_type: split.kind().into(),
+        amount: priced.amount.get(),
+        tip_amount: charged.tip.get(),
+        refunded_amount: 0,
+        currency: currency.code().into(),
+        provider: provider.name().into(),
+        provider_ref: None,
+        client_secret: None,
+        failure_code: None,
+        email: request.email,
+        equal_parts: priced.equal.map(|e| e.parts as i32),
+        equal_count: priced.equal.map(|e| e.count as i32),
+        server_id: record.bill.server_id.clone(),
+        idempotency_key: request.idempotency_key,
+        request_fingerprint: Some(request.fingerprint),
+        expires_at: now + request.hold,
+        created_at: now,
+        updated_at: now,
+        succeeded_at: None,
+    };
+    store_hold(conn, &payment, &priced)?;
+    Ok(payment)
+}
+
+/// The bill `bill_id` of table `table_id`, locked until the transaction ends; 404 otherwise.
+fn locked_bill(conn: &mut DbConn, bill_id: &str, table_id: &str) -> AppResult<BillRecord> {
+    if !lock_bill(conn, bill_id)? {
+        return Err(AppError::NotFound("bill"));
+    }
+    let record = tablepay_store::bills::load(conn, bill_id)?.ok_or(AppError::NotFound("bill"))?;
+    if record.bill.table_id != table_id {
+        return Err(AppError::NotFound("bill"));
+    }
+    Ok(record)
+}
+
+/// Stores the pending payment with the parts it takes, fixes the bill's equal shares with its
+/// first one, and tells the table.
+fn store_hold(conn: &mut DbConn, payment: &Payment, priced: &PricedSplit) -> AppResult<()> {
+    let parts: Vec<PaymentItem> = priced
+        .parts
+        .iter()
+        .map(|p| PaymentItem {
+            payment_id: payment.id.clone(),
+            item_id: p.item_id.clone(),
+            bill_id: payment.bill_id.clone(),
+            fraction_num: p.fraction.num,
+            fraction_den: p.fraction.den,
+            amount: p.amount.get(),
+        })
+        .collect();
+    stored::insert(conn, payment, &parts)?;
+    if let Some(equal) = priced.equal {
+        stored::fix_equal_parts(conn, &payment.bill_id, equal.parts as i32)?;
+    }
+    bump_bill(conn, &payment.bill_id, payment.created_at)?;
+    bill_updated(conn, &payment.bill_id)
+}
+
+/// The split with its item ids in canonical form; an id that is no id names no line.
+fn canonical_split(split: &SplitRequest) -> AppResult<SplitRequest> {
+    let SplitRequest::Items(items) = split else { return Ok(split.clone()) };
+    let items = items
+        .iter()
+        .enumerate()
+        .map(|(i, claim)| {
+            let item_id = ItemId::parse(&claim.item_id)
+                .map_err(|_| AppError::invalid(format!("split.items[{i}].item_id is not on this bill")))?;
+            Ok(ItemRequest { item_id: item_id.into_inner(), ..claim.clone() })
+        })
+        .collect::<AppResult<_>>()?;
+    Ok(SplitRequest::Items(items))
+}
+
+fn exceeds(detail: impl Into<String>) -> AppError {
+    AppError::conflict(Code::AmountExceedsRemaining, detail)
+}
+
+/// The answer to a split the ledger refuses.
+fn refusal(refusal: SplitRefusal) -> AppError {
+    match refusal {
+        SplitRefusal::AmountBelowOne => AppError::invalid("split.amount must be at least 1"),
+        SplitRefusal::PartsOutOfRange => AppError::invalid(format!("split.parts must be from 2 to {MAX_PARTS}")),
+        SplitRefusal::CountOutOfRange => AppError::invalid("split.count must be from 1 to split.parts"),
+        SplitRefusal::ItemCount => AppError::invalid(format!("split.items must name 1 to {MAX_ITEMS_IN_SPLIT} items")),
+        SplitRefusal::ItemTwice { index } => AppError::invalid(format!("split.items[{index}] names an item twice")),
+        SplitRefusal::NotAnActiveItem { index } => {
+            AppError::invalid(format!("split.items[{index}].item_id is not an active item of this bill"))
+        }
+        SplitRefusal::BadItemPart { index, quantity } => AppError::invalid(format!(
+            "split.items[{index}] takes either a quantity from 1 to {quantity} or a share of 2 to {MAX_PARTS} parts"
+        )),
+        SplitRefusal::NotAPart { index } => {
+            AppError::invalid(format!("split.items[{index}] is not a part of the item"))
+        }
+        SplitRefusal::CostsNothing => AppError::invalid("those items cost nothing; there is nothing to pay"),
+        SplitRefusal::Overflow | SplitRefusal::Taken(SplitError::Overflow) => AppError::invalid("amount out of range"),
+        SplitRefusal::NothingRemains => exceeds("nothing remains to be paid; other payments may still be pending"),
+        SplitRefusal::AmountExceeds { remaining } => exceeds(format!("only {} remains to be paid", remaining.get())),
+        SplitRefusal::ItemsExceed { cost, remaining } => {
+            exceeds(format!("those items cost {} but only {} remains to be paid", cost.get(), remaining.get()))
+        }
+        SplitRefusal::SplitInOtherParts { parts } => AppError::conflict(
+            Code::Conflict,
+            format!("this bill is being split in {parts} equal shares; pay shares of {parts}"),
+        ),
+        SplitRefusal::Taken(SplitError::ItemUnavailable) => {
+            AppError::conflict(Code::ItemsUnavailable, "part of those items is already paid or held by another guest")
+        }
+        SplitRefusal::Taken(SplitError::SharesUnavailable) => exceeds("those equal shares are already paid or held"),
+        SplitRefusal::Taken(SplitError::ExceedsRemaining) => exceeds("the amount exceeds what remains to be paid"),
+    }
+}
+
+/// The answer to a part the provider cannot charge.
+fn charge_refusal(err: ChargeError, currency: tablepay_domain::Currency, provider: &str) -> AppError {
+    match err {
+        ChargeError::BelowMinimum { charge, minimum } => AppError::invalid(format!(
+            "{} is below the smallest charge {provider} accepts ({}); add a tip or pay a larger part",
+            currency.format(charge),
+            currency.format(minimum)
+        )),
+        ChargeError::LeavesTooLittle { left, .. } => AppError::invalid(format!(
+            "this would leave {}, less than the smallest charge {provider} accepts; pay the remaining amount instead",
+            currency.format(left),
+        )),
+        ChargeError::Overflow => AppError::invalid("amount out of range"),
+    }
+}
+
+/// Step two: asks the provider for its side of a pending payment that has none yet.
+/// Idempotent by our payment id, so a retry after a timeout finds the intent the first
+/// attempt created.
+async fn ensure_provider_payment(store: &Store, providers: &Providers, payment: Payment) -> AppResult<Payment> {
+    if payment.provider_ref.is_some() || payment_status(&payment)? != PaymentStatus::Pending {
+        return Ok(payment);
+    }
+    let provider = providers.get(&payment.provider)?;
+    let request = CreatePayment {
+        payment_id: payment.id.clone(),
+        venue_id: payment.venue_id.clone(),
+        bill_id: payment.bill_id.clone(),
+        amount: payment.amount + payment.tip_amount,
+        currency: payment.currency.clone(),
+        idempotency_key: format!("tablepay-payment-{}", payment.id),
+    };
+    let id = payment.id.clone();
+    match provider.create_payment(request).await {
+        Ok(created) => {
+            store
+                .write(move |conn| -> AppResult<Payment> {
+                    let side = PaymentChanges::at(now())
+                        .provider_side(&created.provider_ref, created.client_secret.as_deref());
+                    stored::update(conn, &id, &side)?;
+                    Ok(stored::get(conn, &id)?)
+                })
+                .await
+        }
+        Err(ProviderError::Rejected(reason)) => {
+            tracing::warn!(payment = %id, %reason, "provider rejected the payment");
+            store
+                .write(move |conn| -> AppResult<()> {
+                    let bill_id = stored::bill_of(conn, &id)?;
+                    lock_bill(conn, &bill_id)?;
+                    let payment = stored::get(conn, &id)?;
+                    if payment_status(&payment)? == PaymentStatus::Pending {
+                        transition(conn, &payment, PaymentStatus::Failed, Some("provider_rejected"), now())?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            Err(AppError::ProviderRejected(format!("the payment provider refused the payment: {reason}")))
+        }
+        Err(ProviderError::Unavailable(reason)) => {
+            tracing::warn!(payment = %id, %reason, "provider unavailable while creating a payment");
+            Err(AppError::ProviderUnavailable(
+                "the payment provider did not answer; retry with the same Idempotency-Key".into(),
+            ))
+        }
+    }
+}
+
+/// Releases a pending payment's hold at the guest's request. The provider's side is
+/// cancelled first, so a payment the guest completed meanwhile is not released; a payment
+/// already cancelled answers as it stands.
+pub async fn cancel(
+    store: &Store,
+    providers: &Providers,
+    qr_token: String,
+    payment_id: String,
+) -> AppResult<(Payment, Vec<PaymentItem>)> {
+    let (payment, _) = table_payment(store, qr_token, payment_id).await?;
+    let status = payment_status(&payment)?;
+    if status == PaymentStatus::Pending {
+        if let Some(reference) = &payment.provider_ref {
+            let provider = providers.get(&payment.provider)?;
+            provider.cancel_payment(reference).await.map_err(|e| match e {
+                ProviderError::Rejected(reason) => {
+                    AppError::conflict(Code::Conflict, format!("the provider cannot cancel it: {reason}"))
+                }
+                ProviderError::Unavailable(_) => {
+                    AppError::ProviderUnavailable("the payment provider did not answer; retry".into())
+                }
+            })?;
+        }
+    } else if status != PaymentStatus::Canceled {
+        return Err(not_cancellable(status));
+    }
+    store
+        .write(move |conn| -> AppResult<_> {
+            lock_bill(conn, &payment.bill_id)?;
+            let (current, parts) = stored::with_parts(conn, &payment.id)?.ok_or(AppError::NotFound("payment"))?;
+            match payment_status(&current)? {
+                PaymentStatus::Pending => transition(conn, &current, PaymentStatus::Canceled, None, now())?,
+                PaymentStatus::Canceled => {}
+                other => return Err(not_cancellable(other)),
+            }
+            Ok((stored::get(conn, &payment.id)?, parts))
+        })
+        .await
+}
+
+fn not_cancellable(status: PaymentStatus) -> AppError {
+    AppError::conflict(Code::Conflict, format!("the payment is {}; it cannot be cancelled", status.as_str()))
+}

@@ -1,1 +1,203 @@
-//! Use case: delivery.
+//! Delivering the outbox to webhook endpoints: at least once, with the same `webhook-id`
+//! on every attempt, on a retry schedule with jitter, every attempt recorded.
+//!
+//! Deliveries are claimed with a lease (`locked_until`, taken with `FOR UPDATE SKIP LOCKED`
+//! on PostgreSQL, under SQLite's single writer otherwise), so several processes share the
+//! work and no delivery is attempted twice at once. A process killed mid-attempt leaves a
+//! lease that simply runs out; another process then delivers. Writing an attempt back checks
+//! the lease's token, so a late process never overwrites the one that took over.
+//!
+//! Signing lives in [`sign`] beside the worker: the secrets it uses exist only for outgoing
+//! webhooks, and endpoint management ([`endpoints`]) creates and rotates them.
+
+pub mod destination;
+pub mod endpoints;
+mod send;
+pub mod sign;
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use futures_util::future::join_all;
+use tablepay_domain::status::DeliveryStatus;
+use tablepay_store::outbox::{self, DeliveryChanges, NewAttempt};
+use tablepay_store::rows::{Event, WebhookDelivery, WebhookEndpoint};
+use tablepay_store::{DbConn, Store};
+use tokio::sync::watch;
+
+use crate::app::AppResult;
+use crate::settings::WebhookSettings;
+use send::Outcome;
+
+/// A lease longer than any attempt (the timeout is at most 60 s).
+const LEASE: Duration = Duration::from_secs(120);
+/// Deliveries claimed at once, and attempted concurrently.
+const BATCH: i64 = 32;
+/// Why an endpoint stops receiving when its receiver says it is gone for good.
+const GONE: &str = "the receiver answered 410 Gone";
+
+/// One delivery claimed by this process.
+struct Job {
+    delivery: WebhookDelivery,
+    endpoint: WebhookEndpoint,
+    event: Event,
+    token: String,
+}
+
+/// Claims what is due now under a fresh lease token.
+fn claim(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Vec<Job>> {
+    let token = uuid::Uuid::now_v7().hyphenated().to_string();
+    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let claimed = outbox::claim_due(conn, now, BATCH, &token, until)?;
+    Ok(claimed
+        .into_iter()
+        .map(|(delivery, event, endpoint)| Job { delivery, endpoint, event, token: token.clone() })
+        .collect())
+}
+
+/// Delivers due webhooks until `shutdown` turns true; the batch in flight is finished first.
+/// Woken by every commit that wrote an event, with a poll as the safety net.
+pub async fn worker(store: Store, settings: WebhookSettings, mut shutdown: watch::Receiver<bool>) {
+    let built = send::client(&settings).user_agent(concat!("tablepay-webhooks/", env!("CARGO_PKG_VERSION"))).build();
+    let client = match built {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the webhook HTTP client; webhooks are not delivered");
+            return;
+        }
+    };
+    let mut signal = store.event_signal();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        signal.borrow_and_update();
+        match store.write(move |conn| -> AppResult<_> { claim(conn, tablepay_store::now()) }).await {
+            Ok(jobs) if !jobs.is_empty() => {
+                join_all(jobs.into_iter().map(|job| deliver(&store, &settings, &client, job))).await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),
+        }
+        let next = store.run(|conn| -> AppResult<_> { Ok(outbox::next_due(conn)?) }).await;
+        let wait = match next {
+            Ok(Some(due)) => {
+                (due - tablepay_store::now()).to_std().unwrap_or(Duration::ZERO).min(settings.poll_interval)
+            }
+            _ => settings.poll_interval,
+        };
+        tokio::select! {
+            changed = signal.changed() => if changed.is_err() { tokio::time::sleep(wait).await },
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("webhook worker stopped");
+}
+
+/// ±20 % of `delay`, so receivers that failed together are not retried together.
+fn jitter(delay: Duration) -> Duration {
+    let mut byte = [0_u8; 2];
+    if getrandom::fill(&mut byte).is_err() {
+        return delay;
+    }
+    let unit = f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX);
+    delay.mul_f64(0.8 + 0.4 * unit)
+}
+
+/// Attempts one claimed delivery (unless its endpoint was disabled or deleted since the
+/// event) and records how it went.
+async fn deliver(store: &Store, settings: &WebhookSettings, client: &reqwest::Client, job: Job) {
+    let usable = job.endpoint.enabled && job.endpoint.deleted_at.is_none();
+    let outcome = if usable {
+        send::attempt(settings, client, &job).await
+    } else {
+        Outcome::failed("the endpoint was disabled or deleted".into(), Duration::ZERO)
+    };
+    let schedule = settings.retry_schedule.clone();
+    let delivery_id = job.delivery.id.clone();
+    let recorded = store.write(move |conn| -> AppResult<_> { record(conn, &job, &outcome, usable, &schedule) }).await;
+    if let Err(e) = recorded {
+        tracing::error!(delivery = %delivery_id, error = %e, "could not record a webhook attempt");
+    }
+}
+
+/// Writes an attempt back, if the lease is still this process's: the attempt itself, a
+/// receiver's 410 (which disables the endpoint), and where the delivery now stands.
+fn record(conn: &mut DbConn, job: &Job, outcome: &Outcome, attempted: bool, schedule: &[Duration]) -> AppResult<()> {
+    let now = tablepay_store::now();
+    let Some(current) = outbox::find_leased(conn, &job.delivery.id, &job.token)? else { return Ok(()) };
+    let attempts = current.attempts + i32::from(attempted);
+    if attempted {
+        let attempt = NewAttempt {
+            delivery_id: current.id.clone(),
+            started_at: now - chrono::Duration::from_std(outcome.latency).unwrap_or_default(),
+            status_code: outcome.status_code.map(i32::from),
+            latency_ms: i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX),
+            error: outcome.error.clone(),
+            response_excerpt: outcome.excerpt.clone(),
+        };
+        outbox::insert_attempt(conn, attempt)?;
+    }
+    let gone = outcome.status_code == Some(410);
+    if gone {
+        tablepay_store::endpoints::disable(conn, &job.endpoint.id, GONE, now)?;
+    }
+    let changes = next_state(outcome, attempted, attempts, schedule, now);
+    outbox::update_delivery(conn, &current.id, &changes)?;
+    Ok(())
+}
+
+/// The retry rule: delivered on a 2xx; given up without an attempt, on 410 Gone or when the
+/// schedule is spent; otherwise pending again after the schedule's next delay (with jitter),
+/// or after the receiver's `Retry-After` when it answered 429 or 503.
+fn next_state(
+    outcome: &Outcome,
+    attempted: bool,
+    attempts: i32,
+    schedule: &[Duration],
+    now: NaiveDateTime,
+) -> DeliveryChanges {
+    let succeeded = attempted && outcome.error.is_none();
+    let gone = outcome.status_code == Some(410);
+    let done = usize::try_from(attempts).unwrap_or(usize::MAX);
+    let retry_in = match (outcome.status_code, outcome.retry_after) {
+        (Some(429 | 503), Some(after)) => Some(after),
+        _ => schedule.get(done).copied().map(jitter),
+    };
+    let (status, next_attempt_at) = if succeeded {
+        (DeliveryStatus::Succeeded, now)
+    } else if !attempted || gone {
+        (DeliveryStatus::Failed, now)
+    } else {
+        match retry_in {
+            Some(delay) if done < schedule.len() => {
+                (DeliveryStatus::Pending, now + chrono::Duration::from_std(delay).unwrap_or_default())
+            }
+            _ => (DeliveryStatus::Failed, now),
+        }
+    };
+    DeliveryChanges {
+        status,
+        attempts,
+        next_attempt_at,
+        last_status_code: outcome.status_code.map(i32::from),
+        last_error: outcome.error.clone(),
+        delivered_at: succeeded.then_some(now),
+        updated_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_twenty_percent() {
+        for _ in 0..200 {
+            let d = jitter(Duration::from_secs(100));
+            assert!(d >= Duration::from_secs(80) && d <= Duration::from_secs(120), "{d:?}");
+        }
+    }
+}

@@ -1,1 +1,116 @@
-//! Use case: events.
+//! What each event says. Every event is written to the outbox in the same transaction as the
+//! change that caused it, with one delivery per subscribed webhook endpoint; nothing is sent
+//! from inside a request: the delivery worker and the live feeds read what was committed.
+
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+
+use crate::app::AppResult;
+use crate::billing::{Audience, BillRecord, BillRecordExt, Timestamp, payment_status};
+use tablepay_store::outbox::{self, NewEvent};
+use tablepay_store::rows::Event;
+use tablepay_store::{DbConn, Store};
+
+/// Every event type: API.md's, then the extensions: `refund.pending_approval`,
+/// `assistance.resolved` and the decisions on requests above a server's limits, so every
+/// dashboard sees a refund waiting, a call answered and a request decided at once.
+pub const EVENT_TYPES: &[&str] = &[
+    "bill.opened",
+    "bill.updated",
+    "payment.succeeded",
+    "payment.failed",
+    "payment.refunded",
+    "table.settled",
+    "assistance.requested",
+    "feedback.received",
+    "adjustment.pending_approval",
+    "refund.pending_approval",
+    "assistance.resolved",
+    "adjustment.approved",
+    "adjustment.rejected",
+    "refund.approved",
+    "refund.rejected",
+];
+
+/// Writes an event of `venue_id` and its deliveries; answers the event's id. Call inside a
+/// write transaction, so the event commits (or not) with the change it reports.
+pub fn emit(conn: &mut DbConn, venue_id: &str, event_type: &str, data: Value) -> AppResult<String> {
+    debug_assert!(EVENT_TYPES.contains(&event_type));
+    let now = tablepay_store::now();
+    let payload = json!({"type": event_type, "timestamp": Timestamp(now), "data": data});
+    let new = NewEvent {
+        venue_id: venue_id.to_owned(),
+        event_type: event_type.to_owned(),
+        payload: payload.to_string(),
+        created_at: now,
+    };
+    Ok(outbox::append(conn, new)?.id)
+}
+
+/// `bill.opened` / `bill.updated`: the bill as staff see it.
+pub fn bill_event(conn: &mut DbConn, record: &BillRecord, event_type: &str) -> AppResult<()> {
+    let bill = record.view(Audience::Venue)?;
+    emit(conn, &record.bill.venue_id, event_type, json!({"bill": bill}))?;
+    Ok(())
+}
+
+/// `payment.succeeded`, `payment.failed`, `payment.refunded`: the payment as it now stands.
+pub fn payment_event(conn: &mut DbConn, payment_id: &str, event_type: &str) -> AppResult<()> {
+    let (payment, table_id) = outbox::payment_with_table(conn, payment_id)?;
+    let data = json!({"payment": {
+        "id": payment.id,
+        "bill_id": payment.bill_id,
+        "table_id": table_id,
+        "status": payment.status,
+        "split_type": payment.split_type,
+        "amount": payment.amount,
+        "tip_amount": payment.tip_amount,
+        "refunded_amount": payment.refunded_amount,
+        "currency": payment.currency,
+        "provider": payment.provider,
+        "provider_ref": payment.provider_ref,
+        "failure_code": payment.failure_code,
+        "server_id": payment.server_id,
+    }});
+    emit(conn, &payment.venue_id, event_type, data)?;
+    Ok(())
+}
+
+/// `table.settled`, as in API.md: once per bill that becomes fully paid.
+pub fn settled_event(conn: &mut DbConn, record: &BillRecord, settled_at: NaiveDateTime) -> AppResult<()> {
+    let state = record.state()?;
+    let payments: Vec<Value> = record
+        .payments
+        .iter()
+        .filter(|p| payment_status(p).is_ok_and(|s| s.captured()))
+        .map(|p| json!({"id": p.id, "amount": p.amount, "tip_amount": p.tip_amount, "provider": p.provider, "provider_ref": p.provider_ref}))
+        .collect();
+    let data = json!({
+        "venue_id": record.bill.venue_id,
+        "table_id": record.bill.table_id,
+        "table_label": record.table.label,
+        "bill_id": record.bill.id,
+        "external_ref": record.bill.external_ref,
+        "total": state.totals.total,
+        "tips": state.totals.tips,
+        "server": record.server.as_ref().map(|s| json!({"id": s.id, "name": s.name})),
+        "settled_at": Timestamp(settled_at),
+        "payments": payments,
+    });
+    emit(conn, &record.bill.venue_id, "table.settled", data)?;
+    Ok(())
+}
+
+/// Events a live stream reads at once.
+const PAGE: i64 = 200;
+
+/// The number of the venue's latest event: where a live stream without `Last-Event-ID`
+/// starts, so that it shows what happens next.
+pub async fn latest_seq(store: &Store, venue_id: String) -> AppResult<i64> {
+    store.run(move |conn| -> AppResult<_> { Ok(outbox::current_seq(conn, &venue_id)?) }).await
+}
+
+/// The venue's events after number `seq`, oldest first, a page at a time.
+pub async fn after(store: &Store, venue_id: String, seq: i64) -> AppResult<Vec<Event>> {
+    store.run(move |conn| -> AppResult<_> { Ok(outbox::events_after(conn, &venue_id, seq, PAGE)?) }).await
+}

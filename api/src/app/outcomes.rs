@@ -1,1 +1,294 @@
-//! Use case: outcomes.
+//! Use case: what happens after a provider answers. A sandbox confirmation, a Stripe webhook
+//! and the expiry of a hold all end here: the payment moves only along
+//! [`PaymentStatus::can_become`], the bill's ledger takes it in, and the bill turns `paid`
+//! exactly once, when its last part is captured.
+//!
+//! Every outcome runs in one transaction with the bill locked: the provider event id is
+//! recorded first (a replay stops there) and the payment is read again under the lock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use tablepay_domain::{BillStatus, PaymentStatus};
+use tablepay_payments::sandbox::CardOutcome;
+use tablepay_payments::{ProviderError, ProviderEvent, SandboxProvider};
+use tablepay_store::payments::{self as stored, PaymentChanges};
+use tablepay_store::rows::{Payment, PaymentItem, ProviderEventRecord};
+use tablepay_store::{DbConn, Store, lock_bill, now};
+
+use crate::AppState;
+use crate::app::providers::Providers;
+use crate::app::{AppError, AppResult, Code};
+use crate::billing::{BillRecordExt, load_bill, payment_status};
+use crate::events;
+
+/// What applying a provider event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The event changed this payment (or confirmed its state).
+    Payment(String),
+    /// This event id was applied before: nothing changed.
+    Duplicate(Option<String>),
+    /// The event names no payment of ours, or a type we ignore.
+    Ignored,
+}
+
+fn event_parts(event: &ProviderEvent) -> (&str, &'static str, Option<&str>) {
+    match event {
+        ProviderEvent::PaymentSucceeded { event_id, provider_ref } => {
+            (event_id, "payment_succeeded", Some(provider_ref))
+        }
+        ProviderEvent::PaymentFailed { event_id, provider_ref, .. } => (event_id, "payment_failed", Some(provider_ref)),
+        ProviderEvent::PaymentCanceled { event_id, provider_ref } => (event_id, "payment_canceled", Some(provider_ref)),
+        ProviderEvent::Refunded { event_id, provider_ref, .. } => (event_id, "refunded", Some(provider_ref)),
+        ProviderEvent::Ignored { event_id, .. } => (event_id, "ignored", None),
+    }
+}
+
+/// Applies one outcome of `provider` in its own write transaction (a verified webhook).
+pub async fn receive(store: &Store, provider: &'static str, event: ProviderEvent) -> AppResult<Applied> {
+    store.write(move |conn| -> AppResult<Applied> { apply_event(conn, provider, &event) }).await
+}
+
+/// Applies one provider outcome. Call inside a write transaction.
+pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> AppResult<Applied> {
+    let (event_id, kind, provider_ref) = event_parts(event);
+    let payment = match provider_ref {
+        Some(reference) => stored::find_by_provider_ref(conn, provider, reference)?,
+        None => None,
+    };
+    let record = ProviderEventRecord {
+        provider: provider.to_owned(),
+        event_id: event_id.to_owned(),
+        kind: kind.to_owned(),
+        payment_id: payment.as_ref().map(|p| p.id.clone()),
+        received_at: now(),
+    };
+    if !stored::record_provider_event(conn, &record)? {
+        return Ok(Applied::Duplicate(record.payment_id));
+    }
+    let Some(payment) = payment else { return Ok(Applied::Ignored) };
+    lock_bill(conn, &payment.bill_id)?;
+    // Read again under the lock: a concurrent outcome may have moved it.
+    let payment = stored::get(conn, &payment.id)?;
+    apply_to_payment(conn, provider, event, &payment)?;
+    Ok(Applied::Payment(payment.id))
+}
+
+/// The payment's side of an outcome, under the bill's lock.
+fn apply_to_payment(conn: &mut DbConn, provider: &str, event: &ProviderEvent, payment: &Payment) -> AppResult<()> {
+    let current = payment_status(payment)?;
+    let now = now();
+    match event {
+        ProviderEvent::PaymentSucceeded { .. } => {
+            if current == PaymentStatus::Pending {
+                transition(conn, payment, PaymentStatus::Succeeded, None, now)?;
+                settle_if_paid(conn, &payment.bill_id, now)?;
+            } else if !current.captured() {
+                // Captured after its hold was released: the money is real, the part may be
+                // gone. Keep the payment as it is and flag it for a refund by staff.
+                tracing::error!(payment = %payment.id, status = current.as_str(), "provider captured a released payment");
+                let flagged = PaymentChanges::at(now).failure_code(Some("captured_after_release"));
+                stored::update(conn, &payment.id, &flagged)?;
+            }
+        }
+        ProviderEvent::PaymentFailed { code, .. } => {
+            if current == PaymentStatus::Pending && provider == "stripe" {
+                // Not final on Stripe: the guest may try another card on the same intent. The
+                // hold stays until the intent succeeds, is cancelled or expires.
+                stored::update(conn, &payment.id, &PaymentChanges::at(now).failure_code(Some(code)))?;
+                bump_bill(conn, &payment.bill_id, now)?;
+            } else if current == PaymentStatus::Pending {
+                transition(conn, payment, PaymentStatus::Failed, Some(code), now)?;
+            }
+        }
+        ProviderEvent::PaymentCanceled { .. } => {
+            if current == PaymentStatus::Pending {
+                transition(conn, payment, PaymentStatus::Canceled, None, now)?;
+            }
+        }
+        ProviderEvent::Refunded { amount_refunded, .. } => {
+            // Stripe reports the running total, so applying it twice changes nothing.
+            if current.captured() && *amount_refunded > payment.refunded_amount {
+                record_refunded(conn, payment, *amount_refunded, now)?;
+            }
+        }
+        ProviderEvent::Ignored { .. } => {}
+    }
+    Ok(())
+}
+
+/// The sandbox's card form: confirms a sandbox payment with a test card's outcome, as Stripe
+/// would report it. A payment already moved by a confirmation answers as it stands (the
+/// guest's page may send the form twice); one moved otherwise (cancelled, expired) is refused.
+pub async fn confirm_sandbox(
+    store: &Store,
+    payment_id: String,
+    outcome: CardOutcome,
+) -> AppResult<(Payment, Vec<PaymentItem>)> {
+    store
+        .write(move |conn| -> AppResult<_> {
+            let payment =
+                stored::find_of_provider(conn, &payment_id, "sandbox")?.ok_or(AppError::NotFound("payment"))?;
+            let reference = payment
+                .provider_ref
+                .clone()
+                .ok_or_else(|| AppError::conflict(Code::Conflict, "the payment is not ready to confirm"))?;
+            if payment_status(&payment)? != PaymentStatus::Pending && !stored::has_provider_events(conn, &payment.id)? {
+                return Err(AppError::conflict(
+                    Code::Conflict,
+                    format!("the payment is {}; it can no longer be confirmed", payment.status),
+                ));
+            }
+            let event = SandboxProvider::confirmation_event(&payment.id, &reference, outcome);
+            apply_event(conn, "sandbox", &event)?;
+            let payment = stored::get(conn, &payment.id)?;
+            let parts = stored::parts(conn, &payment.id)?;
+            Ok((payment, parts))
+        })
+        .await
+}
+
+/// Moves a payment along a legal transition and records that its bill changed.
+pub fn transition(
+    conn: &mut DbConn,
+    payment: &Payment,
+    next: PaymentStatus,
+    failure_code: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let current = payment_status(payment)?;
+    if !current.can_become(next) {
+        return Err(AppError::conflict(Code::Conflict, format!("the payment is {}", current.as_str())));
+    }
+    let succeeded_at = (next == PaymentStatus::Succeeded).then_some(now).or(payment.succeeded_at);
+    let changes = PaymentChanges::at(now).status(next).failure_code(failure_code).succeeded_at(succeeded_at);
+    stored::update(conn, &payment.id, &changes)?;
+    bump_bill(conn, &payment.bill_id, now)?;
+    match next {
+        PaymentStatus::Succeeded => events::payment_event(conn, &payment.id, "payment.succeeded"),
+        PaymentStatus::Failed => events::payment_event(conn, &payment.id, "payment.failed"),
+        // A released hold changes what the table still owes.
+        _ => bill_updated(conn, &payment.bill_id),
+    }
+}
+
+/// Records that `refunded` of a captured payment has gone back to the guest (capped at what
+/// was captured), moves it to `partially_refunded` or `refunded`, and emits `payment.refunded`.
+/// Our own refunds and Stripe's `charge.refunded` both come here.
+pub fn record_refunded(conn: &mut DbConn, payment: &Payment, refunded: i64, now: NaiveDateTime) -> AppResult<()> {
+    let captured = payment.amount + payment.tip_amount;
+    let refunded = refunded.min(captured);
+    let next = if refunded >= captured { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
+    let current = payment_status(payment)?;
+    // `refunded → refunded` is no move in `can_become`, but it is what Stripe's late
+    // `charge.refunded` for a refund we already recorded in full says: accepted as a repeat
+    // (the amount is capped, so nothing changes but the event).
+    if current != next && !current.can_become(next) {
+        return Err(AppError::conflict(Code::Conflict, format!("the payment is {}", current.as_str())));
+    }
+    stored::update(conn, &payment.id, &PaymentChanges::at(now).refunded_amount(refunded).status(next))?;
+    bump_bill(conn, &payment.bill_id, now)?;
+    events::payment_event(conn, &payment.id, "payment.refunded")
+}
+
+/// `bill.updated` for the bill as it now stands.
+pub fn bill_updated(conn: &mut DbConn, bill_id: &str) -> AppResult<()> {
+    let record = load_bill(conn, bill_id)?.ok_or_else(|| AppError::internal("payment without its bill"))?;
+    events::bill_event(conn, &record, "bill.updated")
+}
+
+/// Records that the bill changed (see [`tablepay_store::bills::bump`]).
+pub fn bump_bill(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> AppResult<()> {
+    Ok(tablepay_store::bills::bump(conn, bill_id, now)?)
+}
+
+/// Turns the bill `paid` when everything is captured. The caller holds the bill lock, and
+/// only an `open` bill moves, so this happens once per bill.
+pub fn settle_if_paid(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> AppResult<bool> {
+    let record = load_bill(conn, bill_id)?.ok_or_else(|| AppError::internal("payment without its bill"))?;
+    let ledger = record.state()?;
+    if BillStatus::parse(&record.bill.status) != Some(BillStatus::Open) || !ledger.covered() {
+        return Ok(false);
+    }
+    let moved = stored::settle_bill(conn, bill_id, now)?;
+    if moved {
+        let settled = load_bill(conn, bill_id)?.ok_or_else(|| AppError::internal("bill vanished"))?;
+        events::settled_event(conn, &settled, now)?;
+        tracing::info!(bill = bill_id, total = ledger.totals.total.get(), "table settled");
+    }
+    Ok(moved)
+}
+
+/// Releases holds past their expiry, cancelling the provider's side first so that a guest
+/// cannot complete a payment whose part was given back.
+pub async fn sweep_expired(store: &Store, providers: &Providers) -> AppResult<usize> {
+    let due_by = now();
+    let due = store.run(move |conn| -> AppResult<_> { Ok(stored::due_to_expire(conn, due_by, 100)?) }).await?;
+    let mut expired = 0;
+    for payment in due {
+        if !provider_released(providers, &payment).await {
+            continue;
+        }
+        let id = payment.id.clone();
+        let changed = store
+            .write(move |conn| -> AppResult<bool> {
+                let bill_id = stored::bill_of(conn, &id)?;
+                lock_bill(conn, &bill_id)?;
+                let payment = stored::get(conn, &id)?;
+                if payment_status(&payment)? != PaymentStatus::Pending {
+                    return Ok(false);
+                }
+                transition(conn, &payment, PaymentStatus::Expired, None, now())?;
+                Ok(true)
+            })
+            .await?;
+        expired += usize::from(changed);
+    }
+    Ok(expired)
+}
+
+/// Whether the provider's side of an expired payment is gone (or never existed), so its hold
+/// may be released.
+async fn provider_released(providers: &Providers, payment: &Payment) -> bool {
+    let Some(reference) = &payment.provider_ref else { return true };
+    let provider = match providers.get(&payment.provider) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(payment = %payment.id, error = %e, "cannot expire a payment of an unconfigured provider");
+            return false;
+        }
+    };
+    match provider.cancel_payment(reference).await {
+        Ok(()) => true,
+        Err(ProviderError::Rejected(reason)) => {
+            // Refused because the guest completed it meanwhile (or it is processing): its
+            // outcome arrives as an event; releasing the hold now could let a second guest
+            // pay the same part.
+            tracing::warn!(payment = %payment.id, %reason, "provider refused to cancel an expired payment; hold kept");
+            false
+        }
+        Err(ProviderError::Unavailable(reason)) => {
+            tracing::warn!(payment = %payment.id, %reason, "provider unreachable; expiry retried later");
+            false
+        }
+    }
+}
+
+/// Runs [`sweep_expired`] for as long as the server runs.
+pub async fn sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(state.settings.sweep_interval_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match sweep_expired(&state.db, &state.providers).await {
+            Ok(n) if n > 0 => tracing::info!(expired = n, "released expired holds"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+        }
+    }
+}

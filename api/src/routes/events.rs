@@ -7,23 +7,21 @@ use std::time::Duration;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
 use futures_util::stream;
 use tokio::sync::watch;
 
 use crate::AppState;
+use crate::app::events;
 use crate::auth::VenueAuth;
-use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::parse_id;
+use tablepay_store::Store;
 use tablepay_store::rows::Event;
-use tablepay_store::schema::{events, venues};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-const PAGE: i64 = 200;
 
 struct Feed {
-    db: Db,
+    store: Store,
     venue_id: String,
     last: i64,
     signal: watch::Receiver<u64>,
@@ -44,19 +42,7 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)>
             return Some((Ok(chunk), feed));
         }
         feed.signal.borrow_and_update();
-        let (venue_id, last) = (feed.venue_id.clone(), feed.last);
-        let page = feed
-            .db
-            .run(move |conn| {
-                Ok(events::table
-                    .filter(events::venue_id.eq(&venue_id))
-                    .filter(events::seq.gt(last))
-                    .order(events::seq.asc())
-                    .limit(PAGE)
-                    .select(Event::as_select())
-                    .load(conn)?)
-            })
-            .await;
+        let page = events::after(&feed.store, feed.venue_id.clone(), feed.last).await;
         match page {
             Ok(page) if !page.is_empty() => {
                 feed.last = page.last().map_or(feed.last, |e| e.seq);
@@ -99,12 +85,10 @@ pub async fn stream(
         }
         Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID must be an event number")),
     };
-    let lookup = venue_id.clone();
     // Without Last-Event-ID, the feed starts with what happens next.
-    let current: i64 =
-        state.db.run(move |conn| Ok(venues::table.find(&lookup).select(venues::event_seq).first(conn)?)).await?;
+    let current = events::latest_seq(&state.db, venue_id.clone()).await?;
     let feed = Feed {
-        db: state.db.clone(),
+        store: (*state.db).clone(),
         venue_id,
         last: resume.unwrap_or(current).max(0),
         signal: state.db.event_signal(),

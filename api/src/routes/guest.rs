@@ -2,23 +2,20 @@
 //! credential, and nothing that identifies staff or other guests.
 
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use serde_json::json;
-
 use crate::AppState;
-use crate::billing::{Audience, BillRecordExt, BillView, Timestamp, load_bill};
-use crate::db::{self, DbConn};
+use crate::app::guest::{self as app, Rating, assistance_view, feedback_view};
+use crate::billing::{Audience, BillRecordExt, BillView};
+use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::events::emit;
-use crate::http::{Body, Reply, new_id, parse_id, text_field};
+use crate::http::{Body, Reply, text_field};
 use crate::idempotency;
-use crate::routes::floor::assistance_view;
 use crate::routes::venues::tip_presets;
-use tablepay_store::rows::{AssistanceRequest, DiningTable, Feedback, Venue};
-use tablepay_store::schema::{assistance_requests, bills, dining_tables, feedback, payments, venues};
+use tablepay_store::rows::{DiningTable, Venue};
+
+pub use crate::app::guest::FeedbackView;
 
 #[derive(Debug, Serialize, ToSchema)]
 struct GuestVenue {
@@ -43,18 +40,9 @@ struct GuestView {
     bill: Option<BillView>,
 }
 
-/// The table behind a QR token, or 404 for a token that is unknown or was rotated away.
+/// Transitional, for `routes::payments` until it calls `app::guest::table_by_token`.
 pub fn table_by_token(conn: &mut DbConn, qr_token: &str) -> Result<(DiningTable, Venue), ApiError> {
-    if qr_token.len() > 128 {
-        return Err(ApiError::not_found("table"));
-    }
-    let found: Option<(DiningTable, Venue)> = dining_tables::table
-        .inner_join(venues::table)
-        .filter(dining_tables::qr_token.eq(qr_token))
-        .select((DiningTable::as_select(), Venue::as_select()))
-        .first(conn)
-        .optional()?;
-    found.ok_or_else(|| ApiError::not_found("table"))
+    Ok(app::table_by_token(conn, qr_token)?)
 }
 
 /// `GET /v1/t/{qr_token}`: the table's open bill, or the one just paid until the staff close
@@ -66,25 +54,7 @@ pub fn table_by_token(conn: &mut DbConn, qr_token: &str) -> Result<(DiningTable,
     )
 )]
 pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let token = path.into_inner();
-    let (table, venue, record) = state
-        .db
-        .run(move |conn| {
-            let (table, venue) = table_by_token(conn, &token)?;
-            let current: Option<String> = bills::table
-                .filter(bills::table_id.eq(&table.id))
-                .filter(bills::status.eq_any(["open", "paid"]))
-                .order((bills::status.asc(), bills::opened_at.desc()))
-                .select(bills::id)
-                .first(conn)
-                .optional()?;
-            let record = match current {
-                Some(id) => load_bill(conn, &id)?,
-                None => None,
-            };
-            Ok((table, venue, record))
-        })
-        .await?;
+    let (table, venue, record) = app::view(&state.db, path.into_inner()).await?;
     let view = GuestView {
         venue: GuestVenue {
             tip_presets_bps: tip_presets(&venue),
@@ -105,23 +75,12 @@ struct AssistanceInput {
     reason: Option<String>,
 }
 
-/// The table's current bill id, if it has one.
-fn current_bill_id(conn: &mut DbConn, table_id: &str) -> Result<Option<String>, ApiError> {
-    Ok(bills::table
-        .filter(bills::table_id.eq(table_id))
-        .filter(bills::status.eq_any(["open", "paid"]))
-        .order(bills::opened_at.desc())
-        .select(bills::id)
-        .first(conn)
-        .optional()?)
-}
-
 /// `POST /v1/t/{qr_token}/assistance` `{reason?}`: "call a server". Pressing twice while the
 /// first call is open returns that call rather than a second one.
 #[utoipa::path(
     post, path = "/v1/t/{qr_token}/assistance", tag = "guest", request_body = Option<AssistanceInput>,
     responses(
-        (status = 201, description = "The call (the open one when pressed twice)", body = crate::routes::floor::AssistanceView),
+        (status = 201, description = "The call (the open one when pressed twice)", body = crate::app::guest::AssistanceView),
     )
 )]
 pub async fn assistance(
@@ -142,37 +101,7 @@ pub async fn assistance(
         .map(|r| text_field("reason", r, 200))
         .transpose()?;
     idempotency::run(&state, &req, scope, &body, || async {
-        let request = state
-            .db
-            .write(move |conn| {
-                let (table, _) = table_by_token(conn, &token)?;
-                let open: Option<AssistanceRequest> = assistance_requests::table
-                    .filter(assistance_requests::table_id.eq(&table.id))
-                    .filter(assistance_requests::status.eq("open"))
-                    .select(AssistanceRequest::as_select())
-                    .first(conn)
-                    .optional()?;
-                if let Some(open) = open {
-                    return Ok(open);
-                }
-                let request = AssistanceRequest {
-                    id: new_id(),
-                    venue_id: table.venue_id.clone(),
-                    table_id: table.id.clone(),
-                    bill_id: current_bill_id(conn, &table.id)?,
-                    reason,
-                    status: "open".into(),
-                    created_at: db::now(),
-                    resolved_at: None,
-                    resolved_by: None,
-                };
-                diesel::insert_into(assistance_requests::table).values(&request).execute(conn)?;
-                let mut data = serde_json::to_value(assistance_view(&request))?;
-                data["table_label"] = json!(table.label);
-                emit(conn, &table.venue_id, "assistance.requested", json!({"assistance": data}))?;
-                Ok(request)
-            })
-            .await?;
+        let request = app::call_server(&state.db, token, reason).await?;
         Reply::created(assistance_view(&request))
     })
     .await
@@ -211,73 +140,9 @@ pub async fn feedback(
         return Err(ApiError::invalid("comment must be at most 1000 characters"));
     }
     idempotency::run(&state, &req, scope, &body, || async {
-        let row = state
-            .db
-            .write(move |conn| {
-                let (table, _) = table_by_token(conn, &token)?;
-                let (payment_id, bill_id) = match &input.payment_id {
-                    Some(raw) => {
-                        let id = parse_id(raw, "payment")
-                            .map_err(|_| ApiError::invalid("payment_id is not a payment of this table"))?;
-                        let found: Option<(String, String)> = payments::table
-                            .inner_join(bills::table)
-                            .filter(payments::id.eq(&id))
-                            .filter(bills::table_id.eq(&table.id))
-                            .select((payments::id, payments::bill_id))
-                            .first(conn)
-                            .optional()?;
-                        let (pid, bid) =
-                            found.ok_or_else(|| ApiError::invalid("payment_id is not a payment of this table"))?;
-                        (Some(pid), Some(bid))
-                    }
-                    None => (None, current_bill_id(conn, &table.id)?),
-                };
-                let row = Feedback {
-                    id: new_id(),
-                    venue_id: table.venue_id.clone(),
-                    table_id: table.id.clone(),
-                    bill_id,
-                    payment_id,
-                    rating: input.rating as i32,
-                    comment,
-                    flagged: input.rating <= 2,
-                    created_at: db::now(),
-                };
-                diesel::insert_into(feedback::table).values(&row).execute(conn)?;
-                let mut data = serde_json::to_value(feedback_view(&row))?;
-                data["table_label"] = json!(table.label);
-                emit(conn, &table.venue_id, "feedback.received", json!({"feedback": data}))?;
-                Ok(row)
-            })
-            .await?;
+        let rating = Rating { rating: input.rating as i32, comment, payment_id: input.payment_id };
+        let row = app::feedback(&state.db, token, rating).await?;
         Reply::created(feedback_view(&row))
     })
     .await
-}
-
-/// A guest's rating, with what it was about.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FeedbackView {
-    pub id: String,
-    pub table_id: String,
-    pub bill_id: Option<String>,
-    pub payment_id: Option<String>,
-    pub rating: i32,
-    pub comment: Option<String>,
-    /// A rating of 2 or less, for the staff's attention.
-    pub flagged: bool,
-    pub created_at: Timestamp,
-}
-
-fn feedback_view(f: &Feedback) -> FeedbackView {
-    FeedbackView {
-        id: f.id.clone(),
-        table_id: f.table_id.clone(),
-        bill_id: f.bill_id.clone(),
-        payment_id: f.payment_id.clone(),
-        rating: f.rating,
-        comment: f.comment.clone(),
-        flagged: f.flagged,
-        created_at: Timestamp(f.created_at),
-    }
 }

@@ -1,20 +1,17 @@
 //! Payment outcomes arriving from providers: the sandbox's confirm endpoint and Stripe's
-//! webhook. Both feed [`crate::payments::apply_event`].
+//! webhook. Both feed [`crate::app::outcomes`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use tablepay_payments::sandbox::CardOutcome;
 use tablepay_payments::{PaymentProvider, SandboxProvider, WebhookError};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::{ApiError, Code};
+use crate::app::outcomes;
+use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id};
-use crate::payments::apply_event;
 use crate::routes::payments::payment_view;
-use tablepay_store::rows::{Payment, PaymentItem};
-use tablepay_store::schema::{payment_items, payments};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,47 +37,11 @@ pub async fn sandbox_confirm(
     let outcome = SandboxProvider::card_outcome(&input.card_number).ok_or_else(|| {
         ApiError::invalid("card_number is not a sandbox test card: use 4242424242424242 (succeeds), 4000000000000002 (declined) or 4000000000009995 (insufficient funds)")
     })?;
-    let (payment, parts) = state
-        .db
-        .write(move |conn| {
-            let payment: Payment = payments::table
-                .find(&payment_id)
-                .filter(payments::provider.eq("sandbox"))
-                .select(Payment::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("payment"))?;
-            let reference = payment
-                .provider_ref
-                .clone()
-                .ok_or_else(|| ApiError::conflict(Code::Conflict, "the payment is not ready to confirm"))?;
-            if !matches!(payment.status.as_str(), "pending") {
-                let already: bool = tablepay_store::schema::provider_events::table
-                    .filter(tablepay_store::schema::provider_events::payment_id.eq(&payment.id))
-                    .count()
-                    .get_result::<i64>(conn)?
-                    > 0;
-                if !already {
-                    return Err(ApiError::conflict(
-                        Code::Conflict,
-                        format!("the payment is {}; it can no longer be confirmed", payment.status),
-                    ));
-                }
-            }
-            let event = SandboxProvider::confirmation_event(&payment.id, &reference, outcome);
-            apply_event(conn, "sandbox", &event)?;
-            let payment: Payment = payments::table.find(&payment.id).select(Payment::as_select()).first(conn)?;
-            let parts: Vec<PaymentItem> = payment_items::table
-                .filter(payment_items::payment_id.eq(&payment.id))
-                .select(PaymentItem::as_select())
-                .load(conn)?;
-            Ok((payment, parts))
-        })
-        .await?;
+    let (payment, parts) = outcomes::confirm_sandbox(&state.db, payment_id, outcome).await?;
     if outcome != CardOutcome::Succeeds {
         tracing::info!(payment = %payment.id, code = ?payment.failure_code, "sandbox payment declined");
     }
-    Ok(Reply::ok(payment_view(&state, &payment, &parts)?)?.into_response())
+    Ok(Reply::ok(payment_view(&state.providers, &payment, &parts)?)?.into_response())
 }
 
 /// `POST /v1/providers/stripe/webhook`: verified by `Stripe-Signature`; replays and unknown
@@ -111,7 +72,7 @@ pub async fn stripe_webhook(
         };
         ApiError::bad_request(detail)
     })?;
-    let applied = state.db.write(move |conn| apply_event(conn, "stripe", &event)).await?;
+    let applied = outcomes::receive(&state.db, "stripe", event).await?;
     tracing::info!(?applied, "stripe event");
     Ok(Reply::ok(Received { received: true })?.into_response())
 }

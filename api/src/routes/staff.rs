@@ -1,7 +1,6 @@
 //! What the staff dashboard asks first: who am I, what waits for a manager, who called.
 
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -13,12 +12,6 @@ use crate::http::{Reply, parse_id};
 use crate::routes::adjustments::STAFF;
 use crate::routes::refunds::{self as refund_routes, RefundView};
 use crate::routes::venues::VenueView;
-use tablepay_store::rows::{Adjustment, AssistanceRequest, Refund, Venue};
-use tablepay_store::schema::{adjustments, assistance_requests, dining_tables, refunds, venues};
-
-/// At most this many of each kind in the approvals queue and the assistance list: a venue
-/// with more waiting has a problem no list solves.
-const QUEUE_LIMIT: i64 = 200;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffMember {
@@ -43,9 +36,7 @@ pub struct Me {
 )]
 pub async fn me(state: web::Data<AppState>, caller: VenueAuth) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let venue_id = caller.venue_id.clone();
-    let venue =
-        state.db.run(move |conn| Ok(venues::table.find(&venue_id).select(Venue::as_select()).first(conn)?)).await?;
+    let venue = crate::app::venues::get(&state.db, caller.venue_id.clone()).await?;
     let staff = match (&caller.staff_id, &caller.staff_name) {
         (Some(id), Some(name)) => Some(StaffMember { id: id.clone(), name: name.clone() }),
         _ => None,
@@ -77,29 +68,10 @@ pub async fn approvals(
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(&[Role::Manager])?;
-    let (adjustments, refunds) = state
-        .db
-        .run(move |conn| {
-            let adjustments: Vec<Adjustment> = adjustments::table
-                .filter(adjustments::venue_id.eq(&venue_id))
-                .filter(adjustments::status.eq("pending_approval"))
-                .order(adjustments::id.asc())
-                .limit(QUEUE_LIMIT)
-                .select(Adjustment::as_select())
-                .load(conn)?;
-            let refunds: Vec<Refund> = refunds::table
-                .filter(refunds::venue_id.eq(&venue_id))
-                .filter(refunds::status.eq("pending_approval"))
-                .order(refunds::id.asc())
-                .limit(QUEUE_LIMIT)
-                .select(Refund::as_select())
-                .load(conn)?;
-            Ok((adjustments, refunds))
-        })
-        .await?;
+    let waiting = crate::app::staff::pending_approvals(&state.db, venue_id).await?;
     let approvals = Approvals {
-        adjustments: adjustments.iter().map(|a| AdjustmentView::from_row(a, Audience::Venue)).collect(),
-        refunds: refunds.iter().map(refund_routes::view).collect(),
+        adjustments: waiting.adjustments.iter().map(|a| AdjustmentView::from_row(a, Audience::Venue)).collect(),
+        refunds: waiting.refunds.iter().map(refund_routes::view).collect(),
     };
     Ok(Reply::ok(approvals)?.into_response())
 }
@@ -135,19 +107,7 @@ pub async fn open_assistance(
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
     caller.0.require_role(STAFF)?;
-    let rows: Vec<(AssistanceRequest, String)> = state
-        .db
-        .run(move |conn| {
-            Ok(assistance_requests::table
-                .inner_join(dining_tables::table.on(dining_tables::id.eq(assistance_requests::table_id)))
-                .filter(assistance_requests::venue_id.eq(&venue_id))
-                .filter(assistance_requests::status.eq("open"))
-                .order(assistance_requests::id.asc())
-                .limit(QUEUE_LIMIT)
-                .select((AssistanceRequest::as_select(), dining_tables::label))
-                .load(conn)?)
-        })
-        .await?;
+    let rows = crate::app::staff::open_calls(&state.db, venue_id).await?;
     let data = rows
         .into_iter()
         .map(|(a, table_label)| OpenCall {

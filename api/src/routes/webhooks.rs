@@ -1,25 +1,19 @@
 //! Webhook endpoints of a venue and the log of their deliveries.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Duration;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tablepay_domain::status::DeliveryStatus;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::{Role, VenueAuth, VenueCaller};
+use crate::app::delivery::endpoints::{self, EndpointUpdate, MANAGERS, NewEndpoint};
+use crate::auth::VenueAuth;
 use crate::billing::Timestamp;
-use crate::db::{self, DbConn};
-use crate::error::{ApiError, Code};
-use crate::events::EVENT_TYPES;
-use crate::http::{Body, ListQuery, PageRequest, Reply, new_id, parse_id};
+use crate::error::ApiError;
+use crate::http::{Body, ListQuery, PageRequest, Reply, parse_id};
 use crate::idempotency;
-use crate::webhooks::{check_destination, sign};
+use tablepay_store::outbox::DeliveryFilter;
 use tablepay_store::rows::{WebhookAttempt, WebhookDelivery, WebhookEndpoint};
-use tablepay_store::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints};
-
-/// How long a rotated-out secret keeps signing, by default and at most.
-const ROTATION_OVERLAP_HOURS: i64 = 24;
 
 #[derive(Debug, Serialize, ToSchema)]
 struct EndpointView {
@@ -49,24 +43,9 @@ fn view(e: &WebhookEndpoint, with_secret: bool) -> EndpointView {
     }
 }
 
-fn event_types(types: Option<Vec<String>>) -> Result<String, ApiError> {
-    let mut types = types.unwrap_or_default();
-    if let Some(unknown) = types.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
-        return Err(ApiError::invalid(format!("unknown event type {unknown:?}; known: {}", EVENT_TYPES.join(", "))));
-    }
-    types.sort();
-    types.dedup();
-    Ok(serde_json::to_string(&types)?)
+fn allow_private(state: &AppState) -> bool {
+    state.settings.webhooks.allow_private_networks
 }
-
-async fn checked_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
-    if raw.len() > 2048 {
-        return Err(ApiError::invalid("url must be at most 2048 characters"));
-    }
-    Ok(check_destination(raw, state.settings.webhooks.allow_private_networks).await?.to_string())
-}
-
-const WRITERS: &[Role] = &[Role::Pos, Role::Manager];
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -93,30 +72,11 @@ pub async fn create(
     let caller = caller.0;
     let venue_id = parse_id(&path, "venue")?;
     caller.require_venue(&venue_id, "venue")?;
-    caller.require_role(WRITERS)?;
+    caller.require_role(MANAGERS)?;
     let input: CreateEndpoint = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
-        let url = checked_url(&state, &input.url).await?;
-        let now = db::now();
-        let endpoint = WebhookEndpoint {
-            id: new_id(),
-            venue_id,
-            url,
-            event_types: event_types(input.event_types)?,
-            enabled: input.enabled.unwrap_or(true),
-            secret: sign::new_secret(),
-            previous_secret: None,
-            previous_secret_expires_at: None,
-            disabled_reason: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        let stored = endpoint.clone();
-        state
-            .db
-            .write(move |conn| Ok(diesel::insert_into(webhook_endpoints::table).values(&stored).execute(conn)?))
-            .await?;
+        let new = NewEndpoint { venue_id, url: input.url, event_types: input.event_types, enabled: input.enabled };
+        let endpoint = endpoints::create(&state.db, new, allow_private(&state)).await?;
         Reply::created(view(&endpoint, true))
     })
     .await
@@ -137,37 +97,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(WRITERS)?;
+    caller.0.require_role(MANAGERS)?;
     let page = PageRequest::from_query(&query)?;
     let (cursor, fetch) = (page.cursor.clone(), page.fetch());
-    let rows: Vec<WebhookEndpoint> = state
-        .db
-        .run(move |conn| {
-            let mut q = webhook_endpoints::table
-                .filter(webhook_endpoints::venue_id.eq(&venue_id))
-                .filter(webhook_endpoints::deleted_at.is_null())
-                .into_boxed();
-            if let Some(cursor) = cursor {
-                q = q.filter(webhook_endpoints::id.gt(cursor));
-            }
-            // Ids are time-ordered: oldest first.
-            Ok(q.order(webhook_endpoints::id.asc()).limit(fetch).select(WebhookEndpoint::as_select()).load(conn)?)
-        })
-        .await?;
+    let rows = endpoints::list(&state.db, venue_id, cursor, fetch).await?;
     Ok(page.reply(&rows, |e| &e.id, |e| view(e, false))?.into_response())
-}
-
-fn load_endpoint(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> Result<WebhookEndpoint, ApiError> {
-    let endpoint: Option<WebhookEndpoint> = webhook_endpoints::table
-        .find(id)
-        .filter(webhook_endpoints::deleted_at.is_null())
-        .select(WebhookEndpoint::as_select())
-        .first(conn)
-        .optional()?;
-    let endpoint = endpoint.ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
-    caller.require_venue(&endpoint.venue_id, "webhook endpoint")?;
-    caller.require_role(WRITERS)?;
-    Ok(endpoint)
 }
 
 /// `GET /v1/webhook-endpoints/{id}`.
@@ -183,7 +117,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
-    let endpoint = state.db.run(move |conn| load_endpoint(conn, &id, &caller.0)).await?;
+    let endpoint = endpoints::get(&state.db, id, caller.0).await?;
     Ok(Reply::ok(view(&endpoint, false))?.into_response())
 }
 
@@ -210,44 +144,8 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
     let input: UpdateEndpoint = body.json()?;
-    let caller = caller.0;
-    // Existence and permission first, so another venue learns nothing from validation.
-    let check = (id.clone(), caller.clone());
-    state.db.run(move |conn| load_endpoint(conn, &check.0, &check.1)).await?;
-    let url = match &input.url {
-        Some(raw) => Some(checked_url(&state, raw).await?),
-        None => None,
-    };
-    let types = input.event_types.map(|t| event_types(Some(t))).transpose()?;
-    let endpoint = state
-        .db
-        .write(move |conn| {
-            let mut endpoint = load_endpoint(conn, &id, &caller)?;
-            if let Some(url) = url {
-                endpoint.url = url;
-            }
-            if let Some(types) = types {
-                endpoint.event_types = types;
-            }
-            if let Some(enabled) = input.enabled {
-                endpoint.enabled = enabled;
-                if enabled {
-                    endpoint.disabled_reason = None;
-                }
-            }
-            endpoint.updated_at = db::now();
-            diesel::update(webhook_endpoints::table.find(&endpoint.id))
-                .set((
-                    webhook_endpoints::url.eq(&endpoint.url),
-                    webhook_endpoints::event_types.eq(&endpoint.event_types),
-                    webhook_endpoints::enabled.eq(endpoint.enabled),
-                    webhook_endpoints::disabled_reason.eq(&endpoint.disabled_reason),
-                    webhook_endpoints::updated_at.eq(endpoint.updated_at),
-                ))
-                .execute(conn)?;
-            Ok(endpoint)
-        })
-        .await?;
+    let change = EndpointUpdate { url: input.url, event_types: input.event_types, enabled: input.enabled };
+    let endpoint = endpoints::update(&state.db, id, caller.0, change, allow_private(&state)).await?;
     Ok(Reply::ok(view(&endpoint, false))?.into_response())
 }
 
@@ -264,32 +162,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
-    state
-        .db
-        .write(move |conn| {
-            let endpoint = load_endpoint(conn, &id, &caller.0)?;
-            let now = db::now();
-            diesel::update(webhook_endpoints::table.find(&endpoint.id))
-                .set((
-                    webhook_endpoints::deleted_at.eq(now),
-                    webhook_endpoints::enabled.eq(false),
-                    webhook_endpoints::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            diesel::update(
-                webhook_deliveries::table
-                    .filter(webhook_deliveries::endpoint_id.eq(&endpoint.id))
-                    .filter(webhook_deliveries::status.eq("pending")),
-            )
-            .set((
-                webhook_deliveries::status.eq("failed"),
-                webhook_deliveries::last_error.eq("endpoint deleted"),
-                webhook_deliveries::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-            Ok(())
-        })
-        .await?;
+    endpoints::delete(&state.db, id, caller.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -316,29 +189,7 @@ pub async fn rotate(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook endpoint")?;
     let input: Rotate = if body.0.iter().all(u8::is_ascii_whitespace) { Rotate::default() } else { body.json()? };
-    let overlap = input.expire_previous_in_seconds.unwrap_or(ROTATION_OVERLAP_HOURS * 3600);
-    if !(0..=ROTATION_OVERLAP_HOURS * 3600).contains(&overlap) {
-        return Err(ApiError::invalid("expire_previous_in_seconds must be from 0 to 86400"));
-    }
-    let endpoint = state
-        .db
-        .write(move |conn| {
-            let mut endpoint = load_endpoint(conn, &id, &caller.0)?;
-            let now = db::now();
-            endpoint.previous_secret = Some(std::mem::replace(&mut endpoint.secret, sign::new_secret()));
-            endpoint.previous_secret_expires_at = Some(now + Duration::seconds(overlap));
-            endpoint.updated_at = now;
-            diesel::update(webhook_endpoints::table.find(&endpoint.id))
-                .set((
-                    webhook_endpoints::secret.eq(&endpoint.secret),
-                    webhook_endpoints::previous_secret.eq(&endpoint.previous_secret),
-                    webhook_endpoints::previous_secret_expires_at.eq(endpoint.previous_secret_expires_at),
-                    webhook_endpoints::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            Ok(endpoint)
-        })
-        .await?;
+    let endpoint = endpoints::rotate(&state.db, id, caller.0, input.expire_previous_in_seconds).await?;
     Ok(Reply::ok(view(&endpoint, true))?.into_response())
 }
 
@@ -376,7 +227,8 @@ fn delivery_view(d: &WebhookDelivery, attempts: &[WebhookAttempt]) -> DeliveryVi
         event_type: d.event_type.clone(),
         status: d.status.clone(),
         attempts: d.attempts,
-        next_attempt_at: (d.status == "pending").then_some(Timestamp(d.next_attempt_at)),
+        next_attempt_at: (DeliveryStatus::parse(&d.status) == Some(DeliveryStatus::Pending))
+            .then_some(Timestamp(d.next_attempt_at)),
         last_status_code: d.last_status_code,
         last_error: d.last_error.clone(),
         created_at: Timestamp(d.created_at),
@@ -423,51 +275,31 @@ pub async fn deliveries(
 ) -> Result<HttpResponse, ApiError> {
     let venue_id = parse_id(&path, "venue")?;
     caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(WRITERS)?;
+    caller.0.require_role(MANAGERS)?;
     let q = query.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let (cursor, fetch) = (page.cursor.clone(), page.fetch());
-    if let Some(status) = &q.status
-        && !["pending", "succeeded", "failed"].contains(&status.as_str())
-    {
-        return Err(ApiError::bad_request("status must be pending, succeeded or failed"));
-    }
-    let endpoint = q
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            DeliveryStatus::parse(s).ok_or_else(|| ApiError::bad_request("status must be pending, succeeded or failed"))
+        })
+        .transpose()?;
+    let endpoint_id = q
         .endpoint_id
         .as_deref()
         .map(|c| parse_id(c, "endpoint"))
         .transpose()
         .map_err(|_| ApiError::bad_request("endpoint_id is invalid"))?;
-    let (rows, attempts) = state
-        .db
-        .run(move |conn| {
-            let mut query = webhook_deliveries::table.filter(webhook_deliveries::venue_id.eq(&venue_id)).into_boxed();
-            if let Some(status) = q.status {
-                query = query.filter(webhook_deliveries::status.eq(status));
-            }
-            if let Some(kind) = q.event_type {
-                query = query.filter(webhook_deliveries::event_type.eq(kind));
-            }
-            if let Some(endpoint) = endpoint {
-                query = query.filter(webhook_deliveries::endpoint_id.eq(endpoint));
-            }
-            if let Some(cursor) = cursor {
-                query = query.filter(webhook_deliveries::id.lt(cursor));
-            }
-            let rows: Vec<WebhookDelivery> = query
-                .order(webhook_deliveries::id.desc())
-                .limit(fetch)
-                .select(WebhookDelivery::as_select())
-                .load(conn)?;
-            let ids: Vec<&String> = rows.iter().map(|d| &d.id).collect();
-            let attempts: Vec<WebhookAttempt> = webhook_attempts::table
-                .filter(webhook_attempts::delivery_id.eq_any(ids))
-                .order((webhook_attempts::delivery_id.asc(), webhook_attempts::attempt.asc()))
-                .select(WebhookAttempt::as_select())
-                .load(conn)?;
-            Ok((rows, attempts))
-        })
-        .await?;
+    let filter = DeliveryFilter {
+        venue_id,
+        status,
+        event_type: q.event_type,
+        endpoint_id,
+        before: page.cursor.clone(),
+        limit: page.fetch(),
+    };
+    let (rows, attempts) = endpoints::deliveries(&state.db, filter).await?;
     Ok(page.reply(&rows, |d| &d.id, |d| delivery_view(d, &attempts))?.into_response())
 }
 
@@ -485,44 +317,6 @@ pub async fn retry(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "webhook delivery")?;
-    let caller = caller.0;
-    let (delivery, attempts) = state
-        .db
-        .write(move |conn| {
-            let delivery: Option<WebhookDelivery> =
-                webhook_deliveries::table.find(&id).select(WebhookDelivery::as_select()).first(conn).optional()?;
-            let delivery = delivery.ok_or_else(|| ApiError::not_found("webhook delivery"))?;
-            caller.require_venue(&delivery.venue_id, "webhook delivery")?;
-            caller.require_role(WRITERS)?;
-            if delivery.status == "pending" {
-                return Err(ApiError::conflict(
-                    Code::Conflict,
-                    "the delivery is still pending; it will be attempted on schedule",
-                ));
-            }
-            let endpoint = load_endpoint(conn, &delivery.endpoint_id, &caller)
-                .map_err(|_| ApiError::conflict(Code::Conflict, "the endpoint was deleted"))?;
-            if !endpoint.enabled {
-                return Err(ApiError::conflict(Code::Conflict, "the endpoint is disabled; enable it first"));
-            }
-            let now = db::now();
-            diesel::update(webhook_deliveries::table.find(&delivery.id))
-                .set((
-                    webhook_deliveries::status.eq("pending"),
-                    webhook_deliveries::attempts.eq(0),
-                    webhook_deliveries::next_attempt_at.eq(now),
-                    webhook_deliveries::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            crate::events::mark_emitted();
-            let delivery: WebhookDelivery =
-                webhook_deliveries::table.find(&delivery.id).select(WebhookDelivery::as_select()).first(conn)?;
-            let attempts: Vec<WebhookAttempt> = webhook_attempts::table
-                .filter(webhook_attempts::delivery_id.eq(&delivery.id))
-                .select(WebhookAttempt::as_select())
-                .load(conn)?;
-            Ok((delivery, attempts))
-        })
-        .await?;
+    let (delivery, attempts) = endpoints::retry(&state.db, id, caller.0).await?;
     Ok(Reply::with_status(actix_web::http::StatusCode::ACCEPTED, delivery_view(&delivery, &attempts))?.into_response())
 }
