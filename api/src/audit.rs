@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::app::access::VenueCaller;
-use crate::http::new_id;
+use tablepay_store::new_id;
 use tablepay_store::rows::AuditEntry;
 use tablepay_store::{DbConn, StoreResult, now};
 

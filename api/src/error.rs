@@ -101,12 +101,6 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(err: diesel::result::Error) -> Self {
-        ApiError::internal(format!("database: {err}"))
-    }
-}
-
 impl From<tablepay_store::StoreError> for ApiError {
     fn from(err: tablepay_store::StoreError) -> Self {
         ApiError::internal(err.to_string())

@@ -101,11 +101,6 @@ pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
     Uuid::parse_str(raw).map(|u| u.hyphenated().to_string()).map_err(|_| ApiError::not_found(what))
 }
 
-/// A new time-ordered id.
-pub fn new_id() -> String {
-    Uuid::now_v7().hyphenated().to_string()
-}
-
 /// A JSON reply with a status; what idempotency records store and replay.
 #[derive(Debug, Clone)]
 pub struct Reply {

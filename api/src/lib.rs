@@ -9,7 +9,6 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod error;
-pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod limits;

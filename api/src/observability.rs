@@ -19,7 +19,7 @@ pub async fn request_id<B: MessageBody + 'static>(
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| (1..=128).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
-        .map_or_else(crate::http::new_id, str::to_owned);
+        .map_or_else(tablepay_store::new_id, str::to_owned);
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %loggable_path(req.path()));
     let started = std::time::Instant::now();
     // Inner layers answer their errors as responses (see `limits`), so none bypasses this.

@@ -110,80 +110,15 @@ impl Settings {
         let http_workers = parse_number(&var, "TABLEPAY_HTTP_WORKERS", 2, 1, 256)?;
         let hold_seconds = parse_number(&var, "TABLEPAY_HOLD_SECONDS", 600, 1, 86_400)?;
         let sweep_interval_ms = parse_number(&var, "TABLEPAY_SWEEP_INTERVAL_MS", 1000, 10, 60_000)?;
-        let stripe = match (
-            var("TABLEPAY_STRIPE_SECRET_KEY"),
-            var("TABLEPAY_STRIPE_PUBLISHABLE_KEY"),
-            var("TABLEPAY_STRIPE_WEBHOOK_SECRET"),
-        ) {
-            (None, None, None) => None,
-            (Some(secret_key), Some(publishable_key), Some(webhook_secret)) => Some(StripeConfig {
-                secret_key,
-                publishable_key,
-                webhook_secret,
-                base_url: var("TABLEPAY_STRIPE_API_BASE"),
-                timeout: std::time::Duration::from_millis(parse_number(
-                    &var,
-                    "TABLEPAY_STRIPE_TIMEOUT_MS",
-                    20_000,
-                    100,
-                    120_000,
-                )?),
-            }),
-            _ => {
-                return Err("Stripe needs all three of TABLEPAY_STRIPE_SECRET_KEY, TABLEPAY_STRIPE_PUBLISHABLE_KEY \
-                            and TABLEPAY_STRIPE_WEBHOOK_SECRET"
-                    .into());
-            }
-        };
-        let webhooks = WebhookSettings {
-            retry_schedule: match var("TABLEPAY_WEBHOOK_RETRY_SCHEDULE") {
-                Some(text) => parse_schedule(&text)?,
-                None => DEFAULT_RETRY_SCHEDULE.iter().map(|s| std::time::Duration::from_secs(*s)).collect(),
-            },
-            timeout: std::time::Duration::from_millis(parse_number(
-                &var,
-                "TABLEPAY_WEBHOOK_TIMEOUT_MS",
-                10_000,
-                100,
-                60_000,
-            )?),
-            allow_private_networks: parse_bool(&var, "TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", false)?,
-            worker: parse_bool(&var, "TABLEPAY_WEBHOOK_WORKER", true)?,
-            poll_interval: std::time::Duration::from_millis(parse_number(
-                &var,
-                "TABLEPAY_OUTBOX_POLL_MS",
-                1000,
-                10,
-                60_000,
-            )?),
-        };
-        let trusted_proxies = match var("TABLEPAY_TRUSTED_PROXIES") {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(|ip| {
-                    ip.trim().parse().map_err(|_| {
-                        format!("TABLEPAY_TRUSTED_PROXIES must be comma-separated IP addresses, got {ip:?}")
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        let stripe = stripe_settings(&var)?;
+        let webhooks = webhook_settings(&var)?;
+        let trusted_proxies = trusted_proxies(&var)?;
         let json_logs = match var("TABLEPAY_LOG_FORMAT").as_deref() {
             None | Some("human") => false,
             Some("json") => true,
             Some(other) => return Err(format!("TABLEPAY_LOG_FORMAT must be human or json, got {other:?}")),
         };
-        let guest_origin = var("TABLEPAY_GUEST_ORIGIN").map(|o| o.trim_end_matches('/').to_owned());
-        if let Some(origin) = &guest_origin
-            && origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"))
-                .is_none_or(|host| host.is_empty() || host.contains('/'))
-        {
-            return Err(format!(
-                "TABLEPAY_GUEST_ORIGIN must be an origin such as https://pay.example.com, got {origin:?}"
-            ));
-        }
+        let guest_origin = guest_origin(&var)?;
         let assets_dir = var("TABLEPAY_ASSETS_DIR").map(std::path::PathBuf::from);
         if let Some(dir) = &assets_dir
             && !dir.is_dir()
@@ -210,6 +145,86 @@ impl Settings {
             http_workers: http_workers as usize,
         })
     }
+}
+
+/// The three Stripe keys, all or none.
+fn stripe_settings(var: &impl Fn(&str) -> Option<String>) -> Result<Option<StripeConfig>, String> {
+    match (
+        var("TABLEPAY_STRIPE_SECRET_KEY"),
+        var("TABLEPAY_STRIPE_PUBLISHABLE_KEY"),
+        var("TABLEPAY_STRIPE_WEBHOOK_SECRET"),
+    ) {
+        (None, None, None) => Ok(None),
+        (Some(secret_key), Some(publishable_key), Some(webhook_secret)) => Ok(Some(StripeConfig {
+            secret_key,
+            publishable_key,
+            webhook_secret,
+            base_url: var("TABLEPAY_STRIPE_API_BASE"),
+            timeout: std::time::Duration::from_millis(parse_number(
+                var,
+                "TABLEPAY_STRIPE_TIMEOUT_MS",
+                20_000,
+                100,
+                120_000,
+            )?),
+        })),
+        _ => Err("Stripe needs all three of TABLEPAY_STRIPE_SECRET_KEY, TABLEPAY_STRIPE_PUBLISHABLE_KEY \
+                  and TABLEPAY_STRIPE_WEBHOOK_SECRET"
+            .into()),
+    }
+}
+
+fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, String> {
+    Ok(WebhookSettings {
+        retry_schedule: match var("TABLEPAY_WEBHOOK_RETRY_SCHEDULE") {
+            Some(text) => parse_schedule(&text)?,
+            None => DEFAULT_RETRY_SCHEDULE.iter().map(|s| std::time::Duration::from_secs(*s)).collect(),
+        },
+        timeout: std::time::Duration::from_millis(parse_number(
+            var,
+            "TABLEPAY_WEBHOOK_TIMEOUT_MS",
+            10_000,
+            100,
+            60_000,
+        )?),
+        allow_private_networks: parse_bool(var, "TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", false)?,
+        worker: parse_bool(var, "TABLEPAY_WEBHOOK_WORKER", true)?,
+        poll_interval: std::time::Duration::from_millis(parse_number(
+            var,
+            "TABLEPAY_OUTBOX_POLL_MS",
+            1000,
+            10,
+            60_000,
+        )?),
+    })
+}
+
+fn trusted_proxies(var: &impl Fn(&str) -> Option<String>) -> Result<Vec<std::net::IpAddr>, String> {
+    match var("TABLEPAY_TRUSTED_PROXIES") {
+        None => Ok(Vec::new()),
+        Some(list) => list
+            .split(',')
+            .map(|ip| {
+                ip.trim()
+                    .parse()
+                    .map_err(|_| format!("TABLEPAY_TRUSTED_PROXIES must be comma-separated IP addresses, got {ip:?}"))
+            })
+            .collect(),
+    }
+}
+
+/// The guest page's origin, when it is served from another host than the API.
+fn guest_origin(var: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, String> {
+    let origin = var("TABLEPAY_GUEST_ORIGIN").map(|o| o.trim_end_matches('/').to_owned());
+    if let Some(origin) = &origin
+        && origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .is_none_or(|host| host.is_empty() || host.contains('/'))
+    {
+        return Err(format!("TABLEPAY_GUEST_ORIGIN must be an origin such as https://pay.example.com, got {origin:?}"));
+    }
+    Ok(origin)
 }
 
 fn parse_number(

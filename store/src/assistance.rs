@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use tablepay_domain::AssistanceStatus;
 
-use crate::bills::new_id;
+use crate::new_id;
 use crate::rows::{AssistanceRequest, Feedback};
 use crate::schema::{assistance_requests, bills, feedback, payments};
 use crate::{DbConn, StoreResult};

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use crate::new_id;
 use crate::rows::{Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
 use crate::schema::{bill_items, bills, dining_tables, staff, venues};
 use crate::{DbConn, StoreError, StoreResult};
@@ -248,11 +249,6 @@ pub fn bump(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult
         .set((bills::version.eq(bills::version + 1), bills::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
-}
-
-/// A new time-ordered id for a row the store creates (ids sort by creation).
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
 /// The statuses of a bill that still sits on its table, as stored.

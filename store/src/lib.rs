@@ -141,6 +141,11 @@ impl ManageConnection for Manager {
 
 pub type DbPool = Pool<Manager>;
 
+/// A new id for a stored row: a UUIDv7 as text, so ids sort by creation time on both backends.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().hyphenated().to_string()
+}
+
 /// The application's handle on the database.
 #[derive(Clone)]
 pub struct Store {

@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use tablepay_domain::status::DeliveryStatus;
 
+use crate::new_id;
 use crate::rows::{Event, Payment, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use crate::schema::{bills, events, payments, venues, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::{DbConn, StoreResult, dialect};
@@ -120,11 +121,6 @@ pub fn events_after(conn: &mut DbConn, venue_id: &str, seq: i64, limit: i64) -> 
         .limit(limit)
         .select(Event::as_select())
         .load(conn)?)
-}
-
-/// A new time-ordered id for the rows this module creates.
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
 /// A delivery claimed for one attempt, with what the attempt needs.

@@ -16,7 +16,7 @@ use crate::app::venues::MAX_BPS;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit::{self, Entry};
 use crate::billing::{AdjustmentView, Audience, BillRecord, BillRecordExt, load_bill};
-use crate::http::new_id;
+use tablepay_store::new_id;
 
 /// What kind of reduction: a comp (free) or a discount (an amount or a percentage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

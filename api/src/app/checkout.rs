@@ -134,7 +134,7 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> Res
         .map_err(|e| charge_refusal(e, currency, provider.name()))?;
     let now = now();
     let payment = Payment {
-        id: uuid::Uuid::now_v7().hyphenated().to_string(),
+        id: tablepay_store::new_id(),
         venue_id: record.venue.id.clone(),
         bill_id: request.bill_id.clone(),
         status: PaymentStatus::Pending.as_str().into(),

@@ -46,7 +46,7 @@ struct Job {
 
 /// Claims what is due now under a fresh lease token.
 fn claim(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Vec<Job>> {
-    let token = uuid::Uuid::now_v7().hyphenated().to_string();
+    let token = tablepay_store::new_id();
     let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let claimed = outbox::claim_due(conn, now, BATCH, &token, until)?;
     Ok(claimed

@@ -18,10 +18,10 @@ use tablepay_store::rows::{Payment, PaymentItem, ProviderEventRecord};
 use tablepay_store::{DbConn, Store, lock_bill, now};
 
 use crate::AppState;
+use crate::app::events;
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
 use crate::billing::{BillRecordExt, load_bill, payment_status};
-use crate::events;
 
 /// What applying a provider event did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit::{self, Entry};
 use crate::billing::{Actor, Timestamp, payment_status};
-use crate::http::new_id;
+use tablepay_store::new_id;
 
 /// A refund as staff see it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,8 +7,8 @@ use tablepay_store::{DbConn, Store};
 use crate::app::access::{Role, VenueCaller};
 use crate::app::{AppError, AppResult};
 use crate::audit;
-use crate::http::new_id;
 use crate::secrets::{digest, new_api_key};
+use tablepay_store::new_id;
 
 /// At most this many of each kind in the approvals queue and the assistance list: a venue
 /// with more waiting has a problem no list solves.

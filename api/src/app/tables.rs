@@ -10,8 +10,8 @@ use tablepay_store::{DbConn, Store};
 
 use crate::app::access::{Role, VenueCaller};
 use crate::app::{AppError, AppResult, Code};
-use crate::http::new_id;
 use crate::secrets::random_token;
+use tablepay_store::new_id;
 
 /// Tokens we issue are 32 characters; anything much longer is not worth a lookup.
 const MAX_QR_TOKEN_LEN: usize = 128;

@@ -9,7 +9,7 @@ use tablepay_store::venues::Figures;
 use crate::app::access::Role;
 use crate::app::staff::{IssuedKey, issue_key, new_member};
 use crate::app::{AppError, AppResult};
-use crate::http::new_id;
+use tablepay_store::new_id;
 
 /// Tip suggestions of a venue that names none: 10 %, 15 %, 20 %.
 const DEFAULT_TIP_PRESETS_BPS: &[u32] = &[1000, 1500, 2000];

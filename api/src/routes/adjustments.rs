@@ -16,7 +16,6 @@ use crate::http::{Body, Reply, parse_id, text_field};
 use crate::idempotency;
 
 /// Transitional: who comps, discounts and refunds now lives in [`crate::app::approvals`].
-pub use crate::app::approvals::STAFF;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -12,13 +12,12 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::app::bills::{self as app, Check, MAX_ITEMS_PER_BILL, MAX_QUANTITY, NewLine, POS_OR_MANAGER, Placement};
-use crate::auth::{VenueAuth, VenueCaller};
+use crate::app::venues::{MAX_AMOUNT, bps};
+use crate::auth::VenueAuth;
 use crate::billing::{Audience, BillRecord, BillRecordExt};
-use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id, text_field};
 use crate::idempotency;
-use crate::routes::venues::{MAX_AMOUNT, bps};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,11 +80,6 @@ fn validate_items(items: &[ItemInput]) -> Result<Vec<NewLine>, ApiError> {
             })
         })
         .collect()
-}
-
-/// Transitional, for `routes::adjustments` until it calls `app::bills::lock_venue_bill`.
-pub fn lock_venue_bill(conn: &mut DbConn, bill_id: &str, caller: &VenueCaller) -> Result<BillRecord, ApiError> {
-    Ok(app::lock_venue_bill(conn, bill_id, caller)?)
 }
 
 fn respond(status: StatusCode, record: &BillRecord) -> Result<Reply, ApiError> {

@@ -8,13 +8,12 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::app::floor::{self as app, DailyReport, FloorView};
+use crate::app::guest::AssistanceView;
 use crate::app::guest::{self as assistance, assistance_view};
 use crate::auth::{Role, VenueAuth};
 use crate::billing::Timestamp;
 use crate::error::ApiError;
 use crate::http::{ListQuery, PageRequest, Reply, parse_id};
-
-pub use crate::app::guest::AssistanceView;
 
 /// One entry of the audit log.
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,16 +6,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::app::guest::FeedbackView;
 use crate::app::guest::{self as app, Rating, assistance_view, feedback_view};
 use crate::billing::{Audience, BillRecordExt, BillView};
-use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Body, Reply, text_field};
 use crate::idempotency;
 use crate::routes::venues::tip_presets;
-use tablepay_store::rows::{DiningTable, Venue};
-
-pub use crate::app::guest::FeedbackView;
 
 #[derive(Debug, Serialize, ToSchema)]
 struct GuestVenue {
@@ -38,11 +35,6 @@ struct GuestView {
     venue: GuestVenue,
     table: GuestTable,
     bill: Option<BillView>,
-}
-
-/// Transitional, for `routes::payments` until it calls `app::guest::table_by_token`.
-pub fn table_by_token(conn: &mut DbConn, qr_token: &str) -> Result<(DiningTable, Venue), ApiError> {
-    Ok(app::table_by_token(conn, qr_token)?)
 }
 
 /// `GET /v1/t/{qr_token}`: the table's open bill, or the one just paid until the staff close

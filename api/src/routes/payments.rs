@@ -19,11 +19,11 @@ use crate::AppState;
 use crate::app::checkout::{self, Checkout, CheckoutError};
 use crate::app::providers::Providers;
 use crate::app::receipts::{self, Receipt};
+use crate::app::venues::{MAX_AMOUNT, MAX_BPS};
 use crate::billing::Timestamp;
 use crate::error::{ApiError, Code};
 use crate::http::{Body, Reply, parse_id};
 use crate::idempotency;
-use crate::routes::venues::{MAX_AMOUNT, MAX_BPS};
 use crate::secrets::digest;
 use tablepay_store::rows::{Payment, PaymentItem};
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::app::refunds::RefundView;
 use crate::app::refunds::{self as app, NewRefund, RefundError};
 use crate::auth::VenueAuth;
 use crate::error::{ApiError, Code};
@@ -16,7 +17,6 @@ use crate::idempotency;
 use crate::routes::adjustments::render;
 
 /// Transitional: the view of a refund moved to [`crate::app::refunds`] (events carry it).
-pub use crate::app::refunds::{RefundView, view};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

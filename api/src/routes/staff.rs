@@ -5,12 +5,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::app::approvals::STAFF;
+use crate::app::refunds::{self as refund_routes, RefundView};
 use crate::auth::{Role, VenueAuth};
 use crate::billing::{AdjustmentView, Audience, Timestamp};
 use crate::error::ApiError;
 use crate::http::{Reply, parse_id};
-use crate::routes::adjustments::STAFF;
-use crate::routes::refunds::{self as refund_routes, RefundView};
 use crate::routes::venues::VenueView;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::app::operations::{self, Probe};
 use crate::error::ApiError;
 use crate::http::Reply;
 
@@ -34,15 +35,10 @@ pub async fn healthz() -> Result<HttpResponse, ApiError> {
     (status = 503, description = "Not ready", content_type = "application/problem+json", body = crate::openapi::Problem),
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let db = state.db.clone();
-    let current = web::block(move || db.migrations_current()).await.map_err(|e| ApiError::internal(e.to_string()))?;
-    match current {
-        Ok(true) => Ok(Reply::ok(Readiness { status: "ready", database: state.db.backend() })?.into_response()),
-        Ok(false) => Err(unavailable("database migrations are pending")),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            Err(unavailable("the database is not reachable"))
-        }
+    match operations::readiness(&state.db).await {
+        Probe::Ready(database) => Ok(Reply::ok(Readiness { status: "ready", database })?.into_response()),
+        Probe::MigrationsPending => Err(unavailable("database migrations are pending")),
+        Probe::Unreachable => Err(unavailable("the database is not reachable")),
     }
 }
 

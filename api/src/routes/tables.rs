@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::app::tables::TableOnFloor;
-pub use crate::app::tables::venue_table as load_venue_table;
 use crate::auth::{Role, VenueAuth};
 use crate::billing::Timestamp;
 use crate::error::ApiError;

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::app::staff::IssuedKey;
 use crate::app::venues::VenueRequest;
-pub use crate::app::venues::{MAX_AMOUNT, MAX_BPS, amount, bps};
 use crate::auth::{Caller, Role, VenueAuth};
 use crate::billing::Timestamp;
 use crate::error::ApiError;

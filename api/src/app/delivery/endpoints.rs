@@ -59,7 +59,7 @@ pub async fn create(store: &Store, new: NewEndpoint, allow_private: bool) -> App
     let url = checked_url(&new.url, allow_private).await?;
     let now = tablepay_store::now();
     let endpoint = WebhookEndpoint {
-        id: uuid::Uuid::now_v7().hyphenated().to_string(),
+        id: tablepay_store::new_id(),
         venue_id: new.venue_id,
         url,
         event_types: event_types(new.event_types)?,
