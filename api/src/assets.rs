@@ -9,7 +9,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::limits::KnownTable;
+use crate::http::KnownTable;
 
 /// A file of `assets/` built into the binary.
 pub struct Embedded {

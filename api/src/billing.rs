@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 
 use tablepay_domain::ledger::{Ledger, LedgerError, LedgerLine, LedgerPart, LedgerPayment};
 use tablepay_domain::{
-    Currency, Fraction, Line, MinorUnit, PaymentStatus, PricedBill, PricingRules, TaxMode, Totals, price_bill,
+    Currency, Fraction, ItemStatus, Line, MinorUnit, PaymentStatus, PricedBill, PricingRules, TaxMode, Totals,
+    price_bill,
 };
 
 use crate::app::{AppError, Code};
@@ -44,7 +45,7 @@ pub fn currency(venue: &Venue) -> Result<Currency, AppError> {
 pub fn price(venue: &Venue, items: &[BillItem], discounts: &[AdjustmentLine]) -> Result<PricedBill, AppError> {
     let lines: Vec<Line> = items
         .iter()
-        .filter(|i| i.status == "active")
+        .filter(|i| is_active(i))
         .map(|i| Line {
             quantity: i.quantity,
             unit_price: MinorUnit(i.unit_price),
@@ -109,6 +110,11 @@ pub enum Audience {
     Guest,
 }
 
+/// Whether a line counts on the bill (a voided one is shown, never priced).
+fn is_active(item: &BillItem) -> bool {
+    ItemStatus::parse(&item.status).is_some_and(ItemStatus::is_active)
+}
+
 pub fn payment_status(p: &Payment) -> Result<PaymentStatus, AppError> {
     PaymentStatus::parse(&p.status).ok_or_else(|| AppError::internal(format!("stored payment status {:?}", p.status)))
 }
@@ -127,7 +133,7 @@ impl BillRecordExt for BillRecord {
         let lines: Vec<LedgerLine> = self
             .items
             .iter()
-            .filter(|i| i.status == "active")
+            .filter(|i| is_active(i))
             .map(|i| LedgerLine { item_id: i.id.clone(), quantity: i.quantity })
             .collect();
         let payments = self
@@ -169,7 +175,7 @@ impl BillRecordExt for BillRecord {
             .items
             .iter()
             .map(|item| {
-                let line = if item.status == "active" { priced_lines.next().copied() } else { None };
+                let line = if is_active(item) { priced_lines.next().copied() } else { None };
                 let taken = state.lines.get(&item.id);
                 ItemView {
                     id: item.id.clone(),

@@ -120,6 +120,12 @@ impl From<AppError> for ApiError {
             AppError::ProviderUnavailable(detail) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::ProviderUnavailable, detail)
             }
+            AppError::ProviderFailed(detail) => ApiError::new(StatusCode::BAD_GATEWAY, Code::ProviderError, detail),
+            AppError::KeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::IdempotencyKeyReused,
+                "this Idempotency-Key was used with a different request; use a new key",
+            ),
             AppError::Store(e) => ApiError::internal(e.to_string()),
             AppError::Internal(cause) => ApiError::internal(cause),
         }
@@ -130,6 +136,20 @@ impl From<serde_json::Error> for ApiError {
     fn from(err: serde_json::Error) -> Self {
         ApiError::internal(format!("json: {err}"))
     }
+}
+
+/// An RFC 9457 problem: every error answer of the API.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// `https://tablepay.dev/errors/<code>`
+    #[schema(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Stable and machine-readable, e.g. `amount_exceeds_remaining`.
+    code: String,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

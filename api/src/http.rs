@@ -204,3 +204,11 @@ pub struct List<T: utoipa::ToSchema> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// The table a guest route's QR token names, found by the limiter and left in the request's
+/// extensions for the handler.
+#[derive(Debug, Clone)]
+pub struct KnownTable {
+    pub table_id: String,
+    pub payment_provider: String,
+}

@@ -15,6 +15,7 @@ use tablepay_store::idempotency::{self as records, Recorded};
 use tablepay_store::{DbConn, Store, StoreResult};
 
 use crate::AppState;
+use crate::app::AppError;
 use crate::error::{ApiError, Code};
 use crate::http::{Body, Reply};
 use crate::secrets::digest;
@@ -130,11 +131,7 @@ fn reuse(record: Recorded, fingerprint: &str, now: NaiveDateTime) -> Result<Opti
 }
 
 fn reused() -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Code::IdempotencyKeyReused,
-        "this Idempotency-Key was used with a different request; use a new key",
-    )
+    AppError::KeyReused.into()
 }
 
 fn in_use() -> ApiError {

@@ -14,7 +14,6 @@ pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod observability;
-pub mod openapi;
 pub mod routes;
 pub mod secrets;
 pub mod settings;

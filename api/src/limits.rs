@@ -18,6 +18,7 @@ use actix_web::{HttpMessage, HttpResponse, web};
 
 use crate::AppState;
 use crate::error::{ApiError, Code};
+use crate::http::KnownTable;
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Forget idle counters once there are this many.
@@ -97,14 +98,6 @@ fn too_many(retry_after: u64) -> HttpResponse {
         .insert_header(("content-type", "application/problem+json"))
         .insert_header(("retry-after", retry_after.to_string()))
         .body(error.body().to_string())
-}
-
-/// The table a guest route's QR token names, found by the limiter and left in the request's
-/// extensions for the handler.
-#[derive(Debug, Clone)]
-pub struct KnownTable {
-    pub table_id: String,
-    pub payment_provider: String,
 }
 
 /// A guest route's path split around its QR token: (`/v1/t/` or `/t/`, token, the rest).

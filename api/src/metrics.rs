@@ -85,7 +85,7 @@ impl Metrics {
 /// `GET /metrics`; with `TABLEPAY_METRICS_TOKEN` set, only for that bearer token.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses(
     (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-    (status = 401, description = "TABLEPAY_METRICS_TOKEN is set and another token was given", content_type = "application/problem+json", body = crate::openapi::Problem),
+    (status = 401, description = "TABLEPAY_METRICS_TOKEN is set and another token was given", content_type = "application/problem+json", body = crate::error::Problem),
 ))]
 pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if let Some(token) = &state.settings.metrics_token {

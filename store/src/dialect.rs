@@ -193,7 +193,7 @@ pub fn claim_due(conn: &mut DbConn, now: chrono::NaiveDateTime, limit: i64) -> R
         .map(|r| r.id)
         .collect(),
         DbConn::Sqlite(c) => d::table
-            .filter(d::status.eq("pending"))
+            .filter(d::status.eq(tablepay_domain::DeliveryStatus::Pending.as_str()))
             .filter(d::next_attempt_at.le(now))
             .filter(d::locked_until.is_null().or(d::locked_until.lt(now)))
             .order(d::next_attempt_at.asc())

@@ -14,7 +14,7 @@ use tablepay_payments::{CreatePayment, ProviderError};
 use tablepay_store::bills::BillRecord;
 use tablepay_store::payments::{self as stored, PaymentChanges};
 use tablepay_store::rows::{DiningTable, Payment, PaymentItem, Venue};
-use tablepay_store::{DbConn, Store, StoreError, lock_bill, now};
+use tablepay_store::{DbConn, Store, lock_bill, now};
 
 use crate::app::guest::table_by_token;
 use crate::app::outcomes::{bill_updated, bump_bill, transition};
@@ -38,26 +38,6 @@ pub struct Checkout {
     pub fingerprint: String,
     /// How long the part stays held for this guest.
     pub hold: Duration,
-}
-
-/// Why a checkout failed: a refusal, or an `Idempotency-Key` already used with another
-/// request (which the HTTP edge answers with its own status).
-#[derive(Debug)]
-pub enum CheckoutError {
-    Refused(AppError),
-    KeyReused,
-}
-
-impl From<AppError> for CheckoutError {
-    fn from(err: AppError) -> Self {
-        CheckoutError::Refused(err)
-    }
-}
-
-impl From<StoreError> for CheckoutError {
-    fn from(err: StoreError) -> Self {
-        CheckoutError::Refused(err.into())
-    }
 }
 
 /// The table behind a QR token, read on its own (see [`table_by_token`]): a guest's request
@@ -92,32 +72,28 @@ pub(crate) fn guest_payment(
 
 /// Creates a payment (or finds the one this `Idempotency-Key` created) and makes sure the
 /// provider has its side of it.
-pub async fn create(
-    store: &Store,
-    providers: &Providers,
-    request: Checkout,
-) -> Result<(Payment, Vec<PaymentItem>), CheckoutError> {
+pub async fn create(store: &Store, providers: &Providers, request: Checkout) -> AppResult<(Payment, Vec<PaymentItem>)> {
     let registry = providers.clone();
     let payment = store.write(move |conn| hold_part(conn, &registry, request)).await?;
     let payment = ensure_provider_payment(store, providers, payment).await?;
     let id = payment.id.clone();
     let found = store.run(move |conn| -> AppResult<_> { Ok(stored::with_parts(conn, &id)?) }).await?;
-    Ok(found.ok_or_else(|| AppError::internal("payment vanished"))?)
+    found.ok_or_else(|| AppError::internal("payment vanished"))
 }
 
 /// Step one, under the bill's lock: price the split and hold it with a pending payment.
-fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> Result<Payment, CheckoutError> {
+fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> AppResult<Payment> {
     let record = locked_bill(conn, &request.bill_id, &request.table_id)?;
     if let Some(key) = &request.idempotency_key
         && let Some(existing) = stored::find_by_idempotency_key(conn, &request.bill_id, key)?
     {
         if existing.request_fingerprint.as_deref() != Some(request.fingerprint.as_str()) {
-            return Err(CheckoutError::KeyReused);
+            return Err(AppError::KeyReused);
         }
         return Ok(existing);
     }
     if !BillStatus::parse(&record.bill.status).is_some_and(BillStatus::accepts_payments) {
-        return Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)).into());
+        return Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
     }
     let split = canonical_split(&request.split)?;
     let ledger = record.state()?;

@@ -1,5 +1,5 @@
 //! What a use case answers when it cannot do what was asked: a rule that refused, a thing
-//! that is not there, or a failure underneath. No HTTP here; [`crate::error::ApiError`] is
+//! that is not there, or a failure underneath. No HTTP here; the HTTP layer's error is
 //! built from it at the edge.
 
 use std::fmt;
@@ -101,6 +101,10 @@ pub enum AppError {
     ProviderRejected(String),
     /// The payment provider did not answer; the same request may be retried (503).
     ProviderUnavailable(String),
+    /// The payment provider answered with a failure after we asked it to move money (502).
+    ProviderFailed(String),
+    /// The `Idempotency-Key` was used before with a different request (422).
+    KeyReused,
     /// The store failed underneath.
     Store(StoreError),
     /// Anything else that should not happen; logged, never shown.
@@ -136,7 +140,8 @@ impl fmt::Display for AppError {
         match self {
             AppError::NotFound(what) => write!(f, "{what} not found"),
             AppError::Invalid(d) | AppError::Forbidden(d) | AppError::ProviderRejected(d) => f.write_str(d),
-            AppError::ProviderUnavailable(d) | AppError::Internal(d) => f.write_str(d),
+            AppError::ProviderUnavailable(d) | AppError::ProviderFailed(d) | AppError::Internal(d) => f.write_str(d),
+            AppError::KeyReused => f.write_str("the Idempotency-Key was used with a different request"),
             AppError::Conflict(code, d) => write!(f, "{code}: {d}"),
             AppError::Store(e) => write!(f, "{e}"),
         }

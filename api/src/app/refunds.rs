@@ -6,7 +6,7 @@ use serde::Serialize;
 use tablepay_domain::{Approval, RefundStatus};
 use tablepay_payments::{ProviderError, ProviderRefund, RefundRequest};
 use tablepay_store::rows::{Payment, Refund};
-use tablepay_store::{DbConn, Store, StoreError, lock_bill, now, refunds as stored};
+use tablepay_store::{DbConn, Store, lock_bill, now, refunds as stored};
 use utoipa::ToSchema;
 
 use crate::app::access::VenueCaller;
@@ -56,30 +56,6 @@ pub fn view(r: &Refund) -> RefundView {
     }
 }
 
-/// Why a refund was not done, beyond the use cases' common answers.
-#[derive(Debug)]
-pub enum RefundError {
-    App(AppError),
-    /// The `Idempotency-Key` named an earlier refund of another amount or reason.
-    KeyReused,
-    /// The provider refused; nothing was refunded.
-    Refused(String),
-}
-
-impl From<AppError> for RefundError {
-    fn from(err: AppError) -> Self {
-        RefundError::App(err)
-    }
-}
-
-impl From<StoreError> for RefundError {
-    fn from(err: StoreError) -> Self {
-        RefundError::App(err.into())
-    }
-}
-
-pub type RefundResult<T> = Result<T, RefundError>;
-
 /// A refund as requested; the reason was checked at the edge. Without an amount, all that
 /// is left of the payment is refunded.
 #[derive(Debug)]
@@ -98,9 +74,9 @@ pub async fn request(
     caller: &VenueCaller,
     payment_id: String,
     new: NewRefund,
-) -> RefundResult<Outcome<RefundView>> {
+) -> AppResult<Outcome<RefundView>> {
     let actor = caller.clone();
-    let refund = store.write(move |conn| -> RefundResult<_> { request_in(conn, &actor, &payment_id, new) }).await?;
+    let refund = store.write(move |conn| -> AppResult<_> { request_in(conn, &actor, &payment_id, new) }).await?;
     match stored::status_of(&refund.status)? {
         RefundStatus::PendingApproval => Ok(Outcome::Pending(view(&refund))),
         // New, or an earlier attempt whose outcome was unknown: ask (again, same key).
@@ -109,14 +85,14 @@ pub async fn request(
     }
 }
 
-fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: NewRefund) -> RefundResult<Refund> {
+fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: NewRefund) -> AppResult<Refund> {
     let payment = locked_payment(conn, payment_id, caller)?;
     caller.require_role(STAFF)?;
     if let Some(key) = &new.key
         && let Some(earlier) = stored::by_key(conn, &payment.id, key)?
     {
         if earlier.amount != new.amount.unwrap_or(earlier.amount) || earlier.reason != new.reason {
-            return Err(RefundError::KeyReused);
+            return Err(AppError::KeyReused);
         }
         return Ok(earlier);
     }
@@ -124,13 +100,12 @@ fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: Ne
         return Err(AppError::conflict(
             Code::Conflict,
             format!("the payment is {}; only captured payments are refunded", payment.status),
-        )
-        .into());
+        ));
     }
     let left = refundable(conn, &payment)?;
     let amount = new.amount.unwrap_or(left);
     if amount < 1 || amount > left {
-        return Err(exceeds(left).into());
+        return Err(exceeds(left));
     }
     let limit = stored::server_limit_of_bill(conn, &payment.bill_id)?;
     let counted = stored::requested_by(conn, &payment.bill_id, caller.actor_id())?
@@ -210,7 +185,7 @@ async fn execute(
     actor: &VenueCaller,
     refund: Refund,
     approver: Option<&VenueCaller>,
-) -> RefundResult<Refund> {
+) -> AppResult<Refund> {
     let payment_id = refund.payment_id.clone();
     let payment =
         store.run(move |conn| -> AppResult<_> { Ok(tablepay_store::payments::get(conn, &payment_id)?) }).await?;
@@ -221,7 +196,9 @@ async fn execute(
         .write(move |conn| -> AppResult<_> { record_outcome(conn, &actor, approver.as_ref(), &refund, &outcome) })
         .await?;
     match failed {
-        Some(reason) => Err(RefundError::Refused(reason)),
+        Some(reason) => Err(AppError::ProviderFailed(format!(
+            "the payment provider refused the refund; nothing was refunded: {reason}"
+        ))),
         None => Ok(recorded),
     }
 }
@@ -346,7 +323,7 @@ pub async fn decide(
     caller: &VenueCaller,
     id: String,
     approve: bool,
-) -> RefundResult<RefundView> {
+) -> AppResult<RefundView> {
     let approver = caller.clone();
     let refund = store.write(move |conn| -> AppResult<_> { decide_in(conn, &approver, &id, approve) }).await?;
     if !approve {

@@ -5,6 +5,7 @@ pub mod bills;
 pub mod events;
 pub mod floor;
 pub mod guest;
+pub mod openapi;
 pub mod payments;
 pub mod providers;
 pub mod refunds;
@@ -16,7 +17,7 @@ pub mod webhooks;
 
 use actix_web::web;
 
-use crate::{assets, metrics, openapi};
+use crate::{assets, metrics};
 
 /// One table for every operation: it registers the route and puts its `#[utoipa::path]`
 /// into the OpenAPI document, so no route exists undocumented (a handler without the

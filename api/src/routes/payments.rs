@@ -6,7 +6,7 @@
 //! holds are stored before anything is asked of the provider. A payment that loses a race
 //! gets 409 and no provider intent is ever created for it.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -16,12 +16,12 @@ use tablepay_payments::{NextAction, ProviderPayment};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::app::checkout::{self, Checkout, CheckoutError};
+use crate::app::checkout::{self, Checkout};
 use crate::app::providers::Providers;
 use crate::app::receipts::{self, Receipt};
 use crate::app::venues::{MAX_AMOUNT, MAX_BPS};
 use crate::billing::Timestamp;
-use crate::error::{ApiError, Code};
+use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id};
 use crate::idempotency;
 use crate::secrets::digest;
@@ -113,19 +113,6 @@ fn split_request(split: &SplitInput) -> SplitRequest {
                 })
                 .collect(),
         ),
-    }
-}
-
-impl From<CheckoutError> for ApiError {
-    fn from(err: CheckoutError) -> Self {
-        match err {
-            CheckoutError::Refused(err) => err.into(),
-            CheckoutError::KeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Code::IdempotencyKeyReused,
-                "this Idempotency-Key was used with a different request; use a new key",
-            ),
-        }
     }
 }
 

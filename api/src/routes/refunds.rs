@@ -2,16 +2,15 @@
 //! limit at once, above it after a manager's approval. Nothing counts as refunded until the
 //! provider said yes ([`crate::app::refunds`]).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::app::refunds::RefundView;
-use crate::app::refunds::{self as app, NewRefund, RefundError};
+use crate::app::refunds::{self as app, NewRefund};
 use crate::auth::VenueAuth;
-use crate::error::{ApiError, Code};
+use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id, text_field};
 use crate::idempotency;
 use crate::routes::adjustments::render;
@@ -29,24 +28,6 @@ struct CreateRefund {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     reason: String,
-}
-
-impl From<RefundError> for ApiError {
-    fn from(err: RefundError) -> Self {
-        match err {
-            RefundError::App(err) => err.into(),
-            RefundError::KeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Code::IdempotencyKeyReused,
-                "this Idempotency-Key was used with a different request; use a new key",
-            ),
-            RefundError::Refused(reason) => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                Code::ProviderError,
-                format!("the payment provider refused the refund; nothing was refunded: {reason}"),
-            ),
-        }
-    }
 }
 
 /// `POST /v1/payments/{payment_id}/refunds` (server, manager) `{amount?, reason}`.

@@ -32,7 +32,7 @@ pub async fn healthz() -> Result<HttpResponse, ApiError> {
 /// `GET /readyz`: the database answers and every migration is applied.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, body = Readiness),
-    (status = 503, description = "Not ready", content_type = "application/problem+json", body = crate::openapi::Problem),
+    (status = 503, description = "Not ready", content_type = "application/problem+json", body = crate::error::Problem),
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match operations::readiness(&state.db).await {

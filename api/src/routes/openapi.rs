@@ -15,24 +15,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{
     ContentBuilder, ObjectBuilder, OpenApi as Document, Ref, RefOr, Required, Response, Type, schema,
 };
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::error::ApiError;
-
-/// An RFC 9457 problem: every error answer of the API.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct Problem {
-    /// `https://tablepay.dev/errors/<code>`
-    #[schema(rename = "type")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
-    /// Stable and machine-readable, e.g. `amount_exceeds_remaining`.
-    code: String,
-}
+use crate::error::{ApiError, Problem};
 
 /// The document: `routes::api_doc` lists the operations; this adds what they share.
 #[derive(OpenApi)]
@@ -148,7 +134,7 @@ impl Modify for Shared {
 /// The whole document: the operations of the route table, completed.
 pub fn document() -> Document {
     let mut doc = Base::openapi();
-    doc.merge(crate::routes::ApiDoc::openapi());
+    doc.merge(super::ApiDoc::openapi());
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in [
             ("get", &mut item.get),
@@ -159,7 +145,7 @@ pub fn document() -> Document {
         ] {
             if let Some(op) = op.as_mut() {
                 Shared.complete(path, method, op);
-                op.operation_id = crate::routes::OPERATION_IDS
+                op.operation_id = super::OPERATION_IDS
                     .iter()
                     .find(|(m, p, _)| *m == method && p == path)
                     .map(|(_, _, id)| (*id).to_owned());
@@ -260,7 +246,7 @@ mod tests {
 
     #[test]
     fn every_operation_of_the_contract_is_documented() {
-        let contract = contract_operations(include_str!("../../docs/API.md"));
+        let contract = contract_operations(include_str!("../../../docs/API.md"));
         assert!(contract.len() >= 35, "the contract names its operations: {contract:?}");
         let doc = document();
         let shapes: Vec<(String, String)> = documented(&doc)
@@ -327,7 +313,7 @@ mod tests {
         let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/API.md");
         match std::fs::read_to_string(&shared) {
             Ok(text) => {
-                assert_eq!(text, include_str!("../../docs/API.md"), "docs/API.md is behind {}", shared.display())
+                assert_eq!(text, include_str!("../../../docs/API.md"), "docs/API.md is behind {}", shared.display())
             }
             Err(_) => eprintln!("skipped: {} is not next to the repository", shared.display()),
         }
