@@ -324,7 +324,95 @@ async fn a_bill_loads_in_two_statements_whatever_it_holds(app: TestApp) {
     }
 }
 
+/// The bill's children come back from the one `UNION ALL` exactly as each table holds them:
+/// every column of every kind of row, compared with a plain read of each table.
+async fn a_loaded_bill_is_what_its_tables_hold(app: TestApp) {
+    let venue = app.create_venue("EUR", "exclusive", 1000, 500).await;
+    let items = json!([{"name": "Soup", "quantity": 2, "unit_price": 750, "tax_rate_bps": 700, "external_ref": "p-1"},
+                       {"name": "Wine", "quantity": 1, "unit_price": 1800},
+                       {"name": "Cake", "quantity": 1, "unit_price": 600}]);
+    let (bill, qr) = bill_with_qr(&app, &venue, "T9", items).await;
+    let bill_id = bill["id"].as_str().unwrap().to_owned();
+    let cake = bill["items"][2]["id"].as_str().unwrap();
+    app.call(Method::DELETE, &format!("/v1/bills/{bill_id}/items/{cake}"), Some(&venue.pos_key), None)
+        .await
+        .expect(200);
+    app.post(
+        &format!("/v1/bills/{bill_id}/adjustments"),
+        Some(&venue.manager_key),
+        json!({"type": "discount", "percent_bps": 1000, "reason": "regulars"}),
+    )
+    .await
+    .expect(201);
+    let share = app.pay(&qr, json!({"bill_id": bill_id, "split": {"type": "equal", "parts": 4}})).await.expect(201);
+    app.confirm(share["id"].as_str().unwrap(), CARD_OK).await.expect(200);
+    app.pay(
+        &qr,
+        json!({"bill_id": bill_id, "split": {"type": "equal", "parts": 4, "count": 2}, "tip": {"amount": 100}}),
+    )
+    .await
+    .expect(201);
+    let (loaded, read) = app
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Payment, PaymentItem};
+            use tablepay_store::schema::{adjustment_lines, adjustments, bill_items, payment_items, payments};
+            let loaded = tablepay_store::bills::load(conn, &bill_id)?.expect("the bill exists");
+            let items: Vec<BillItem> = bill_items::table
+                .filter(bill_items::bill_id.eq(&bill_id))
+                .order((bill_items::position, bill_items::id))
+                .select(BillItem::as_select())
+                .load(conn)
+                .map_err(tablepay_store::StoreError::from)?;
+            let payments: Vec<Payment> = payments::table
+                .filter(payments::bill_id.eq(&bill_id))
+                .order((payments::created_at, payments::id))
+                .select(Payment::as_select())
+                .load(conn)
+                .map_err(tablepay_store::StoreError::from)?;
+            let parts: Vec<PaymentItem> = payment_items::table
+                .filter(payment_items::bill_id.eq(&bill_id))
+                .order((payment_items::payment_id, payment_items::item_id))
+                .select(PaymentItem::as_select())
+                .load(conn)
+                .map_err(tablepay_store::StoreError::from)?;
+            let adjustments: Vec<Adjustment> = adjustments::table
+                .filter(adjustments::bill_id.eq(&bill_id))
+                .order((adjustments::created_at, adjustments::id))
+                .select(Adjustment::as_select())
+                .load(conn)
+                .map_err(tablepay_store::StoreError::from)?;
+            let lines: Vec<AdjustmentLine> = adjustment_lines::table
+                .filter(adjustment_lines::bill_id.eq(&bill_id))
+                .order((adjustment_lines::adjustment_id, adjustment_lines::item_id))
+                .select(AdjustmentLine::as_select())
+                .load(conn)
+                .map_err(tablepay_store::StoreError::from)?;
+            let read = format!("{items:?}\n{payments:?}\n{parts:?}\n{adjustments:?}\n{lines:?}");
+            Ok((loaded, read))
+        })
+        .await
+        .expect("loads");
+    let mut parts = loaded.parts.clone();
+    parts.sort_by(|a, b| (&a.payment_id, &a.item_id).cmp(&(&b.payment_id, &b.item_id)));
+    let mut lines = loaded.adjustment_lines.clone();
+    lines.sort_by(|a, b| (&a.adjustment_id, &a.item_id).cmp(&(&b.adjustment_id, &b.item_id)));
+    let union =
+        format!("{:?}\n{:?}\n{:?}\n{:?}\n{:?}", loaded.items, loaded.payments, parts, loaded.adjustments, lines);
+    assert_eq!(union, read);
+    // The rows that fill the optional columns are really there.
+    assert_eq!(loaded.items.len(), 3);
+    assert!(loaded.items[2].voided_at.is_some() && loaded.items[0].tax_rate_bps == Some(700));
+    assert_eq!(loaded.payments.len(), 2);
+    assert_eq!((loaded.payments[1].equal_parts, loaded.payments[1].equal_count), (Some(4), Some(2)));
+    assert!(loaded.payments[0].succeeded_at.is_some() && loaded.payments[1].provider_ref.is_some());
+    assert_eq!(loaded.adjustments[0].percent_bps, Some(1000));
+    assert_eq!(lines.len(), 2, "the discount lowers both active lines");
+}
+
 backend_tests!(
+    a_loaded_bill_is_what_its_tables_hold,
     a_bill_loads_in_two_statements_whatever_it_holds,
     inclusive_tax_in_eur_is_shown_not_added,
     exclusive_tax_and_service_in_jpy,
