@@ -111,7 +111,7 @@ pub enum Audience {
 }
 
 /// Whether a line counts on the bill (a voided one is shown, never priced).
-fn is_active(item: &BillItem) -> bool {
+pub fn is_active(item: &BillItem) -> bool {
     ItemStatus::parse(&item.status).is_some_and(ItemStatus::is_active)
 }
 

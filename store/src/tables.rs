@@ -44,7 +44,7 @@ pub fn page(conn: &mut DbConn, venue_id: &str, after_label: Option<&str>, fetch:
 /// The status of the bill each of these tables holds (one that still occupies it: open or
 /// paid), in one statement; tables without one are absent.
 pub fn current_bill_statuses(conn: &mut DbConn, table_ids: &[String]) -> StoreResult<HashMap<String, BillStatus>> {
-    let occupying: Vec<&str> = BillStatus::ALL.iter().filter(|s| s.occupies_table()).map(|s| s.as_str()).collect();
+    let occupying = crate::bills::occupying();
     let rows: Vec<(String, String)> = bills::table
         .filter(bills::table_id.eq_any(table_ids))
         .filter(bills::status.eq_any(occupying))

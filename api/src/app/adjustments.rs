@@ -3,8 +3,10 @@
 //! server applies them within the venue's comp limit at once; above it they wait for a
 //! manager (see [`crate::app::approvals`]).
 
-use tablepay_domain::{AdjustmentStatus, Approval, BillStatus, Fraction, ItemId, ItemStatus, MinorUnit, allocate};
-use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem};
+use tablepay_domain::{AdjustmentStatus, Approval, BillStatus, Fraction, ItemId, MinorUnit, allocate};
+use tablepay_store::rows::{Adjustment, AdjustmentLine};
+
+use crate::billing::is_active;
 use tablepay_store::{DbConn, Store, adjustments as stored, now};
 
 use crate::app::access::VenueCaller;
@@ -144,10 +146,6 @@ fn require_open(record: &BillRecord) -> AppResult<()> {
     } else {
         Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)))
     }
-}
-
-fn is_active(item: &BillItem) -> bool {
-    ItemStatus::parse(&item.status).is_some_and(ItemStatus::is_active)
 }
 
 /// The canonical id of an active item of the bill named by `raw`.

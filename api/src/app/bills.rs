@@ -269,7 +269,7 @@ fn same_content(line: &NewLine, row: &BillItem) -> bool {
 fn reconcile(existing: &[BillItem], wanted: &[NewLine]) -> Plan {
     let mut plan = Plan::default();
     let mut taken = vec![false; existing.len()];
-    let is_active = |i: usize| ItemStatus::parse(&existing[i].status).is_some_and(ItemStatus::is_active);
+    let is_active = |i: usize| crate::billing::is_active(&existing[i]);
     let active = |taken: &[bool], i: usize| is_active(i) && !taken[i];
     let mut unmatched = Vec::new();
     for line in wanted {

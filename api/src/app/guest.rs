@@ -11,14 +11,14 @@ use tablepay_store::rows::{AssistanceRequest, DiningTable, Feedback, Venue};
 use tablepay_store::{DbConn, Store, assistance, now};
 use utoipa::ToSchema;
 
-use crate::app::access::{Role, VenueCaller};
+use crate::app::access::VenueCaller;
 use crate::app::events::emit;
 use crate::app::{AppError, AppResult};
 use crate::audit::{self, Entry};
 use crate::billing::{BillRecord, Timestamp, load_bill};
 
 /// Who answers guests' calls.
-const STAFF: &[Role] = &[Role::Server, Role::Manager];
+use crate::app::approvals::STAFF;
 
 /// A QR token is at most this long; longer text cannot name a table.
 const MAX_TOKEN_LEN: usize = 128;
