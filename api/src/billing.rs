@@ -15,7 +15,7 @@ use tablepay_domain::{
 };
 
 use crate::app::{AppError, Code};
-use crate::db::DbConn;
+use tablepay_store::DbConn;
 use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Payment, Venue};
 
 pub use tablepay_store::bills::BillRecord;

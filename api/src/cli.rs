@@ -3,9 +3,9 @@
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-use crate::db::Db;
 use crate::settings::Settings;
 use crate::{AppState, idempotency, secrets};
+use tablepay_store::Store;
 
 const USAGE: &str = "usage: tablepay <command>
 
@@ -70,8 +70,8 @@ fn init_logging(json: bool) {
     }
 }
 
-fn open_db(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+fn open_db(settings: &Settings) -> anyhow::Result<Store> {
+    let db = Store::connect(&settings.database_url, settings.db_pool_size)?;
     let applied = db.migrate()?;
     tracing::info!(backend = db.backend(), applied, "database ready");
     Ok(db)
@@ -145,7 +145,7 @@ async fn stop_signal() {
 }
 
 /// Forgets idempotent answers past their retention, hourly.
-async fn purge_idempotency_records(db: Db) {
+async fn purge_idempotency_records(db: Store) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;

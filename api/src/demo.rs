@@ -7,9 +7,9 @@ use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use serde_json::{Value, json};
 
-use crate::db::Db;
 use crate::settings::Settings;
 use crate::{AppState, secrets};
+use tablepay_store::Store;
 
 async fn call(client: &reqwest::Client, base: &str, path: &str, key: &str, body: Value) -> anyhow::Result<Value> {
     let response = client.post(format!("{base}{path}")).bearer_auth(key).json(&body).send().await?;
@@ -22,7 +22,7 @@ async fn call(client: &reqwest::Client, base: &str, path: &str, key: &str, body:
 }
 
 /// Creates the demo venue and prints its keys, the guest URL and its QR code.
-pub fn run(settings: Settings, db: Db) -> anyhow::Result<()> {
+pub fn run(settings: Settings, db: Store) -> anyhow::Result<()> {
     let admin = format!("tp_admin_{}", secrets::random_token(24));
     let public_url = settings.public_url.clone();
     let state = AppState::new(

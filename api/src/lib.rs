@@ -6,7 +6,6 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cli;
-pub mod db;
 pub mod demo;
 pub mod error;
 pub mod http;
@@ -26,13 +25,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
-use crate::db::Db;
 use crate::error::{ApiError, Code};
 use crate::settings::Settings;
+use tablepay_store::Store;
 
 /// What every handler can reach.
 pub struct AppState {
-    pub db: Db,
+    pub db: Store,
     pub settings: Settings,
     pub admin_token: String,
     pub providers: app::providers::Providers,
@@ -47,7 +46,7 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state, with the payment providers the settings configure.
-    pub fn new(db: Db, settings: Settings, admin_token: String) -> anyhow::Result<AppState> {
+    pub fn new(db: Store, settings: Settings, admin_token: String) -> anyhow::Result<AppState> {
         let providers = app::providers::Providers::from_settings(&settings)?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let (closing, _) = tokio::sync::watch::channel(false);
@@ -99,9 +98,14 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
     let workers = state.settings.http_workers;
     let state = web::Data::new(state);
     let shared = state.clone().into_inner();
-    let mut tasks = vec![tokio::spawn(app::outcomes::sweeper(shared.clone(), shared.shutdown.subscribe()))];
+    let mut tasks = vec![tokio::spawn(app::outcomes::sweeper(
+        shared.db.clone(),
+        shared.providers.clone(),
+        std::time::Duration::from_millis(shared.settings.sweep_interval_ms),
+        shared.shutdown.subscribe(),
+    ))];
     if shared.settings.webhooks.worker {
-        let (store, settings) = ((*shared.db).clone(), shared.settings.webhooks.clone());
+        let (store, settings) = (shared.db.clone(), shared.settings.webhooks.clone());
         tasks.push(tokio::spawn(app::delivery::worker(store, settings, shared.shutdown.subscribe())));
     }
     if let Ok(mut background) = shared.background.lock() {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use tablepay_payments::StripeConfig;
 
-use crate::db::DatabaseUrl;
+use tablepay_store::DatabaseUrl;
 
 /// Everything `tablepay` reads from its environment. Defaults make `cargo run -- serve` work
 /// with no set-up: a SQLite file in the working directory and the sandbox provider.

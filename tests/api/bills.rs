@@ -288,7 +288,7 @@ async fn a_bill_loads_in_two_statements_whatever_it_holds(app: TestApp) {
         // Counted inside the closure: the pool's own check of the connection is not the load's.
         let (record, statements) = app
             .db
-            .run(move |conn| {
+            .run(move |conn| -> Result<_, tablepay_store::StoreError> {
                 let before = db.queries_run();
                 let record = tablepay_store::bills::load(conn, &id)?;
                 Ok((record, db.queries_run() - before))
@@ -354,7 +354,7 @@ async fn a_loaded_bill_is_what_its_tables_hold(app: TestApp) {
     .expect(201);
     let (loaded, read) = app
         .db
-        .run(move |conn| {
+        .run(move |conn| -> Result<_, tablepay_store::StoreError> {
             use diesel::prelude::*;
             use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Payment, PaymentItem};
             use tablepay_store::schema::{adjustment_lines, adjustments, bill_items, payment_items, payments};

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tablepay_api::db::Db;
 use tablepay_api::settings::Settings;
 use tablepay_api::{AppState, serve};
+use tablepay_store::Store;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -55,7 +55,7 @@ pub struct TestApp {
     /// The database this app serves, for a second server process on it.
     pub database_url: String,
     /// The app's own handle on it (to count the SQL a request costs).
-    pub db: tablepay_api::db::Db,
+    pub db: Store,
     pub client: reqwest::Client,
     pub backend: Backend,
     handle: actix_web::dev::ServerHandle,
@@ -146,7 +146,7 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
     let db = tokio::task::spawn_blocking({
         let settings = settings.clone();
         move || {
-            let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+            let db = Store::connect(&settings.database_url, settings.db_pool_size)?;
             db.migrate()?;
             anyhow::Ok(db)
         }

@@ -6,7 +6,6 @@
 //! Every outcome runs in one transaction with the bill locked: the provider event id is
 //! recorded first (a replay stops there) and the payment is read again under the lock.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -17,7 +16,6 @@ use tablepay_store::payments::{self as stored, PaymentChanges};
 use tablepay_store::rows::{Payment, PaymentItem, ProviderEventRecord};
 use tablepay_store::{DbConn, Store, lock_bill, now};
 
-use crate::AppState;
 use crate::app::events;
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
@@ -277,15 +275,20 @@ async fn provider_released(providers: &Providers, payment: &Payment) -> bool {
 }
 
 /// Runs [`sweep_expired`] for as long as the server runs.
-pub async fn sweeper(state: Arc<AppState>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(state.settings.sweep_interval_ms));
+pub async fn sweeper(
+    store: Store,
+    providers: Providers,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        match sweep_expired(&state.db, &state.providers).await {
+        match sweep_expired(&store, &providers).await {
             Ok(n) if n > 0 => tracing::info!(expired = n, "released expired holds"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),

@@ -88,7 +88,7 @@ pub async fn stream(
     // Without Last-Event-ID, the feed starts with what happens next.
     let current = events::latest_seq(&state.db, venue_id.clone()).await?;
     let feed = Feed {
-        store: (*state.db).clone(),
+        store: state.db.clone(),
         venue_id,
         last: resume.unwrap_or(current).max(0),
         signal: state.db.event_signal(),
