@@ -166,9 +166,12 @@ impl<Conn> RunQueryDsl<Conn> for Children<'_> {}
 struct WideRow {
     kind: i32,
     text: Texts,
-    numbers: (Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>),
-    times: (Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>),
+    numbers: Numbers,
+    times: Times,
 }
+
+type Numbers = (Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+type Times = (Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
 type Texts = (
     Option<String>,
