@@ -65,6 +65,9 @@ pub enum ProviderEvent {
         event_id: String,
         provider_ref: String,
         code: String,
+        /// The guest may try again on the same payment (Stripe keeps a failed intent open for
+        /// another card); the hold stays. Otherwise the failure is final and releases it.
+        retryable: bool,
     },
     PaymentCanceled {
         event_id: String,

@@ -41,9 +41,12 @@ impl SandboxProvider {
             CardOutcome::Succeeds => {
                 ProviderEvent::PaymentSucceeded { event_id, provider_ref: provider_ref.to_owned() }
             }
-            CardOutcome::Fails(code) => {
-                ProviderEvent::PaymentFailed { event_id, provider_ref: provider_ref.to_owned(), code: code.to_owned() }
-            }
+            CardOutcome::Fails(code) => ProviderEvent::PaymentFailed {
+                event_id,
+                provider_ref: provider_ref.to_owned(),
+                code: code.to_owned(),
+                retryable: false,
+            },
         }
     }
 }

@@ -281,7 +281,14 @@ fn parse_event(body: &[u8]) -> Result<ProviderEvent, WebhookError> {
             let code = text(&error["decline_code"])
                 .or_else(|| text(&error["code"]))
                 .unwrap_or_else(|| "payment_failed".into());
-            ProviderEvent::PaymentFailed { event_id, provider_ref: text(&object["id"]).ok_or_else(missing)?, code }
+            // A failed PaymentIntent stays open for another card until it succeeds, is
+            // cancelled or expires.
+            ProviderEvent::PaymentFailed {
+                event_id,
+                provider_ref: text(&object["id"]).ok_or_else(missing)?,
+                code,
+                retryable: true,
+            }
         }
         "payment_intent.canceled" => {
             ProviderEvent::PaymentCanceled { event_id, provider_ref: text(&object["id"]).ok_or_else(missing)? }
@@ -349,7 +356,8 @@ mod tests {
             Ok(ProviderEvent::PaymentFailed {
                 event_id: "evt_2".into(),
                 provider_ref: "pi_2".into(),
-                code: "insufficient_funds".into()
+                code: "insufficient_funds".into(),
+                retryable: true,
             })
         );
         let other = br#"{"id":"evt_3","type":"customer.created","data":{"object":{"id":"cus_1"}}}"#;

@@ -70,12 +70,12 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
     lock_bill(conn, &payment.bill_id)?;
     // Read again under the lock: a concurrent outcome may have moved it.
     let payment = stored::get(conn, &payment.id)?;
-    apply_to_payment(conn, provider, event, &payment)?;
+    apply_to_payment(conn, event, &payment)?;
     Ok(Applied::Payment(payment.id))
 }
 
 /// The payment's side of an outcome, under the bill's lock.
-fn apply_to_payment(conn: &mut DbConn, provider: &str, event: &ProviderEvent, payment: &Payment) -> AppResult<()> {
+fn apply_to_payment(conn: &mut DbConn, event: &ProviderEvent, payment: &Payment) -> AppResult<()> {
     let current = payment_status(payment)?;
     let now = now();
     match event {
@@ -91,10 +91,10 @@ fn apply_to_payment(conn: &mut DbConn, provider: &str, event: &ProviderEvent, pa
                 stored::update(conn, &payment.id, &flagged)?;
             }
         }
-        ProviderEvent::PaymentFailed { code, .. } => {
-            if current == PaymentStatus::Pending && provider == "stripe" {
-                // Not final on Stripe: the guest may try another card on the same intent. The
-                // hold stays until the intent succeeds, is cancelled or expires.
+        ProviderEvent::PaymentFailed { code, retryable, .. } => {
+            if current == PaymentStatus::Pending && *retryable {
+                // Not final (Stripe): the guest may try another card on the same payment. The
+                // hold stays until it succeeds, is cancelled or expires.
                 stored::update(conn, &payment.id, &PaymentChanges::at(now).failure_code(Some(code)))?;
                 bump_bill(conn, &payment.bill_id, now)?;
             } else if current == PaymentStatus::Pending {
