@@ -22,52 +22,14 @@ pub struct InvalidId {
     pub what: &'static str,
 }
 
-/// The canonical form of `raw` if `Uuid::parse_str` accepts it: 32 hex digits, bare or in
-/// the 8-4-4-4-12 hyphenated layout, the latter optionally in braces or after a `urn:uuid:`
-/// prefix (any case). No whitespace, no other separators, no other lengths.
+/// The canonical form of `raw` if it is a UUID in any form `Uuid::parse_str` accepts.
 fn canonical(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let hex: Vec<u8> = match bytes.len() {
-        32 => bytes.to_vec(),
-        36 | 38 | 45 => {
-            let hyphenated = match bytes {
-                [b'{', inner @ .., b'}'] if bytes.len() == 38 => inner,
-                _ if bytes.len() == 45 && bytes[..9].eq_ignore_ascii_case(b"urn:uuid:") => &bytes[9..],
-                _ if bytes.len() == 36 => bytes,
-                _ => return None,
-            };
-            if [8, 13, 18, 23].iter().any(|&i| hyphenated[i] != b'-') {
-                return None;
-            }
-            hyphenated.iter().copied().filter(|&b| b != b'-').collect()
-        }
-        _ => return None,
-    };
-    if hex.len() != 32 || !hex.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    let mut out = String::with_capacity(36);
-    for (i, digit) in hex.iter().enumerate() {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        out.push(char::from(digit.to_ascii_lowercase()));
-    }
-    Some(out)
+    uuid::Uuid::parse_str(raw).ok().map(|u| u.hyphenated().to_string())
 }
 
-/// The canonical text of a UUID given as its 16 bytes (what `Uuid::hyphenated` prints).
+/// The canonical text of a UUID given as its 16 bytes.
 fn hyphenated(bytes: [u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
-    for (i, byte) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    out
+    uuid::Uuid::from_bytes(bytes).hyphenated().to_string()
 }
 
 /// Declares id newtypes over `String`: parsing, the canonical text, and serde as a plain

@@ -282,6 +282,20 @@ impl WideRow {
     }
 }
 
+/// Fixes the number of equal shares the bill is split in: its first equal share does.
+pub fn fix_equal_parts(conn: &mut DbConn, bill_id: &str, parts: i32) -> StoreResult<()> {
+    diesel::update(bills::table.find(bill_id)).set(bills::equal_parts.eq(parts)).execute(conn)?;
+    Ok(())
+}
+
+/// Turns an `open` bill `paid`; false when it was not open.
+pub fn settle(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult<bool> {
+    let moved = diesel::update(bills::table.find(bill_id).filter(bills::status.eq(BillStatus::Open.as_str())))
+        .set((bills::status.eq(BillStatus::Paid.as_str()), bills::paid_at.eq(now), bills::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(moved == 1)
+}
+
 /// Records that the bill changed: its version (what guests' views and the stale-bill check
 /// compare) goes up by one.
 pub fn bump(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult<()> {
@@ -445,10 +459,4 @@ pub fn current_id(conn: &mut DbConn, table_id: &str, which: Current) -> StoreRes
         Current::OpenFirst => query.order((bills::status.asc(), bills::opened_at.desc())),
     };
     Ok(query.first(conn).optional()?)
-}
-
-/// A staff member a bill may be assigned to: one of `venue_id`'s.
-pub fn venue_server(conn: &mut DbConn, staff_id: &str, venue_id: &str) -> StoreResult<Option<Staff>> {
-    let member: Option<Staff> = staff::table.find(staff_id).select(Staff::as_select()).first(conn).optional()?;
-    Ok(member.filter(|m| m.venue_id == venue_id))
 }

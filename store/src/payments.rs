@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use tablepay_domain::{BillStatus, PaymentStatus};
+use tablepay_domain::PaymentStatus;
 
 use crate::rows::{Payment, PaymentItem, ProviderEventRecord};
 use crate::schema::{bills, payment_items, payments, provider_events};
@@ -191,20 +191,4 @@ pub fn has_provider_events(conn: &mut DbConn, payment_id: &str) -> StoreResult<b
     let count: i64 =
         provider_events::table.filter(provider_events::payment_id.eq(payment_id)).count().get_result(conn)?;
     Ok(count > 0)
-}
-
-/// Fixes the number of equal shares the bill is split in: its first equal share does.
-/// (A statement on `bills`, kept here because only a payment sets it.)
-pub fn fix_equal_parts(conn: &mut DbConn, bill_id: &str, parts: i32) -> StoreResult<()> {
-    diesel::update(bills::table.find(bill_id)).set(bills::equal_parts.eq(parts)).execute(conn)?;
-    Ok(())
-}
-
-/// Turns an `open` bill `paid`; false when it was not open. (A statement on `bills`, kept
-/// here because only captured payments settle a bill.)
-pub fn settle_bill(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult<bool> {
-    let moved = diesel::update(bills::table.find(bill_id).filter(bills::status.eq(BillStatus::Open.as_str())))
-        .set((bills::status.eq(BillStatus::Paid.as_str()), bills::paid_at.eq(now), bills::updated_at.eq(now)))
-        .execute(conn)?;
-    Ok(moved == 1)
 }

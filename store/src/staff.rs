@@ -15,6 +15,12 @@ pub fn insert_member(conn: &mut DbConn, member: &Staff) -> StoreResult<()> {
     Ok(())
 }
 
+/// A staff member a bill may be assigned to: one of `venue_id`'s.
+pub fn member_of_venue(conn: &mut DbConn, staff_id: &str, venue_id: &str) -> StoreResult<Option<Staff>> {
+    let member: Option<Staff> = staff::table.find(staff_id).select(Staff::as_select()).first(conn).optional()?;
+    Ok(member.filter(|m| m.venue_id == venue_id))
+}
+
 /// Up to `fetch` staff members of the venue, oldest first (ids are time-ordered), after the
 /// member `after`.
 pub fn members_page(conn: &mut DbConn, venue_id: &str, after: Option<&str>, fetch: i64) -> StoreResult<Vec<Staff>> {

@@ -106,7 +106,11 @@ impl Placement {
         let server = match &self.server_id {
             Some(raw) => {
                 let id = StaffId::parse(raw).map_err(|_| AppError::NotFound("server"))?.into_inner();
-                Some(stored::venue_server(conn, &id, venue_id)?.ok_or(AppError::NotFound("server"))?.id)
+                Some(
+                    tablepay_store::staff::member_of_venue(conn, &id, venue_id)?
+                        .ok_or(AppError::NotFound("server"))?
+                        .id,
+                )
             }
             None => None,
         };

@@ -167,7 +167,7 @@ fn store_hold(conn: &mut DbConn, payment: &Payment, priced: &PricedSplit) -> App
         .collect();
     stored::insert(conn, payment, &parts)?;
     if let Some(equal) = priced.equal {
-        stored::fix_equal_parts(conn, &payment.bill_id, equal.parts as i32)?;
+        tablepay_store::bills::fix_equal_parts(conn, &payment.bill_id, equal.parts as i32)?;
     }
     bump_bill(conn, &payment.bill_id, payment.created_at)?;
     bill_updated(conn, &payment.bill_id)

@@ -210,7 +210,7 @@ pub fn settle_if_paid(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> A
     if BillStatus::parse(&record.bill.status) != Some(BillStatus::Open) || !ledger.covered() {
         return Ok(false);
     }
-    let moved = stored::settle_bill(conn, bill_id, now)?;
+    let moved = tablepay_store::bills::settle(conn, bill_id, now)?;
     if moved {
         let settled = load_bill(conn, bill_id)?.ok_or_else(|| AppError::internal("bill vanished"))?;
         events::settled_event(conn, &settled, now)?;
