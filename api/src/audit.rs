@@ -24,11 +24,11 @@ pub struct Entry<'a> {
 pub fn record(conn: &mut DbConn, actor: &VenueCaller, entry: Entry<'_>) -> StoreResult<()> {
     let row = AuditEntry {
         id: new_id(),
-        venue_id: actor.venue_id.clone(),
+        venue_id: actor.venue_id.clone().into(),
         at: now(),
         actor_id: actor.actor_id().to_owned(),
         actor_name: actor.actor_name().to_owned(),
-        actor_role: actor.role.as_str().to_owned(),
+        actor_role: actor.role,
         action: entry.action.to_owned(),
         bill_id: entry.bill_id.map(str::to_owned),
         subject_id: entry.subject_id.map(str::to_owned),

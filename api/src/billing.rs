@@ -8,15 +8,15 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use tablepay_domain::ledger::{Ledger, LedgerError, LedgerLine, LedgerPart, LedgerPayment};
+use tablepay_domain::ledger::{Ledger, LedgerError, LedgerLine, LedgerPart, LedgerPayment, SplitKind};
 use tablepay_domain::{
-    Currency, Fraction, ItemStatus, Line, MinorUnit, PaymentStatus, PricedBill, PricingRules, TaxMode, Totals,
-    price_bill,
+    AdjustmentStatus, BillStatus, Currency, Fraction, ItemStatus, Line, MinorUnit, PaymentStatus, PricedBill,
+    PricingRules, Role, TaxMode, Totals, price_bill,
 };
 
 use crate::app::{AppError, Code};
 use tablepay_store::DbConn;
-use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Payment, Venue};
+use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Venue};
 
 pub use tablepay_store::bills::BillRecord;
 
@@ -78,7 +78,7 @@ pub struct ItemView {
     pub tax: MinorUnit,
     pub paid_amount: MinorUnit,
     pub held_amount: MinorUnit,
-    pub status: String,
+    pub status: ItemStatus,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,7 +89,7 @@ pub struct BillView {
     pub table_id: String,
     pub table_label: String,
     pub external_ref: Option<String>,
-    pub status: String,
+    pub status: BillStatus,
     pub currency: &'static str,
     pub server: Option<StaffRef>,
     pub version: i64,
@@ -112,11 +112,7 @@ pub enum Audience {
 
 /// Whether a line counts on the bill (a voided one is shown, never priced).
 pub fn is_active(item: &BillItem) -> bool {
-    ItemStatus::parse(&item.status).is_some_and(ItemStatus::is_active)
-}
-
-pub fn payment_status(p: &Payment) -> Result<PaymentStatus, AppError> {
-    PaymentStatus::parse(&p.status).ok_or_else(|| AppError::internal(format!("stored payment status {:?}", p.status)))
+    item.status.is_active()
 }
 
 /// The bill's ledger and its views, for a stored bill.
@@ -142,10 +138,10 @@ impl BillRecordExt for BillRecord {
             .map(|p| {
                 Ok(LedgerPayment {
                     id: p.id.clone(),
-                    status: payment_status(p)?,
+                    status: p.status,
                     amount: MinorUnit(p.amount),
                     tip: MinorUnit(p.tip_amount),
-                    equal_count: (p.split_type == "equal")
+                    equal_count: (p.split_type == SplitKind::Equal)
                         .then(|| u32::try_from(p.equal_count.unwrap_or(0)).unwrap_or(0)),
                 })
             })
@@ -191,7 +187,7 @@ impl BillRecordExt for BillRecord {
                     tax: line.map_or(MinorUnit::ZERO, |l| l.tax),
                     paid_amount: taken.map_or(MinorUnit::ZERO, |t| t.paid),
                     held_amount: taken.map_or(MinorUnit::ZERO, |t| t.held),
-                    status: item.status.clone(),
+                    status: item.status,
                 }
             })
             .collect();
@@ -207,11 +203,11 @@ impl BillRecordExt for BillRecord {
             .iter()
             .map(|p| PaymentSummary {
                 id: p.id.clone(),
-                status: p.status.clone(),
+                status: p.status,
                 amount: p.amount,
                 tip_amount: p.tip_amount,
                 refunded_amount: p.refunded_amount,
-                split_type: p.split_type.clone(),
+                split_type: p.split_type,
                 created_at: Timestamp(p.created_at),
             })
             .collect();
@@ -221,7 +217,7 @@ impl BillRecordExt for BillRecord {
             table_id: self.bill.table_id.clone(),
             table_label: self.table.label.clone(),
             external_ref: self.bill.external_ref.clone(),
-            status: self.bill.status.clone(),
+            status: self.bill.status,
             currency: currency(&self.venue)?.code(),
             server: self.server.as_ref().map(|s| StaffRef { id: (!guest).then(|| s.id.clone()), name: s.name.clone() }),
             version: self.bill.version,
@@ -255,7 +251,7 @@ pub struct Actor {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// A comp or discount on a bill.
@@ -269,7 +265,7 @@ pub struct AdjustmentView {
     pub amount: i64,
     pub percent_bps: Option<i32>,
     pub reason: String,
-    pub status: String,
+    pub status: AdjustmentStatus,
     pub created_by: Actor,
     pub approved_by: Option<Actor>,
     pub created_at: Timestamp,
@@ -286,16 +282,16 @@ impl AdjustmentView {
             amount: a.amount,
             percent_bps: a.percent_bps,
             reason: a.reason.clone(),
-            status: a.status.clone(),
+            status: a.status,
             created_by: Actor {
                 id: staff.then(|| a.created_by_id.clone()),
                 name: a.created_by_name.clone(),
-                role: a.created_by_role.clone(),
+                role: a.created_by_role,
             },
             approved_by: a.approved_by_name.as_ref().map(|name| Actor {
                 id: if staff { a.approved_by_id.clone() } else { None },
                 name: name.clone(),
-                role: "manager".into(),
+                role: Role::Manager,
             }),
             created_at: Timestamp(a.created_at),
         }
@@ -306,12 +302,12 @@ impl AdjustmentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentSummary {
     pub id: String,
-    pub status: String,
+    pub status: PaymentStatus,
     pub amount: i64,
     pub tip_amount: i64,
     /// What has been refunded of `amount + tip_amount` so far.
     pub refunded_amount: i64,
-    pub split_type: String,
+    pub split_type: SplitKind,
     pub created_at: Timestamp,
 }
 

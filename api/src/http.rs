@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::str::FromStr;
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
@@ -11,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tablepay_domain::InvalidId;
 use uuid::Uuid;
 
 use crate::error::{ApiError, Code};
@@ -96,9 +98,15 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Parses an id from the path; anything that is not a UUID cannot name a resource (404).
-pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
-    Uuid::parse_str(raw).map(|u| u.hyphenated().to_string()).map_err(|_| ApiError::not_found(what))
+/// Parses an id from the path into its domain type, once; anything that is not a UUID cannot
+/// name a resource (404 naming what the id should have named).
+pub fn parse_id<I: FromStr<Err = InvalidId>>(raw: &str) -> Result<I, ApiError> {
+    raw.parse().map_err(|e: InvalidId| ApiError::not_found(e.what))
+}
+
+/// A page cursor or filter that must be an id of `what` rows; 400 when it is not.
+pub fn parse_filter_id<I: FromStr<Err = InvalidId>>(raw: &str, what: &str) -> Result<I, ApiError> {
+    raw.parse().map_err(|_| ApiError::bad_request(format!("{what} is invalid")))
 }
 
 /// A JSON reply with a status; what idempotency records store and replay.
@@ -168,8 +176,9 @@ impl PageRequest {
         if !(1..=200).contains(&limit) {
             return Err(ApiError::bad_request("limit must be from 1 to 200"));
         }
+        // A cursor is the id of the last row of the previous page, whatever its kind.
         let cursor = cursor
-            .map(|c| parse_id(c, "cursor"))
+            .map(|c| Uuid::parse_str(c).map(|u| u.hyphenated().to_string()))
             .transpose()
             .map_err(|_| ApiError::bad_request("cursor is invalid"))?;
         Ok(PageRequest { limit, cursor })

@@ -138,6 +138,10 @@ ids! {
     /// One event's delivery to one webhook endpoint.
     DeliveryId => "webhook delivery";
     EventId => "event";
+    /// A guest's call for a server.
+    AssistanceId => "assistance request";
+    /// A venue credential (API key).
+    KeyId => "API key";
 }
 
 #[cfg(test)]

@@ -272,14 +272,24 @@ pub enum SplitRequest {
 }
 
 impl SplitRequest {
-    /// The name stored with the payment and shown on its receipt.
-    pub fn kind(&self) -> &'static str {
+    /// The kind stored with the payment and shown on its receipt.
+    pub fn kind(&self) -> SplitKind {
         match self {
-            SplitRequest::Remaining => "remaining",
-            SplitRequest::Equal { .. } => "equal",
-            SplitRequest::Items(_) => "items",
-            SplitRequest::Amount(_) => "amount",
+            SplitRequest::Remaining => SplitKind::Remaining,
+            SplitRequest::Equal { .. } => SplitKind::Equal,
+            SplitRequest::Items(_) => SplitKind::Items,
+            SplitRequest::Amount(_) => SplitKind::Amount,
         }
+    }
+}
+
+crate::status::text_enum! {
+    /// How a payment split the bill: the `type` of its split request.
+    pub enum SplitKind {
+        Remaining = "remaining",
+        Equal = "equal",
+        Items = "items",
+        Amount = "amount",
     }
 }
 

@@ -18,8 +18,8 @@ pub mod status;
 pub use allocate::{allocate, split_equally};
 pub use charge::{Charge, ChargeError, ChargeRules, charge};
 pub use ids::{
-    AdjustmentId, BillId, DeliveryId, EndpointId, EventId, InvalidId, ItemId, PaymentId, RefundId, StaffId, TableId,
-    VenueId,
+    AdjustmentId, AssistanceId, BillId, DeliveryId, EndpointId, EventId, InvalidId, ItemId, KeyId, PaymentId, RefundId,
+    StaffId, TableId, VenueId,
 };
 pub use limits::{Authority, Role, used};
 pub use money::{Currency, MinorUnit, MoneyError, UnknownCurrency};
@@ -27,4 +27,5 @@ pub use pricing::{Line, PricedBill, PricedLine, PricingError, PricingRules, TaxM
 pub use split::{Fraction, SplitError, Tip, equal_shares_cost, item_part_cost};
 pub use status::{
     AdjustmentStatus, Approval, AssistanceStatus, BillStatus, DeliveryStatus, ItemStatus, PaymentStatus, RefundStatus,
+    UnknownText,
 };

@@ -47,8 +47,39 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        /// How the store reads the value back: any other text is a corrupt row.
+        impl ::std::convert::TryFrom<String> for $name {
+            type Error = $crate::status::UnknownText;
+
+            fn try_from(text: String) -> Result<$name, Self::Error> {
+                $name::parse(&text).ok_or($crate::status::UnknownText { kind: stringify!($name), text })
+            }
+        }
+
+        /// How the store writes the value.
+        impl ::std::convert::From<$name> for String {
+            fn from(value: $name) -> String {
+                value.as_str().to_owned()
+            }
+        }
     };
 }
+
+/// Text read back from the database that names no value of `kind`: a corrupt row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownText {
+    pub kind: &'static str,
+    pub text: String,
+}
+
+impl std::fmt::Display for UnknownText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is no {}", self.text, self.kind)
+    }
+}
+
+impl std::error::Error for UnknownText {}
 pub(crate) use text_enum;
 
 text_enum! {

@@ -24,13 +24,13 @@ pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<Adjustment>> {
 }
 
 pub fn insert(conn: &mut DbConn, adjustment: &Adjustment) -> StoreResult<()> {
-    diesel::insert_into(adjustments::table).values(adjustment).execute(conn)?;
+    diesel::insert_into(adjustments::table).values(adjustment.clone()).execute(conn)?;
     Ok(())
 }
 
 /// Records how an applied adjustment lowers the bill's lines, in one statement.
 pub fn insert_lines(conn: &mut DbConn, lines: &[AdjustmentLine]) -> StoreResult<()> {
-    crate::batch_insert!(conn, adjustment_lines::table, lines);
+    crate::batch_insert!(conn, adjustment_lines::table, lines.to_vec());
     Ok(())
 }
 

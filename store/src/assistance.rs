@@ -40,12 +40,12 @@ pub fn insert(conn: &mut DbConn, new: NewAssistanceRequest, now: NaiveDateTime) 
         table_id: new.table_id,
         bill_id: new.bill_id,
         reason: new.reason,
-        status: AssistanceStatus::Open.as_str().to_owned(),
+        status: AssistanceStatus::Open,
         created_at: now,
         resolved_at: None,
         resolved_by: None,
     };
-    diesel::insert_into(assistance_requests::table).values(&request).execute(conn)?;
+    diesel::insert_into(assistance_requests::table).values(request.clone()).execute(conn)?;
     Ok(request)
 }
 

@@ -10,6 +10,6 @@ use crate::{DbConn, StoreResult};
 
 /// Appends one entry.
 pub fn append(conn: &mut DbConn, entry: &AuditEntry) -> StoreResult<()> {
-    diesel::insert_into(audit_log::table).values(entry).execute(conn)?;
+    diesel::insert_into(audit_log::table).values(entry.clone()).execute(conn)?;
     Ok(())
 }

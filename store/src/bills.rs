@@ -12,7 +12,7 @@ use crate::new_id;
 use crate::rows::{Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
 use crate::schema::{bill_items, bills, dining_tables, staff, venues};
 use crate::{DbConn, StoreError, StoreResult};
-use tablepay_domain::{BillStatus, ItemStatus};
+use tablepay_domain::{BillStatus, ItemStatus, UnknownText};
 
 /// A bill with everything needed to price it, account its payments and show it, as stored.
 #[derive(Debug, Clone)]
@@ -195,6 +195,11 @@ fn required<T>(value: Option<T>, column: &str) -> StoreResult<T> {
     value.ok_or_else(|| StoreError::corrupt(format!("a bill's child row lacks {column}")))
 }
 
+/// A text column holding one of the domain's words (a status, a split kind).
+fn word<T: TryFrom<String, Error = UnknownText>>(value: Option<String>, column: &str) -> StoreResult<T> {
+    required(value, column)?.try_into().map_err(|e: UnknownText| StoreError::corrupt(format!("{column}: {e}")))
+}
+
 /// An INTEGER column that was widened to BIGINT for the union.
 fn narrow(value: Option<i64>, column: &str) -> StoreResult<Option<i32>> {
     value.map(|v| i32::try_from(v).map_err(|_| StoreError::corrupt(format!("{column} out of range")))).transpose()
@@ -215,7 +220,7 @@ impl WideRow {
                 unit_price: required(n3, "bill_items.unit_price")?,
                 tax_rate_bps: narrow(n4, "bill_items.tax_rate_bps")?,
                 external_ref: s4,
-                status: required(s5, "bill_items.status")?,
+                status: word(s5, "bill_items.status")?,
                 created_at: required(t1, "bill_items.created_at")?,
                 voided_at: t2,
             }),
@@ -223,8 +228,8 @@ impl WideRow {
                 id: required(s1, "payments.id")?,
                 bill_id: required(s2, "payments.bill_id")?,
                 venue_id: required(s3, "payments.venue_id")?,
-                status: required(s4, "payments.status")?,
-                split_type: required(s5, "payments.split_type")?,
+                status: word(s4, "payments.status")?,
+                split_type: word(s5, "payments.split_type")?,
                 currency: required(s6, "payments.currency")?,
                 provider: required(s7, "payments.provider")?,
                 provider_ref: s8,
@@ -259,10 +264,10 @@ impl WideRow {
                 item_id: s4,
                 kind: required(s5, "adjustments.kind")?,
                 reason: required(s6, "adjustments.reason")?,
-                status: required(s7, "adjustments.status")?,
+                status: word(s7, "adjustments.status")?,
                 created_by_id: required(s8, "adjustments.created_by_id")?,
                 created_by_name: required(s9, "adjustments.created_by_name")?,
-                created_by_role: required(s10, "adjustments.created_by_role")?,
+                created_by_role: word(s10, "adjustments.created_by_role")?,
                 approved_by_id: s11,
                 approved_by_name: s12,
                 amount: required(n1, "adjustments.amount")?,
@@ -328,7 +333,7 @@ pub fn insert(conn: &mut DbConn, new: NewBill, now: NaiveDateTime) -> StoreResul
         table_id: new.table_id,
         external_ref: new.external_ref,
         server_id: new.server_id,
-        status: BillStatus::Open.as_str().to_owned(),
+        status: BillStatus::Open,
         version: 1,
         equal_parts: None,
         close_reason: None,
@@ -337,7 +342,7 @@ pub fn insert(conn: &mut DbConn, new: NewBill, now: NaiveDateTime) -> StoreResul
         paid_at: None,
         closed_at: None,
     };
-    diesel::insert_into(bills::table).values(&bill).execute(conn)?;
+    diesel::insert_into(bills::table).values(bill.clone()).execute(conn)?;
     Ok(bill.id)
 }
 
@@ -372,12 +377,12 @@ pub fn insert_lines(
             unit_price: line.unit_price,
             tax_rate_bps: line.tax_rate_bps,
             external_ref: line.external_ref.clone(),
-            status: ItemStatus::Active.as_str().to_owned(),
+            status: ItemStatus::Active,
             created_at: now,
             voided_at: None,
         })
         .collect();
-    crate::batch_insert!(conn, bill_items::table, &rows);
+    crate::batch_insert!(conn, bill_items::table, rows);
     Ok(())
 }
 

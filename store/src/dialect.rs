@@ -93,8 +93,12 @@ pub fn notify_events(conn: &mut DbConn) -> Result<(), StoreError> {
 #[macro_export]
 macro_rules! batch_insert {
     ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut rows: Vec<_> = $rows;
         let mut inserted = 0_usize;
-        for chunk in $rows.chunks(500) {
+        while !rows.is_empty() {
+            // Owned rows: a row whose enums are written as text inserts by value only.
+            let rest = rows.split_off(rows.len().min(500));
+            let chunk = std::mem::replace(&mut rows, rest);
             inserted += match &mut *$conn {
                 $crate::DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c),
                 $crate::DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c),

@@ -63,7 +63,7 @@ pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
         .filter(|e| subscribes(e, &event.event_type))
         .map(|e| new_delivery(&e.id, &event, event.created_at))
         .collect();
-    crate::batch_insert!(conn, webhook_deliveries::table, &deliveries);
+    crate::batch_insert!(conn, webhook_deliveries::table, deliveries.clone());
     dialect::notify_events(conn)?;
     mark_emitted();
     Ok(event)
@@ -89,7 +89,7 @@ pub fn new_delivery(endpoint_id: &str, event: &Event, now: NaiveDateTime) -> Web
         endpoint_id: endpoint_id.to_owned(),
         event_id: event.id.clone(),
         event_type: event.event_type.clone(),
-        status: DeliveryStatus::Pending.as_str().into(),
+        status: DeliveryStatus::Pending,
         attempts: 0,
         next_attempt_at: now,
         locked_until: None,

@@ -152,8 +152,8 @@ pub fn find_by_idempotency_key(conn: &mut DbConn, bill_id: &str, key: &str) -> S
 /// Stores a new payment and the parts it takes (one statement for the payment, one per 500
 /// parts).
 pub fn insert(conn: &mut DbConn, payment: &Payment, parts: &[PaymentItem]) -> StoreResult<()> {
-    diesel::insert_into(payments::table).values(payment).execute(conn)?;
-    crate::batch_insert!(conn, payment_items::table, parts);
+    diesel::insert_into(payments::table).values(payment.clone()).execute(conn)?;
+    crate::batch_insert!(conn, payment_items::table, parts.to_vec());
     Ok(())
 }
 

@@ -54,7 +54,7 @@ pub fn by_key(conn: &mut DbConn, payment_id: &str, key: &str) -> StoreResult<Opt
 }
 
 pub fn insert(conn: &mut DbConn, refund: &Refund) -> StoreResult<()> {
-    diesel::insert_into(refunds::table).values(refund).execute(conn)?;
+    diesel::insert_into(refunds::table).values(refund.clone()).execute(conn)?;
     Ok(())
 }
 
@@ -107,7 +107,7 @@ pub fn requested_by(conn: &mut DbConn, bill_id: &str, actor_id: &str) -> StoreRe
 }
 
 /// A stored status, which only our rules wrote.
-pub fn status_of(text: &str) -> StoreResult<RefundStatus> {
+fn status_of(text: &str) -> StoreResult<RefundStatus> {
     RefundStatus::parse(text).ok_or_else(|| StoreError::corrupt(format!("refund status {text:?}")))
 }
 

@@ -1,8 +1,12 @@
-//! Rows as stored. Request and response types live in `routes`; these never leave the
-//! persistence layer unconverted.
+//! Rows as stored. Statuses and other closed sets of words are the domain's enums here:
+//! they are text only in the database, converted as a row is read or written.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use tablepay_domain::ledger::SplitKind;
+use tablepay_domain::{
+    AdjustmentStatus, AssistanceStatus, BillStatus, DeliveryStatus, ItemStatus, PaymentStatus, RefundStatus, Role,
+};
 
 use crate::schema::{adjustment_lines, adjustments, assistance_requests, audit_log, feedback, refunds};
 use crate::schema::{
@@ -36,7 +40,8 @@ pub struct Staff {
     pub id: String,
     pub venue_id: String,
     pub name: String,
-    pub role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub role: Role,
     pub created_at: NaiveDateTime,
 }
 
@@ -47,7 +52,8 @@ pub struct ApiKey {
     pub venue_id: String,
     pub staff_id: Option<String>,
     pub name: String,
-    pub role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub role: Role,
     pub key_hash: String,
     pub key_prefix: String,
     pub created_at: NaiveDateTime,
@@ -72,7 +78,8 @@ pub struct Bill {
     pub table_id: String,
     pub external_ref: Option<String>,
     pub server_id: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: BillStatus,
     pub version: i64,
     pub equal_parts: Option<i32>,
     pub close_reason: Option<String>,
@@ -93,7 +100,8 @@ pub struct BillItem {
     pub unit_price: i64,
     pub tax_rate_bps: Option<i32>,
     pub external_ref: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ItemStatus,
     pub created_at: NaiveDateTime,
     pub voided_at: Option<NaiveDateTime>,
 }
@@ -116,8 +124,10 @@ pub struct Payment {
     pub id: String,
     pub venue_id: String,
     pub bill_id: String,
-    pub status: String,
-    pub split_type: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: PaymentStatus,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub split_type: SplitKind,
     pub amount: i64,
     pub tip_amount: i64,
     pub refunded_amount: i64,
@@ -197,7 +207,8 @@ pub struct WebhookDelivery {
     pub endpoint_id: String,
     pub event_id: String,
     pub event_type: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -234,10 +245,12 @@ pub struct Adjustment {
     pub amount: i64,
     pub percent_bps: Option<i32>,
     pub reason: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: AdjustmentStatus,
     pub created_by_id: String,
     pub created_by_name: String,
-    pub created_by_role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub created_by_role: Role,
     pub approved_by_id: Option<String>,
     pub approved_by_name: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
@@ -262,12 +275,14 @@ pub struct Refund {
     pub bill_id: String,
     pub amount: i64,
     pub reason: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: RefundStatus,
     pub provider_ref: Option<String>,
     pub failure_reason: Option<String>,
     pub created_by_id: String,
     pub created_by_name: String,
-    pub created_by_role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub created_by_role: Role,
     pub approved_by_id: Option<String>,
     pub approved_by_name: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
@@ -284,7 +299,8 @@ pub struct AuditEntry {
     pub at: NaiveDateTime,
     pub actor_id: String,
     pub actor_name: String,
-    pub actor_role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub actor_role: Role,
     pub action: String,
     pub bill_id: Option<String>,
     pub subject_id: Option<String>,
@@ -303,7 +319,8 @@ pub struct AssistanceRequest {
     pub table_id: String,
     pub bill_id: Option<String>,
     pub reason: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: AssistanceStatus,
     pub created_at: NaiveDateTime,
     pub resolved_at: Option<NaiveDateTime>,
     pub resolved_by: Option<String>,

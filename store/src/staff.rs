@@ -11,7 +11,7 @@ use crate::{DbConn, StoreResult};
 
 /// Stores a new staff member.
 pub fn insert_member(conn: &mut DbConn, member: &Staff) -> StoreResult<()> {
-    diesel::insert_into(staff::table).values(member).execute(conn)?;
+    diesel::insert_into(staff::table).values(member.clone()).execute(conn)?;
     Ok(())
 }
 
@@ -33,7 +33,7 @@ pub fn members_page(conn: &mut DbConn, venue_id: &str, after: Option<&str>, fetc
 
 /// Stores a new key (its digest, never the secret).
 pub fn insert_key(conn: &mut DbConn, key: &ApiKey) -> StoreResult<()> {
-    diesel::insert_into(api_keys::table).values(key).execute(conn)?;
+    diesel::insert_into(api_keys::table).values(key.clone()).execute(conn)?;
     Ok(())
 }
 

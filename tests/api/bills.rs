@@ -305,13 +305,13 @@ async fn a_bill_loads_in_two_statements_whatever_it_holds(app: TestApp) {
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "lines in the POS's order: {positions:?}");
         assert_eq!(record.payments.len(), 2);
         assert_eq!(record.payments[0].id, paid["id"].as_str().unwrap(), "payments oldest first");
-        assert_eq!(record.payments[0].status, "succeeded");
-        assert_eq!(record.payments[1].status, "pending");
+        assert_eq!(record.payments[0].status.as_str(), "succeeded");
+        assert_eq!(record.payments[1].status.as_str(), "pending");
         let fractions: Vec<(i64, i64)> = record.parts.iter().map(|p| (p.fraction_num, p.fraction_den)).collect();
         assert_eq!(fractions.len(), 2);
         assert!(fractions.iter().all(|f| *f == (1, 2)), "{fractions:?}");
         assert_eq!(record.adjustments.len(), 1);
-        assert_eq!(record.adjustments[0].status, "applied");
+        assert_eq!(record.adjustments[0].status.as_str(), "applied");
         assert_eq!(record.adjustment_lines.len(), 1);
         assert_eq!(record.adjustment_lines[0].item_id, item(1).as_str().unwrap());
         // What the store loaded is what the API shows.

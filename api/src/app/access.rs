@@ -2,16 +2,45 @@
 //! case asks of it (is this thing of the caller's venue; may this role do this).
 
 pub use tablepay_domain::Role;
+use tablepay_domain::VenueId;
 use tablepay_store::Store;
 
 use crate::app::{AppError, AppResult};
 use crate::secrets::digest;
 
+/// What a venue credential asks to do. Who may do it is written once, in [`Permission::roles`];
+/// routes and use cases name the permission, never a list of roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Open bills, replace their lines, void lines, close bills: the POS, or a manager standing in for it.
+    KeepBills,
+    /// Add and change tables.
+    KeepTables,
+    /// Comp, discount and refund within the venue's limits, and answer guests' calls.
+    ServeGuests,
+    /// Approve or reject what others requested above their limits.
+    Decide,
+    /// Staff, API keys, the audit log and the daily report.
+    RunVenue,
+    /// Webhook endpoints and their deliveries: the POS that receives them, or a manager.
+    KeepWebhooks,
+}
+
+impl Permission {
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Permission::KeepBills | Permission::KeepTables | Permission::KeepWebhooks => &[Role::Pos, Role::Manager],
+            Permission::ServeGuests => &[Role::Server, Role::Manager],
+            Permission::Decide | Permission::RunVenue => &[Role::Manager],
+        }
+    }
+}
+
 /// A venue credential that passed authentication.
 #[derive(Debug, Clone)]
 pub struct VenueCaller {
     pub key_id: String,
-    pub venue_id: String,
+    pub venue_id: VenueId,
     pub role: Role,
     pub staff_id: Option<String>,
     pub staff_name: Option<String>,
@@ -20,11 +49,13 @@ pub struct VenueCaller {
 
 impl VenueCaller {
     /// 404 for anything of another venue: a credential never learns what exists elsewhere.
-    pub fn require_venue(&self, venue_id: &str, what: &'static str) -> AppResult<()> {
-        if self.venue_id == venue_id { Ok(()) } else { Err(AppError::NotFound(what)) }
+    pub fn require_venue(&self, venue_id: impl AsRef<str>, what: &'static str) -> AppResult<()> {
+        if self.venue_id == venue_id.as_ref() { Ok(()) } else { Err(AppError::NotFound(what)) }
     }
 
-    pub fn require_role(&self, allowed: &[Role]) -> AppResult<()> {
+    /// 403 unless the caller's role may do `what`.
+    pub fn require(&self, what: Permission) -> AppResult<()> {
+        let allowed = what.roles();
         if allowed.contains(&self.role) {
             Ok(())
         } else {
@@ -35,6 +66,12 @@ impl VenueCaller {
                 names.join(", ")
             )))
         }
+    }
+
+    /// 404 for another venue's `venue_id`, then 403 unless the caller's role may do `what`.
+    pub fn require_in(&self, venue_id: impl AsRef<str>, what: Permission) -> AppResult<()> {
+        self.require_venue(venue_id, "venue")?;
+        self.require(what)
     }
 
     /// Who acts, for audit and `created_by`: the staff member, or the POS key.
@@ -58,11 +95,11 @@ pub async fn authenticate(store: &Store, key: &str) -> AppResult<Option<VenueCal
     let hash = digest(key);
     let found = store.run(move |conn| -> AppResult<_> { Ok(tablepay_store::staff::active_key(conn, &hash)?) }).await?;
     let Some((key, staff_name)) = found else { return Ok(None) };
-    let role = Role::parse(&key.role).ok_or_else(|| AppError::internal(format!("bad role {}", key.role)))?;
+    let venue_id = VenueId::parse(&key.venue_id).map_err(|e| AppError::internal(format!("stored key: {e}")))?;
     Ok(Some(VenueCaller {
         key_id: key.id,
-        venue_id: key.venue_id,
-        role,
+        venue_id,
+        role: key.role,
         staff_id: key.staff_id,
         staff_name,
         key_name: key.name,

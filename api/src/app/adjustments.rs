@@ -3,14 +3,16 @@
 //! server applies them within the venue's comp limit at once; above it they wait for a
 //! manager (see [`crate::app::approvals`]).
 
-use tablepay_domain::{AdjustmentStatus, Approval, BillStatus, Fraction, ItemId, MinorUnit, allocate};
+use tablepay_domain::{AdjustmentStatus, Approval, Fraction, ItemId, MinorUnit, allocate};
 use tablepay_store::rows::{Adjustment, AdjustmentLine};
 
+use crate::app::access::Permission;
 use crate::billing::is_active;
+use tablepay_domain::{AdjustmentId, BillId};
 use tablepay_store::{DbConn, Store, adjustments as stored, now};
 
 use crate::app::access::VenueCaller;
-use crate::app::approvals::{self, Decided, Outcome, Pending, Request, STAFF};
+use crate::app::approvals::{self, Decided, Outcome, Pending, Request};
 use crate::app::bills::lock_venue_bill;
 use crate::app::events::bill_event;
 use crate::app::outcomes::settle_if_paid;
@@ -60,10 +62,10 @@ pub struct NewAdjustment {
 pub async fn request(
     store: &Store,
     caller: VenueCaller,
-    bill_id: String,
+    bill_id: BillId,
     new: NewAdjustment,
 ) -> AppResult<Outcome<AdjustmentView>> {
-    store.write(move |conn| -> AppResult<_> { request_in(conn, &caller, &bill_id, new) }).await
+    store.write(move |conn| -> AppResult<_> { request_in(conn, &caller, bill_id.as_str(), new) }).await
 }
 
 fn request_in(
@@ -73,7 +75,7 @@ fn request_in(
     new: NewAdjustment,
 ) -> AppResult<Outcome<AdjustmentView>> {
     let record = lock_venue_bill(conn, bill_id, caller)?;
-    caller.require_role(STAFF)?;
+    caller.require(Permission::ServeGuests)?;
     require_open(&record)?;
     let item_id = new.item_id.as_deref().map(|raw| active_item(&record, raw)).transpose()?;
     let (amount, percent_bps) = reduction(&record, &new, item_id.as_deref())?;
@@ -81,7 +83,7 @@ fn request_in(
         .adjustments
         .iter()
         .filter(|a| a.created_by_id == caller.actor_id())
-        .filter(|a| AdjustmentStatus::parse(&a.status).is_some_and(AdjustmentStatus::counts_against_limit))
+        .filter(|a| a.status.counts_against_limit())
         .map(|a| a.amount);
     let status: AdjustmentStatus = approvals::request_status(caller, record.venue.server_comp_limit, counted, amount)?;
     let applied = !status.awaits_approval();
@@ -94,10 +96,10 @@ fn request_in(
         amount,
         percent_bps,
         reason: new.reason,
-        status: status.as_str().to_owned(),
+        status,
         created_by_id: caller.actor_id().to_owned(),
         created_by_name: caller.actor_name().to_owned(),
-        created_by_role: caller.role.as_str().to_owned(),
+        created_by_role: caller.role,
         approved_by_id: None,
         approved_by_name: None,
         decided_at: applied.then(now),
@@ -141,7 +143,7 @@ fn audit_request(conn: &mut DbConn, caller: &VenueCaller, adjustment: &Adjustmen
 
 /// Only an open bill is comped or discounted.
 fn require_open(record: &BillRecord) -> AppResult<()> {
-    if BillStatus::parse(&record.bill.status).is_some_and(BillStatus::accepts_changes) {
+    if record.bill.status.accepts_changes() {
         Ok(())
     } else {
         Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)))
@@ -271,8 +273,7 @@ impl Request for Adjustment {
     }
 
     fn status(&self) -> AppResult<AdjustmentStatus> {
-        AdjustmentStatus::parse(&self.status)
-            .ok_or_else(|| AppError::internal(format!("stored adjustment status {:?}", self.status)))
+        Ok(self.status)
     }
 
     fn lock(&self, conn: &mut DbConn, caller: &VenueCaller) -> AppResult<BillRecord> {
@@ -282,8 +283,8 @@ impl Request for Adjustment {
 
 /// A manager other than the requester approves (the adjustment is applied) or rejects a
 /// pending comp or discount.
-pub async fn decide(store: &Store, caller: VenueCaller, id: String, approve: bool) -> AppResult<AdjustmentView> {
-    store.write(move |conn| -> AppResult<_> { decide_in(conn, &caller, &id, approve) }).await
+pub async fn decide(store: &Store, caller: VenueCaller, id: AdjustmentId, approve: bool) -> AppResult<AdjustmentView> {
+    store.write(move |conn| -> AppResult<_> { decide_in(conn, &caller, id.as_str(), approve) }).await
 }
 
 fn decide_in(conn: &mut DbConn, caller: &VenueCaller, id: &str, approve: bool) -> AppResult<AdjustmentView> {
@@ -299,7 +300,7 @@ fn decide_in(conn: &mut DbConn, caller: &VenueCaller, id: &str, approve: bool) -
         decided_at: now(),
     };
     stored::record_decision(conn, &adjustment.id, &decision)?;
-    adjustment.status = next.as_str().to_owned();
+    adjustment.status = next;
     adjustment.approved_by_id = Some(caller.actor_id().to_owned());
     adjustment.approved_by_name = Some(caller.actor_name().to_owned());
     adjustment.decided_at = Some(decision.decided_at);

@@ -11,16 +11,14 @@ use std::fmt::Display;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tablepay_domain::{Approval, Authority, MinorUnit, Role, limits};
+use tablepay_domain::{Approval, Authority, MinorUnit, limits};
 use tablepay_store::DbConn;
 
+use crate::app::access::Permission;
 use crate::app::access::VenueCaller;
 use crate::app::events::emit;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit::{self, Entry};
-
-/// Who comps, discounts and refunds: servers and managers, not the POS.
-pub const STAFF: &[Role] = &[Role::Server, Role::Manager];
 
 /// What a request became: done at once (within the caller's limit), or waiting for a manager.
 #[derive(Debug)]
@@ -52,7 +50,7 @@ pub fn request_status<S: Approval>(
 
 /// Only a manager, and never the one who asked, decides.
 pub fn require_decider(caller: &VenueCaller, requested_by: &str) -> AppResult<()> {
-    caller.require_role(&[Role::Manager])?;
+    caller.require(Permission::Decide)?;
     if caller.actor_id() == requested_by {
         return Err(AppError::forbidden("the requester cannot approve or reject their own request"));
     }

@@ -10,12 +10,14 @@ use tablepay_store::bills::{self as stored, NewBill};
 use tablepay_store::rows::{Bill, BillItem};
 use tablepay_store::{DbConn, Store, StoreError, lock_bill, now, tables};
 
+use crate::app::access::Permission;
 use crate::app::access::{Role, VenueCaller};
 use crate::app::events::bill_event;
 use crate::app::outcomes::settle_if_paid;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit;
 use crate::billing::{Audience, BillRecord, BillRecordExt, load_bill};
+use tablepay_domain::{BillId, ItemId, VenueId};
 
 pub use tablepay_store::bills::NewLine;
 
@@ -23,8 +25,6 @@ pub use tablepay_store::bills::NewLine;
 pub const MAX_ITEMS_PER_BILL: usize = 1000;
 /// The most of one line a POS may send.
 pub const MAX_QUANTITY: i64 = 100_000;
-/// Who changes bills: the POS, and a manager standing in for it.
-pub const POS_OR_MANAGER: &[Role] = &[Role::Pos, Role::Manager];
 
 pub fn too_many_items() -> AppError {
     AppError::invalid(format!("a bill holds at most {MAX_ITEMS_PER_BILL} items"))
@@ -38,16 +38,8 @@ pub fn lock_venue_bill(conn: &mut DbConn, bill_id: &str, caller: &VenueCaller) -
     Ok(record)
 }
 
-fn bill_status(bill: &Bill) -> AppResult<BillStatus> {
-    BillStatus::parse(&bill.status).ok_or_else(|| AppError::internal(format!("stored bill status {:?}", bill.status)))
-}
-
-fn item_status(item: &BillItem) -> AppResult<ItemStatus> {
-    ItemStatus::parse(&item.status).ok_or_else(|| AppError::internal(format!("stored item status {:?}", item.status)))
-}
-
 fn require_open(bill: &Bill) -> AppResult<()> {
-    if bill_status(bill)?.accepts_changes() {
+    if bill.status.accepts_changes() {
         Ok(())
     } else {
         Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}; it can no longer change", bill.status)))
@@ -130,23 +122,23 @@ fn insert_bill(conn: &mut DbConn, new: NewBill, lines: &[NewLine]) -> AppResult<
 /// Opens a bill on a table of `venue_id` (the caller may act for it).
 pub async fn open(
     store: &Store,
-    venue_id: String,
+    venue_id: VenueId,
     placement: Placement,
     external_ref: Option<String>,
     lines: Vec<NewLine>,
 ) -> AppResult<BillRecord> {
     store
         .write(move |conn| -> AppResult<_> {
-            let (table_id, server_id) = placement.resolve(conn, &venue_id)?;
-            insert_bill(conn, NewBill { venue_id, table_id, external_ref, server_id }, &lines)
+            let (table_id, server_id) = placement.resolve(conn, venue_id.as_str())?;
+            insert_bill(conn, NewBill { venue_id: venue_id.into(), table_id, external_ref, server_id }, &lines)
         })
         .await
 }
 
 /// A bill of the caller's venue, as stored.
-pub async fn get(store: &Store, caller: &VenueCaller, bill_id: String) -> AppResult<BillRecord> {
+pub async fn get(store: &Store, caller: &VenueCaller, bill_id: BillId) -> AppResult<BillRecord> {
     let record = store
-        .run(move |conn| -> AppResult<_> { load_bill(conn, &bill_id) })
+        .run(move |conn| -> AppResult<_> { load_bill(conn, bill_id.as_str()) })
         .await?
         .ok_or(AppError::NotFound("bill"))?;
     caller.require_venue(&record.bill.venue_id, "bill")?;
@@ -157,13 +149,13 @@ pub async fn get(store: &Store, caller: &VenueCaller, bill_id: String) -> AppRes
 pub async fn add_items(
     store: &Store,
     caller: VenueCaller,
-    bill_id: String,
+    bill_id: BillId,
     lines: Vec<NewLine>,
 ) -> AppResult<BillRecord> {
     store
         .write(move |conn| -> AppResult<_> {
-            let record = lock_venue_bill(conn, &bill_id, &caller)?;
-            caller.require_role(POS_OR_MANAGER)?;
+            let record = lock_venue_bill(conn, bill_id.as_str(), &caller)?;
+            caller.require(Permission::KeepBills)?;
             require_open(&record.bill)?;
             if record.items.len() + lines.len() > MAX_ITEMS_PER_BILL {
                 return Err(too_many_items());
@@ -175,13 +167,13 @@ pub async fn add_items(
 }
 
 /// Voids one line nobody paid or holds. Voiding a void line again changes nothing.
-pub async fn void_item(store: &Store, caller: VenueCaller, bill_id: String, item_id: String) -> AppResult<BillRecord> {
+pub async fn void_item(store: &Store, caller: VenueCaller, bill_id: BillId, item_id: ItemId) -> AppResult<BillRecord> {
     store
         .write(move |conn| -> AppResult<_> {
-            let record = lock_venue_bill(conn, &bill_id, &caller)?;
-            caller.require_role(POS_OR_MANAGER)?;
-            let item = record.items.iter().find(|i| i.id == item_id).ok_or(AppError::NotFound("item"))?;
-            if !item_status(item)?.can_become(ItemStatus::Void) {
+            let record = lock_venue_bill(conn, bill_id.as_str(), &caller)?;
+            caller.require(Permission::KeepBills)?;
+            let item = record.items.iter().find(|i| item_id == i.id).ok_or(AppError::NotFound("item"))?;
+            if !item.status.can_become(ItemStatus::Void) {
                 return Ok(record);
             }
             require_open(&record.bill)?;
@@ -211,14 +203,15 @@ pub struct Check {
 pub async fn upsert(
     store: &Store,
     caller: VenueCaller,
-    venue_id: String,
+    venue_id: VenueId,
     check: Check,
 ) -> AppResult<(BillRecord, bool)> {
     store
         .write(move |conn| -> AppResult<_> {
-            let (table_id, server_id) = check.placement.resolve(conn, &venue_id)?;
-            let Some(latest) = stored::occupying_by_external_ref(conn, &venue_id, &check.external_ref)? else {
-                let new = NewBill { venue_id, table_id, external_ref: Some(check.external_ref), server_id };
+            let (table_id, server_id) = check.placement.resolve(conn, venue_id.as_str())?;
+            let Some(latest) = stored::occupying_by_external_ref(conn, venue_id.as_str(), &check.external_ref)? else {
+                let new =
+                    NewBill { venue_id: venue_id.into(), table_id, external_ref: Some(check.external_ref), server_id };
                 return Ok((insert_bill(conn, new, &check.lines)?, true));
             };
             let record = lock_venue_bill(conn, &latest.id, &caller)?;
@@ -302,7 +295,7 @@ fn reconcile(existing: &[BillItem], wanted: &[NewLine]) -> Plan {
 
 fn apply(conn: &mut DbConn, record: &BillRecord, plan: Plan) -> AppResult<()> {
     let now = now();
-    let active = record.items.iter().filter(|i| item_status(i).is_ok_and(ItemStatus::is_active)).count();
+    let active = record.items.iter().filter(|i| i.status.is_active()).count();
     if active - plan.void.len() + plan.insert.len() > MAX_ITEMS_PER_BILL
         || record.items.len() + plan.insert.len() > MAX_ITEMS_PER_BILL
     {
@@ -323,15 +316,15 @@ fn apply(conn: &mut DbConn, record: &BillRecord, plan: Plan) -> AppResult<()> {
 pub async fn close(
     store: &Store,
     caller: VenueCaller,
-    bill_id: String,
+    bill_id: BillId,
     reason: Option<String>,
 ) -> AppResult<BillRecord> {
     store
         .write(move |conn| -> AppResult<_> {
-            let record = lock_venue_bill(conn, &bill_id, &caller)?;
-            caller.require_role(POS_OR_MANAGER)?;
+            let record = lock_venue_bill(conn, bill_id.as_str(), &caller)?;
+            caller.require(Permission::KeepBills)?;
             let totals = record.state()?.totals;
-            let from = bill_status(&record.bill)?;
+            let from = record.bill.status;
             let to = match from {
                 BillStatus::Open => closing_unpaid(&caller, reason.is_some(), totals.paid, totals.pending)?,
                 _ => BillStatus::Closed,
@@ -391,7 +384,7 @@ mod tests {
             unit_price: price,
             tax_rate_bps: None,
             external_ref: external_ref.map(Into::into),
-            status: "active".into(),
+            status: ItemStatus::Active,
             created_at: now(),
             voided_at: None,
         }

@@ -9,7 +9,7 @@
 
 use chrono::Duration;
 use tablepay_domain::ledger::{ItemRequest, MAX_ITEMS_IN_SPLIT, MAX_PARTS, PricedSplit, SplitRefusal, SplitRequest};
-use tablepay_domain::{BillStatus, ChargeError, ItemId, MinorUnit, PaymentId, PaymentStatus, SplitError, Tip};
+use tablepay_domain::{ChargeError, ItemId, MinorUnit, PaymentId, PaymentStatus, SplitError, Tip};
 use tablepay_payments::{CreatePayment, ProviderError};
 use tablepay_store::bills::BillRecord;
 use tablepay_store::payments::{self as stored, PaymentChanges};
@@ -20,7 +20,7 @@ use crate::app::guest::table_by_token;
 use crate::app::outcomes::{bill_updated, bump_bill, transition};
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
-use crate::billing::{BillRecordExt, currency, payment_status};
+use crate::billing::{BillRecordExt, currency};
 
 /// What a guest asks to pay, parsed at the HTTP edge.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         }
         return Ok(existing);
     }
-    if !BillStatus::parse(&record.bill.status).is_some_and(BillStatus::accepts_payments) {
+    if !record.bill.status.accepts_payments() {
         return Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
     }
     let split = canonical_split(&request.split)?;
@@ -113,8 +113,8 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         id: tablepay_store::new_id(),
         venue_id: record.venue.id.clone(),
         bill_id: request.bill_id.clone(),
-        status: PaymentStatus::Pending.as_str().into(),
-        split_type: split.kind().into(),
+        status: PaymentStatus::Pending,
+        split_type: split.kind(),
         amount: priced.amount.get(),
         tip_amount: charged.tip.get(),
         refunded_amount: 0,
@@ -248,7 +248,7 @@ fn charge_refusal(err: ChargeError, currency: tablepay_domain::Currency, provide
 /// Idempotent by our payment id, so a retry after a timeout finds the intent the first
 /// attempt created.
 async fn ensure_provider_payment(store: &Store, providers: &Providers, payment: Payment) -> AppResult<Payment> {
-    if payment.provider_ref.is_some() || payment_status(&payment)? != PaymentStatus::Pending {
+    if payment.provider_ref.is_some() || payment.status != PaymentStatus::Pending {
         return Ok(payment);
     }
     let provider = providers.get(&payment.provider)?;
@@ -279,7 +279,7 @@ async fn ensure_provider_payment(store: &Store, providers: &Providers, payment: 
                     let bill_id = stored::bill_of(conn, &id)?;
                     lock_bill(conn, &bill_id)?;
                     let payment = stored::get(conn, &id)?;
-                    if payment_status(&payment)? == PaymentStatus::Pending {
+                    if payment.status == PaymentStatus::Pending {
                         transition(conn, &payment, PaymentStatus::Failed, Some("provider_rejected"), now())?;
                     }
                     Ok(())
@@ -306,7 +306,7 @@ pub async fn cancel(
     payment_id: String,
 ) -> AppResult<(Payment, Vec<PaymentItem>)> {
     let (payment, _) = table_payment(store, qr_token, payment_id).await?;
-    let status = payment_status(&payment)?;
+    let status = payment.status;
     if status == PaymentStatus::Pending {
         if let Some(reference) = &payment.provider_ref {
             let provider = providers.get(&payment.provider)?;
@@ -326,7 +326,7 @@ pub async fn cancel(
         .write(move |conn| -> AppResult<_> {
             lock_bill(conn, &payment.bill_id)?;
             let (current, parts) = stored::with_parts(conn, &payment.id)?.ok_or(AppError::NotFound("payment"))?;
-            match payment_status(&current)? {
+            match current.status {
                 PaymentStatus::Pending => transition(conn, &current, PaymentStatus::Canceled, None, now())?,
                 PaymentStatus::Canceled => {}
                 other => return Err(not_cancellable(other)),

@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use crate::app::AppResult;
-use crate::billing::{Audience, BillRecord, BillRecordExt, Timestamp, payment_status};
+use crate::billing::{Audience, BillRecord, BillRecordExt, Timestamp};
+use tablepay_domain::VenueId;
 use tablepay_store::outbox::{self, NewEvent};
 use tablepay_store::rows::Event;
 use tablepay_store::{DbConn, Store};
@@ -82,7 +83,7 @@ pub fn settled_event(conn: &mut DbConn, record: &BillRecord, settled_at: NaiveDa
     let payments: Vec<Value> = record
         .payments
         .iter()
-        .filter(|p| payment_status(p).is_ok_and(|s| s.captured()))
+        .filter(|p| p.status.captured())
         .map(|p| json!({"id": p.id, "amount": p.amount, "tip_amount": p.tip_amount, "provider": p.provider, "provider_ref": p.provider_ref}))
         .collect();
     let data = json!({
@@ -106,8 +107,8 @@ const PAGE: i64 = 200;
 
 /// The number of the venue's latest event: where a live stream without `Last-Event-ID`
 /// starts, so that it shows what happens next.
-pub async fn latest_seq(store: &Store, venue_id: String) -> AppResult<i64> {
-    store.run(move |conn| -> AppResult<_> { Ok(outbox::current_seq(conn, &venue_id)?) }).await
+pub async fn latest_seq(store: &Store, venue_id: VenueId) -> AppResult<i64> {
+    store.run(move |conn| -> AppResult<_> { Ok(outbox::current_seq(conn, venue_id.as_str())?) }).await
 }
 
 /// The venue's events after number `seq`, oldest first, a page at a time.

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 
 use crate::app::{AppError, AppResult};
 use crate::billing::{BillRecord, BillRecordExt, StaffRef, Timestamp};
+use tablepay_domain::VenueId;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FloorBill {
@@ -53,8 +54,8 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> HashMap<String, Vec<T>>
 }
 
 /// The venue's floor: every table, by label, with its current bill and open calls.
-pub async fn floor(store: &Store, venue_id: String) -> AppResult<FloorView> {
-    store.run(move |conn| -> AppResult<_> { Floor::new(stored::load(conn, &venue_id)?).view() }).await
+pub async fn floor(store: &Store, venue_id: VenueId) -> AppResult<FloorView> {
+    store.run(move |conn| -> AppResult<_> { Floor::new(stored::load(conn, venue_id.as_str())?).view() }).await
 }
 
 /// The floor's rows grouped by the bill or the table they belong to.
@@ -125,8 +126,8 @@ impl Floor {
             adjustment_lines: self.discounts.remove(&bill.id).unwrap_or_default(),
         };
         let totals = record.state()?.totals;
-        let status = match BillStatus::parse(&bill.status) {
-            Some(BillStatus::Paid) => "paid",
+        let status = match bill.status {
+            BillStatus::Paid => "paid",
             _ if totals.paid.get() > 0 => "partially_paid",
             _ => "open",
         };
@@ -145,11 +146,13 @@ impl Floor {
 /// A page of the venue's audit log, newest first: `fetch` entries after `cursor`.
 pub async fn audit_log(
     store: &Store,
-    venue_id: String,
+    venue_id: VenueId,
     cursor: Option<String>,
     fetch: i64,
 ) -> AppResult<Vec<AuditEntry>> {
-    store.run(move |conn| -> AppResult<_> { Ok(stored::audit_page(conn, &venue_id, cursor.as_deref(), fetch)?) }).await
+    store
+        .run(move |conn| -> AppResult<_> { Ok(stored::audit_page(conn, venue_id.as_str(), cursor.as_deref(), fetch)?) })
+        .await
 }
 
 /// A day's sales of the venue, in its time zone.
@@ -210,12 +213,12 @@ fn day_bounds(date: NaiveDate, timezone: &str) -> AppResult<(NaiveDateTime, Naiv
 }
 
 /// Sales, tips and refunds of the venue's local day `date`, per server and per provider.
-pub async fn daily_report(store: &Store, venue_id: String, date: NaiveDate) -> AppResult<DailyReport> {
+pub async fn daily_report(store: &Store, venue_id: VenueId, date: NaiveDate) -> AppResult<DailyReport> {
     store
         .run(move |conn| -> AppResult<_> {
-            let venue = stored::venue(conn, &venue_id)?;
+            let venue = stored::venue(conn, venue_id.as_str())?;
             let (start, end) = day_bounds(date, &venue.timezone)?;
-            let activity = stored::activity(conn, &venue_id, start, end)?;
+            let activity = stored::activity(conn, venue_id.as_str(), start, end)?;
             let (mut totals, mut by_server, mut by_provider) =
                 (Figures::default(), HashMap::<Option<String>, Figures>::new(), HashMap::<String, Figures>::new());
             for p in &activity.payments {

@@ -16,9 +16,10 @@ use crate::app::events::emit;
 use crate::app::{AppError, AppResult};
 use crate::audit::{self, Entry};
 use crate::billing::{BillRecord, Timestamp, load_bill};
+use tablepay_domain::AssistanceId;
 
 /// Who answers guests' calls.
-use crate::app::approvals::STAFF;
+use crate::app::access::Permission;
 
 /// A QR token is at most this long; longer text cannot name a table.
 const MAX_TOKEN_LEN: usize = 128;
@@ -54,7 +55,7 @@ pub struct AssistanceView {
     pub bill_id: Option<String>,
     pub reason: Option<String>,
     /// `open` or `resolved`.
-    pub status: String,
+    pub status: AssistanceStatus,
     pub created_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
     pub resolved_by: Option<String>,
@@ -66,7 +67,7 @@ pub fn assistance_view(a: &AssistanceRequest) -> AssistanceView {
         table_id: a.table_id.clone(),
         bill_id: a.bill_id.clone(),
         reason: a.reason.clone(),
-        status: a.status.clone(),
+        status: a.status,
         created_at: Timestamp(a.created_at),
         resolved_at: a.resolved_at.map(Timestamp),
         resolved_by: a.resolved_by.clone(),
@@ -131,14 +132,13 @@ pub async fn call_server(store: &Store, qr_token: String, reason: Option<String>
 }
 
 /// A staff member answers a call. Resolving twice changes nothing.
-pub async fn resolve(store: &Store, caller: VenueCaller, id: String) -> AppResult<AssistanceRequest> {
+pub async fn resolve(store: &Store, caller: VenueCaller, id: AssistanceId) -> AppResult<AssistanceRequest> {
     store
         .write(move |conn| -> AppResult<_> {
-            let request = assistance::find(conn, &id)?.ok_or(AppError::NotFound("assistance request"))?;
+            let request = assistance::find(conn, id.as_str())?.ok_or(AppError::NotFound("assistance request"))?;
             caller.require_venue(&request.venue_id, "assistance request")?;
-            caller.require_role(STAFF)?;
-            let status = AssistanceStatus::parse(&request.status)
-                .ok_or_else(|| AppError::internal(format!("stored assistance status {:?}", request.status)))?;
+            caller.require(Permission::ServeGuests)?;
+            let status = request.status;
             if !status.can_become(AssistanceStatus::Resolved) {
                 return Ok(request);
             }

@@ -19,7 +19,8 @@ use tablepay_store::{DbConn, Store, lock_bill, now};
 use crate::app::events;
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
-use crate::billing::{BillRecordExt, load_bill, payment_status};
+use crate::billing::{BillRecordExt, load_bill};
+use tablepay_domain::PaymentId;
 
 /// What applying a provider event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +77,7 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
 
 /// The payment's side of an outcome, under the bill's lock.
 fn apply_to_payment(conn: &mut DbConn, event: &ProviderEvent, payment: &Payment) -> AppResult<()> {
-    let current = payment_status(payment)?;
+    let current = payment.status;
     let now = now();
     match event {
         ProviderEvent::PaymentSucceeded { .. } => {
@@ -122,18 +123,18 @@ fn apply_to_payment(conn: &mut DbConn, event: &ProviderEvent, payment: &Payment)
 /// guest's page may send the form twice); one moved otherwise (cancelled, expired) is refused.
 pub async fn confirm_sandbox(
     store: &Store,
-    payment_id: String,
+    payment_id: PaymentId,
     outcome: CardOutcome,
 ) -> AppResult<(Payment, Vec<PaymentItem>)> {
     store
         .write(move |conn| -> AppResult<_> {
             let payment =
-                stored::find_of_provider(conn, &payment_id, "sandbox")?.ok_or(AppError::NotFound("payment"))?;
+                stored::find_of_provider(conn, payment_id.as_str(), "sandbox")?.ok_or(AppError::NotFound("payment"))?;
             let reference = payment
                 .provider_ref
                 .clone()
                 .ok_or_else(|| AppError::conflict(Code::Conflict, "the payment is not ready to confirm"))?;
-            if payment_status(&payment)? != PaymentStatus::Pending && !stored::has_provider_events(conn, &payment.id)? {
+            if payment.status != PaymentStatus::Pending && !stored::has_provider_events(conn, &payment.id)? {
                 return Err(AppError::conflict(
                     Code::Conflict,
                     format!("the payment is {}; it can no longer be confirmed", payment.status),
@@ -156,7 +157,7 @@ pub fn transition(
     failure_code: Option<&str>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let current = payment_status(payment)?;
+    let current = payment.status;
     if !current.can_become(next) {
         return Err(AppError::conflict(Code::Conflict, format!("the payment is {}", current.as_str())));
     }
@@ -179,7 +180,7 @@ pub fn record_refunded(conn: &mut DbConn, payment: &Payment, refunded: i64, now:
     let captured = payment.amount + payment.tip_amount;
     let refunded = refunded.min(captured);
     let next = if refunded >= captured { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
-    let current = payment_status(payment)?;
+    let current = payment.status;
     // `refunded → refunded` is no move in `can_become`, but it is what Stripe's late
     // `charge.refunded` for a refund we already recorded in full says: accepted as a repeat
     // (the amount is capped, so nothing changes but the event).
@@ -207,7 +208,7 @@ pub fn bump_bill(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> AppRes
 pub fn settle_if_paid(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> AppResult<bool> {
     let record = load_bill(conn, bill_id)?.ok_or_else(|| AppError::internal("payment without its bill"))?;
     let ledger = record.state()?;
-    if BillStatus::parse(&record.bill.status) != Some(BillStatus::Open) || !ledger.covered() {
+    if record.bill.status != BillStatus::Open || !ledger.covered() {
         return Ok(false);
     }
     let moved = tablepay_store::bills::settle(conn, bill_id, now)?;
@@ -235,7 +236,7 @@ pub async fn sweep_expired(store: &Store, providers: &Providers) -> AppResult<us
                 let bill_id = stored::bill_of(conn, &id)?;
                 lock_bill(conn, &bill_id)?;
                 let payment = stored::get(conn, &id)?;
-                if payment_status(&payment)? != PaymentStatus::Pending {
+                if payment.status != PaymentStatus::Pending {
                     return Ok(false);
                 }
                 transition(conn, &payment, PaymentStatus::Expired, None, now())?;

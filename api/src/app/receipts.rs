@@ -3,7 +3,8 @@
 //! speaks the guest's language).
 
 use serde::Serialize;
-use tablepay_domain::{Currency, Fraction, MinorUnit};
+use tablepay_domain::ledger::SplitKind;
+use tablepay_domain::{Currency, Fraction, MinorUnit, PaymentStatus};
 use tablepay_store::Store;
 use tablepay_store::bills::BillRecord;
 use tablepay_store::rows::{Payment, PaymentItem, Venue};
@@ -80,12 +81,12 @@ impl ReceiptLine {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {
     payment_id: String,
-    status: String,
+    status: PaymentStatus,
     venue: String,
     table: String,
     bill_id: String,
     currency: String,
-    split_type: String,
+    split_type: SplitKind,
     lines: Vec<ReceiptLine>,
     amount: i64,
     tip_amount: i64,
@@ -127,9 +128,9 @@ pub async fn receipt(store: &Store, qr_token: String, payment_id: String) -> App
 
 /// What the payment paid, line by line, as its split describes it.
 fn lines(payment: &Payment, parts: &[PaymentItem], record: &BillRecord) -> Vec<ReceiptLine> {
-    match payment.split_type.as_str() {
-        "items" => parts.iter().map(|part| ReceiptLine::item(part, record)).collect(),
-        "equal" => {
+    match payment.split_type {
+        SplitKind::Items => parts.iter().map(|part| ReceiptLine::item(part, record)).collect(),
+        SplitKind::Equal => {
             let (count, parts) = (payment.equal_count.unwrap_or(1), payment.equal_parts.unwrap_or(1));
             vec![ReceiptLine {
                 name: "Equal share of the bill".into(),
@@ -138,12 +139,12 @@ fn lines(payment: &Payment, parts: &[PaymentItem], record: &BillRecord) -> Vec<R
                 ..ReceiptLine::whole(payment.amount)
             }]
         }
-        "remaining" => vec![ReceiptLine {
+        SplitKind::Remaining => vec![ReceiptLine {
             name: "Remaining balance".into(),
             detail: "the rest of the bill".into(),
             ..ReceiptLine::whole(payment.amount)
         }],
-        _ => vec![ReceiptLine {
+        SplitKind::Amount => vec![ReceiptLine {
             name: "Part of the bill".into(),
             detail: "custom amount".into(),
             ..ReceiptLine::whole(payment.amount)
@@ -174,8 +175,10 @@ fn page(r: &Receipt, currency: Currency) -> String {
             )
         })
         .collect();
-    let paid =
-        r.paid_at.map(|t| t.0.and_utc().format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| r.status.clone());
+    let paid = r
+        .paid_at
+        .map(|t| t.0.and_utc().format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| r.status.to_string());
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
 <title>Receipt — {venue}</title><style>body{{font:16px/1.4 system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#111}}\
@@ -193,6 +196,6 @@ tfoot td{{font-weight:600;border:0}}small{{color:#555}}@media print{{body{{margi
         tip = money(r.tip_amount),
         total = money(r.total_amount),
         id = escape(&r.payment_id),
-        status = escape(&r.status),
+        status = escape(r.status.as_str()),
     )
 }

@@ -3,19 +3,21 @@
 //! [`crate::app::approvals`]). Nothing counts as refunded until the provider said yes.
 
 use serde::Serialize;
-use tablepay_domain::{Approval, RefundStatus};
+use tablepay_domain::{Approval, RefundStatus, Role};
 use tablepay_payments::{ProviderError, ProviderRefund, RefundRequest};
 use tablepay_store::rows::{Payment, Refund};
 use tablepay_store::{DbConn, Store, lock_bill, now, refunds as stored};
 use utoipa::ToSchema;
 
+use crate::app::access::Permission;
 use crate::app::access::VenueCaller;
-use crate::app::approvals::{self, Decided, Outcome, Pending, Request, STAFF};
+use crate::app::approvals::{self, Decided, Outcome, Pending, Request};
 use crate::app::outcomes::record_refunded;
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit::{self, Entry};
-use crate::billing::{Actor, Timestamp, payment_status};
+use crate::billing::{Actor, Timestamp};
+use tablepay_domain::{PaymentId, RefundId};
 use tablepay_store::new_id;
 
 /// A refund as staff see it.
@@ -26,7 +28,7 @@ pub struct RefundView {
     bill_id: String,
     amount: i64,
     reason: String,
-    status: String,
+    status: RefundStatus,
     failure_reason: Option<String>,
     created_by: Actor,
     approved_by: Option<Actor>,
@@ -40,17 +42,17 @@ pub fn view(r: &Refund) -> RefundView {
         bill_id: r.bill_id.clone(),
         amount: r.amount,
         reason: r.reason.clone(),
-        status: r.status.clone(),
+        status: r.status,
         failure_reason: r.failure_reason.clone(),
         created_by: Actor {
             id: Some(r.created_by_id.clone()),
             name: r.created_by_name.clone(),
-            role: r.created_by_role.clone(),
+            role: r.created_by_role,
         },
         approved_by: r.approved_by_name.as_ref().map(|name| Actor {
             id: r.approved_by_id.clone(),
             name: name.clone(),
-            role: "manager".into(),
+            role: Role::Manager,
         }),
         created_at: Timestamp(r.created_at),
     }
@@ -72,12 +74,13 @@ pub async fn request(
     store: &Store,
     providers: &Providers,
     caller: &VenueCaller,
-    payment_id: String,
+    payment_id: PaymentId,
     new: NewRefund,
 ) -> AppResult<Outcome<RefundView>> {
     let actor = caller.clone();
-    let refund = store.write(move |conn| -> AppResult<_> { request_in(conn, &actor, &payment_id, new) }).await?;
-    match stored::status_of(&refund.status)? {
+    let refund =
+        store.write(move |conn| -> AppResult<_> { request_in(conn, &actor, payment_id.as_str(), new) }).await?;
+    match refund.status {
         RefundStatus::PendingApproval => Ok(Outcome::Pending(view(&refund))),
         // New, or an earlier attempt whose outcome was unknown: ask (again, same key).
         RefundStatus::Processing => Ok(Outcome::Done(view(&execute(store, providers, caller, refund, None).await?))),
@@ -87,7 +90,7 @@ pub async fn request(
 
 fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: NewRefund) -> AppResult<Refund> {
     let payment = locked_payment(conn, payment_id, caller)?;
-    caller.require_role(STAFF)?;
+    caller.require(Permission::ServeGuests)?;
     if let Some(key) = &new.key
         && let Some(earlier) = stored::by_key(conn, &payment.id, key)?
     {
@@ -96,7 +99,7 @@ fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: Ne
         }
         return Ok(earlier);
     }
-    if !payment_status(&payment)?.captured() {
+    if !payment.status.captured() {
         return Err(AppError::conflict(
             Code::Conflict,
             format!("the payment is {}; only captured payments are refunded", payment.status),
@@ -120,12 +123,12 @@ fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: Ne
         bill_id: payment.bill_id.clone(),
         amount,
         reason: new.reason,
-        status: status.as_str().to_owned(),
+        status,
         provider_ref: None,
         failure_reason: None,
         created_by_id: caller.actor_id().to_owned(),
         created_by_name: caller.actor_name().to_owned(),
-        created_by_role: caller.role.as_str().to_owned(),
+        created_by_role: caller.role,
         approved_by_id: None,
         approved_by_name: None,
         decided_at: None,
@@ -157,7 +160,7 @@ fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: Ne
 fn refundable(conn: &mut DbConn, payment: &Payment) -> AppResult<i64> {
     let mut taken = 0_i64;
     for refund in stored::of_payment(conn, &payment.id)? {
-        if stored::status_of(&refund.status)?.committed() {
+        if refund.status.committed() {
             taken += refund.amount;
         }
     }
@@ -307,7 +310,7 @@ impl Request for Refund {
     }
 
     fn status(&self) -> AppResult<RefundStatus> {
-        Ok(stored::status_of(&self.status)?)
+        Ok(self.status)
     }
 
     fn lock(&self, conn: &mut DbConn, caller: &VenueCaller) -> AppResult<Payment> {
@@ -321,11 +324,11 @@ pub async fn decide(
     store: &Store,
     providers: &Providers,
     caller: &VenueCaller,
-    id: String,
+    id: RefundId,
     approve: bool,
 ) -> AppResult<RefundView> {
     let approver = caller.clone();
-    let refund = store.write(move |conn| -> AppResult<_> { decide_in(conn, &approver, &id, approve) }).await?;
+    let refund = store.write(move |conn| -> AppResult<_> { decide_in(conn, &approver, id.as_str(), approve) }).await?;
     if !approve {
         return Ok(view(&refund));
     }

@@ -8,6 +8,7 @@ use crate::app::access::{Role, VenueCaller};
 use crate::app::{AppError, AppResult};
 use crate::audit;
 use crate::secrets::{digest, new_api_key};
+use tablepay_domain::{KeyId, VenueId};
 use tablepay_store::new_id;
 
 /// At most this many of each kind in the approvals queue and the assistance list: a venue
@@ -37,7 +38,7 @@ pub fn issue_key(
         venue_id: venue_id.to_owned(),
         staff_id: staff_id.map(str::to_owned),
         name: name.to_owned(),
-        role: role.as_str().to_owned(),
+        role,
         key_hash: digest(&secret),
         key_prefix: secret.chars().take(12).collect(),
         created_at: tablepay_store::now(),
@@ -53,7 +54,7 @@ pub fn new_member(conn: &mut DbConn, venue_id: &str, name: &str, role: Role) -> 
         id: new_id(),
         venue_id: venue_id.to_owned(),
         name: name.to_owned(),
-        role: role.as_str().to_owned(),
+        role,
         created_at: tablepay_store::now(),
     };
     tablepay_store::staff::insert_member(conn, &member)?;
@@ -69,7 +70,7 @@ pub async fn add_member(store: &Store, caller: VenueCaller, name: String, role: 
     };
     store
         .write(move |conn| -> AppResult<_> {
-            let (member, key) = new_member(conn, &caller.venue_id, &name, role)?;
+            let (member, key) = new_member(conn, caller.venue_id.as_str(), &name, role)?;
             audit::record(
                 conn,
                 &caller,
@@ -86,25 +87,25 @@ pub async fn add_member(store: &Store, caller: VenueCaller, name: String, role: 
 }
 
 /// Up to `fetch` staff members of the venue, oldest first, after the member `after`.
-pub async fn members(store: &Store, venue_id: String, after: Option<String>, fetch: i64) -> AppResult<Vec<Staff>> {
+pub async fn members(store: &Store, venue_id: VenueId, after: Option<String>, fetch: i64) -> AppResult<Vec<Staff>> {
     store
         .run(move |conn| -> AppResult<_> {
-            Ok(tablepay_store::staff::members_page(conn, &venue_id, after.as_deref(), fetch)?)
+            Ok(tablepay_store::staff::members_page(conn, venue_id.as_str(), after.as_deref(), fetch)?)
         })
         .await
 }
 
 /// A new POS key for the venue.
-pub async fn issue_pos_key(store: &Store, venue_id: String, name: String) -> AppResult<IssuedKey> {
-    store.write(move |conn| -> AppResult<_> { issue_key(conn, &venue_id, None, &name, Role::Pos) }).await
+pub async fn issue_pos_key(store: &Store, venue_id: VenueId, name: String) -> AppResult<IssuedKey> {
+    store.write(move |conn| -> AppResult<_> { issue_key(conn, venue_id.as_str(), None, &name, Role::Pos) }).await
 }
 
 /// Revokes a key of the caller's venue at once (a lost phone, a POS replaced), audited;
 /// revoking a revoked key changes nothing.
-pub async fn revoke_key(store: &Store, caller: VenueCaller, key_id: String) -> AppResult<()> {
+pub async fn revoke_key(store: &Store, caller: VenueCaller, key_id: KeyId) -> AppResult<()> {
     store
         .write(move |conn| -> AppResult<_> {
-            let key = tablepay_store::staff::find_key(conn, &key_id)?.ok_or(AppError::NotFound("API key"))?;
+            let key = tablepay_store::staff::find_key(conn, key_id.as_str())?.ok_or(AppError::NotFound("API key"))?;
             caller.require_venue(&key.venue_id, "API key")?;
             if key.revoked_at.is_none() {
                 tablepay_store::staff::revoke_key(conn, &key.id, tablepay_store::now())?;
@@ -132,20 +133,22 @@ pub struct PendingApprovals {
 }
 
 /// The venue's comps, discounts and refunds waiting for a manager.
-pub async fn pending_approvals(store: &Store, venue_id: String) -> AppResult<PendingApprovals> {
+pub async fn pending_approvals(store: &Store, venue_id: VenueId) -> AppResult<PendingApprovals> {
     store
         .run(move |conn| -> AppResult<_> {
             Ok(PendingApprovals {
-                adjustments: tablepay_store::staff::pending_adjustments(conn, &venue_id, QUEUE_LIMIT)?,
-                refunds: tablepay_store::staff::pending_refunds(conn, &venue_id, QUEUE_LIMIT)?,
+                adjustments: tablepay_store::staff::pending_adjustments(conn, venue_id.as_str(), QUEUE_LIMIT)?,
+                refunds: tablepay_store::staff::pending_refunds(conn, venue_id.as_str(), QUEUE_LIMIT)?,
             })
         })
         .await
 }
 
 /// Guests' open calls for a server, oldest first, each with its table's label.
-pub async fn open_calls(store: &Store, venue_id: String) -> AppResult<Vec<(AssistanceRequest, String)>> {
+pub async fn open_calls(store: &Store, venue_id: VenueId) -> AppResult<Vec<(AssistanceRequest, String)>> {
     store
-        .run(move |conn| -> AppResult<_> { Ok(tablepay_store::staff::open_calls(conn, &venue_id, QUEUE_LIMIT)?) })
+        .run(move |conn| -> AppResult<_> {
+            Ok(tablepay_store::staff::open_calls(conn, venue_id.as_str(), QUEUE_LIMIT)?)
+        })
         .await
 }

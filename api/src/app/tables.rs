@@ -8,9 +8,11 @@ use tablepay_domain::BillStatus;
 use tablepay_store::rows::{DiningTable, Venue};
 use tablepay_store::{DbConn, Store};
 
-use crate::app::access::{Role, VenueCaller};
+use crate::app::access::Permission;
+use crate::app::access::VenueCaller;
 use crate::app::{AppError, AppResult, Code};
 use crate::secrets::random_token;
+use tablepay_domain::{TableId, VenueId};
 use tablepay_store::new_id;
 
 /// Tokens we issue are 32 characters; anything much longer is not worth a lookup.
@@ -59,9 +61,14 @@ pub struct TableOnFloor {
 }
 
 /// Adds a table to the venue with a fresh QR token; its label must be new in the venue.
-pub async fn create(store: &Store, venue_id: String, label: String) -> AppResult<TableOnFloor> {
-    let table =
-        DiningTable { id: new_id(), venue_id, label, qr_token: new_qr_token(), created_at: tablepay_store::now() };
+pub async fn create(store: &Store, venue_id: VenueId, label: String) -> AppResult<TableOnFloor> {
+    let table = DiningTable {
+        id: new_id(),
+        venue_id: venue_id.into(),
+        label,
+        qr_token: new_qr_token(),
+        created_at: tablepay_store::now(),
+    };
     store
         .write(move |conn| -> AppResult<_> {
             match tablepay_store::tables::insert(conn, &table) {
@@ -80,30 +87,30 @@ pub async fn create(store: &Store, venue_id: String, label: String) -> AppResult
 /// names no table of the venue (the client's cursor is wrong).
 pub async fn list(
     store: &Store,
-    venue_id: String,
+    venue_id: VenueId,
     after: Option<String>,
     fetch: i64,
 ) -> AppResult<Option<Vec<TableOnFloor>>> {
     store
         .run(move |conn| -> AppResult<_> {
             let after_label = match after {
-                Some(id) => match tablepay_store::tables::label_in_venue(conn, &venue_id, &id)? {
+                Some(id) => match tablepay_store::tables::label_in_venue(conn, venue_id.as_str(), &id)? {
                     Some(label) => Some(label),
                     None => return Ok(None),
                 },
                 None => None,
             };
-            let tables = tablepay_store::tables::page(conn, &venue_id, after_label.as_deref(), fetch)?;
+            let tables = tablepay_store::tables::page(conn, venue_id.as_str(), after_label.as_deref(), fetch)?;
             Ok(Some(on_floor(conn, tables)?))
         })
         .await
 }
 
 /// A table of the caller's venue.
-pub async fn get(store: &Store, caller: VenueCaller, table_id: String) -> AppResult<TableOnFloor> {
+pub async fn get(store: &Store, caller: VenueCaller, table_id: TableId) -> AppResult<TableOnFloor> {
     store
         .run(move |conn| -> AppResult<_> {
-            let table = venue_table(conn, &table_id, &caller.venue_id)?;
+            let table = venue_table(conn, table_id.as_str(), caller.venue_id.as_str())?;
             one_on_floor(conn, table)
         })
         .await
@@ -111,12 +118,12 @@ pub async fn get(store: &Store, caller: VenueCaller, table_id: String) -> AppRes
 
 /// Gives a table a new QR token (a printed code that walked off, a token that leaked): the
 /// old one stops working at once.
-pub async fn rotate_qr(store: &Store, caller: VenueCaller, table_id: String) -> AppResult<TableOnFloor> {
+pub async fn rotate_qr(store: &Store, caller: VenueCaller, table_id: TableId) -> AppResult<TableOnFloor> {
     store
         .write(move |conn| -> AppResult<_> {
-            let mut table = venue_table(conn, &table_id, &caller.venue_id)?;
+            let mut table = venue_table(conn, table_id.as_str(), caller.venue_id.as_str())?;
             // After the lookup: a table of another venue is not found, whatever the role.
-            caller.require_role(&[Role::Pos, Role::Manager])?;
+            caller.require(Permission::KeepTables)?;
             table.qr_token = new_qr_token();
             tablepay_store::tables::set_qr_token(conn, &table.id, &table.qr_token)?;
             one_on_floor(conn, table)

@@ -9,6 +9,7 @@ use tablepay_store::venues::Figures;
 use crate::app::access::Role;
 use crate::app::staff::{IssuedKey, issue_key, new_member};
 use crate::app::{AppError, AppResult};
+use tablepay_domain::VenueId;
 use tablepay_store::new_id;
 
 /// Tip suggestions of a venue that names none: 10 %, 15 %, 20 %.
@@ -121,8 +122,8 @@ fn settle(request: VenueRequest, providers: &[&str]) -> AppResult<Venue> {
 }
 
 /// A venue, for a credential of it.
-pub async fn get(store: &Store, venue_id: String) -> AppResult<Venue> {
-    store.run(move |conn| -> AppResult<_> { Ok(tablepay_store::venues::load(conn, &venue_id)?) }).await
+pub async fn get(store: &Store, venue_id: VenueId) -> AppResult<Venue> {
+    store.run(move |conn| -> AppResult<_> { Ok(tablepay_store::venues::load(conn, venue_id.as_str())?) }).await
 }
 
 /// The figures every process reports the same for the operator (payments and webhook

@@ -14,6 +14,7 @@ use crate::billing::AdjustmentView;
 use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id, text_field};
 use crate::idempotency;
+use tablepay_domain::{AdjustmentId, BillId};
 
 /// Transitional: who comps, discounts and refunds now lives in [`crate::app::approvals`].
 
@@ -61,7 +62,7 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let bill_id = parse_id(&path, "bill")?;
+    let bill_id: BillId = parse_id(&path)?;
     let input: CreateAdjustment = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let new = NewAdjustment {
@@ -112,7 +113,7 @@ async fn decide(
     path: web::Path<String>,
     approve: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "adjustment")?;
+    let id: AdjustmentId = parse_id(&path)?;
     let view = app::decide(&state.db, caller.0, id, approve).await?;
     Ok(Reply::ok(view)?.into_response())
 }

@@ -11,13 +11,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::app::bills::{self as app, Check, MAX_ITEMS_PER_BILL, MAX_QUANTITY, NewLine, POS_OR_MANAGER, Placement};
+use crate::app::access::Permission;
+use crate::app::bills::{self as app, Check, MAX_ITEMS_PER_BILL, MAX_QUANTITY, NewLine, Placement};
 use crate::app::venues::{MAX_AMOUNT, bps};
 use crate::auth::VenueAuth;
 use crate::billing::{Audience, BillRecord, BillRecordExt};
 use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id, text_field};
 use crate::idempotency;
+use tablepay_domain::{BillId, ItemId, VenueId};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,9 +121,8 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let venue_id = parse_id(&path, "venue")?;
-    caller.require_venue(&venue_id, "venue")?;
-    caller.require_role(POS_OR_MANAGER)?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.require_in(&venue_id, Permission::KeepBills)?;
     let input: CreateBill = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let lines = validate_items(&input.items)?;
@@ -145,7 +146,7 @@ pub async fn get(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let bill_id = parse_id(&path, "bill")?;
+    let bill_id: BillId = parse_id(&path)?;
     let record = app::get(&state.db, &caller.0, bill_id).await?;
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }
@@ -172,7 +173,7 @@ pub async fn add_items(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let bill_id = parse_id(&path, "bill")?;
+    let bill_id: BillId = parse_id(&path)?;
     let input: AddItems = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let lines = validate_items(&input.items)?;
@@ -197,8 +198,8 @@ pub async fn void_item(
     caller: VenueAuth,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let bill_id = parse_id(&path.0, "bill")?;
-    let item_id = parse_id(&path.1, "item")?;
+    let bill_id: BillId = parse_id(&path.0)?;
+    let item_id: ItemId = parse_id(&path.1)?;
     let record = app::void_item(&state.db, caller.0, bill_id, item_id).await?;
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }
@@ -233,9 +234,8 @@ pub async fn upsert_by_ref(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let venue_id = parse_id(&path.0, "venue")?;
-    caller.require_venue(&venue_id, "venue")?;
-    caller.require_role(POS_OR_MANAGER)?;
+    let venue_id: VenueId = parse_id(&path.0)?;
+    caller.require_in(&venue_id, Permission::KeepBills)?;
     let external_ref = text_field("external_ref", &path.1, 100)?;
     let input: UpsertBill = body.json()?;
     let lines = validate_items(&input.items)?;
@@ -272,7 +272,7 @@ pub async fn close(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let bill_id = parse_id(&path, "bill")?;
+    let bill_id: BillId = parse_id(&path)?;
     let input: CloseBill = if body.0.iter().all(u8::is_ascii_whitespace) { CloseBill::default() } else { body.json()? };
     let reason = input.reason.as_deref().map(|r| text_field("reason", r, 500)).transpose()?;
     let record = app::close(&state.db, caller.0, bill_id, reason).await?;

@@ -15,6 +15,7 @@ use crate::app::events;
 use crate::auth::VenueAuth;
 use crate::error::ApiError;
 use crate::http::parse_id;
+use tablepay_domain::VenueId;
 use tablepay_store::Store;
 use tablepay_store::rows::Event;
 
@@ -76,7 +77,7 @@ pub async fn stream(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
+    let venue_id: VenueId = parse_id(&path)?;
     caller.0.require_venue(&venue_id, "venue")?;
     let resume = match req.headers().get("last-event-id").map(|v| v.to_str().map(str::trim)) {
         None => None,
@@ -89,7 +90,7 @@ pub async fn stream(
     let current = events::latest_seq(&state.db, venue_id.clone()).await?;
     let feed = Feed {
         store: state.db.clone(),
-        venue_id,
+        venue_id: venue_id.into(),
         last: resume.unwrap_or(current).max(0),
         signal: state.db.event_signal(),
         closing: state.closing(),

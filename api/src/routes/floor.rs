@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::app::access::Permission;
 use crate::app::floor::{self as app, DailyReport, FloorView};
 use crate::app::guest::AssistanceView;
 use crate::app::guest::{self as assistance, assistance_view};
@@ -14,6 +15,7 @@ use crate::auth::{Role, VenueAuth};
 use crate::billing::Timestamp;
 use crate::error::ApiError;
 use crate::http::{ListQuery, PageRequest, Reply, parse_id};
+use tablepay_domain::{AssistanceId, VenueId};
 
 /// One entry of the audit log.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,7 +37,7 @@ struct AuditView {
 struct AuditActor {
     id: String,
     name: String,
-    role: String,
+    role: Role,
 }
 
 /// `GET /v1/venues/{venue_id}/floor` (any credential of the venue).
@@ -50,7 +52,7 @@ pub async fn view(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
+    let venue_id: VenueId = parse_id(&path)?;
     caller.0.require_venue(&venue_id, "venue")?;
     Ok(Reply::ok(app::floor(&state.db, venue_id).await?)?.into_response())
 }
@@ -68,9 +70,8 @@ pub async fn audit_log(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
-    caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(&[Role::Manager])?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::RunVenue)?;
     let page = PageRequest::from_query(&query)?;
     let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let rows = app::audit_log(&state.db, venue_id, cursor, fetch).await?;
@@ -81,7 +82,7 @@ pub async fn audit_log(
             id: e.id.clone(),
             at: Timestamp(e.at),
             action: e.action.clone(),
-            actor: AuditActor { id: e.actor_id.clone(), name: e.actor_name.clone(), role: e.actor_role.clone() },
+            actor: AuditActor { id: e.actor_id.clone(), name: e.actor_name.clone(), role: e.actor_role },
             bill_id: e.bill_id.clone(),
             subject_id: e.subject_id.clone(),
             amount: e.amount,
@@ -105,7 +106,7 @@ pub async fn resolve_assistance(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "assistance request")?;
+    let id: AssistanceId = parse_id(&path)?;
     let caller = caller.0;
     let request = assistance::resolve(&state.db, caller, id).await?;
     Ok(Reply::ok(assistance_view(&request))?.into_response())
@@ -132,9 +133,8 @@ pub async fn daily_report(
     path: web::Path<String>,
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
-    caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(&[Role::Manager])?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::RunVenue)?;
     let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d")
         .map_err(|_| ApiError::bad_request("date must be YYYY-MM-DD"))?;
     let report = app::daily_report(&state.db, venue_id, date).await?;

@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
-use tablepay_domain::ledger::{ItemRequest, SplitRequest};
+use tablepay_domain::ledger::{ItemRequest, SplitKind, SplitRequest};
 use tablepay_domain::{Fraction, MinorUnit, PaymentStatus, Tip};
 use tablepay_payments::{NextAction, ProviderPayment};
 use utoipa::ToSchema;
@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id};
 use crate::idempotency;
 use crate::secrets::digest;
+use tablepay_domain::BillId;
 use tablepay_store::rows::{Payment, PaymentItem};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -121,8 +122,8 @@ fn split_request(split: &SplitInput) -> SplitRequest {
 pub struct PaymentView {
     pub id: String,
     pub bill_id: String,
-    pub status: String,
-    pub split_type: String,
+    pub status: PaymentStatus,
+    pub split_type: SplitKind,
     pub amount: i64,
     pub tip_amount: i64,
     pub total_amount: i64,
@@ -146,7 +147,7 @@ pub struct PartView {
 
 /// The payment as the guest sees it; a pending one says how to pay it.
 pub fn payment_view(providers: &Providers, payment: &Payment, parts: &[PaymentItem]) -> Result<PaymentView, ApiError> {
-    let pending = PaymentStatus::parse(&payment.status) == Some(PaymentStatus::Pending);
+    let pending = payment.status == PaymentStatus::Pending;
     let next_action = match &payment.provider_ref {
         Some(reference) if pending => Some(providers.get(&payment.provider)?.next_action(
             &payment.id,
@@ -157,8 +158,8 @@ pub fn payment_view(providers: &Providers, payment: &Payment, parts: &[PaymentIt
     Ok(PaymentView {
         id: payment.id.clone(),
         bill_id: payment.bill_id.clone(),
-        status: payment.status.clone(),
-        split_type: payment.split_type.clone(),
+        status: payment.status,
+        split_type: payment.split_type,
         amount: payment.amount,
         tip_amount: payment.tip_amount,
         total_amount: payment.amount + payment.tip_amount,
@@ -203,7 +204,7 @@ pub async fn create(
         let request = Checkout {
             tip: parse_tip(input.tip.as_ref())?,
             email: parse_email(input.email.as_deref())?,
-            bill_id: parse_id(&input.bill_id, "bill")?,
+            bill_id: parse_id::<BillId>(&input.bill_id)?.into(),
             table_id: table.id.clone(),
             split: split_request(&input.split),
             idempotency_key,

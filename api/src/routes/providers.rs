@@ -12,6 +12,7 @@ use crate::app::outcomes;
 use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id};
 use crate::routes::payments::payment_view;
+use tablepay_domain::PaymentId;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +33,7 @@ pub async fn sandbox_confirm(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let payment_id = parse_id(&path, "payment")?;
+    let payment_id: PaymentId = parse_id(&path)?;
     let input: Confirm = body.json()?;
     let outcome = SandboxProvider::card_outcome(&input.card_number).ok_or_else(|| {
         ApiError::invalid("card_number is not a sandbox test card: use 4242424242424242 (succeeds), 4000000000000002 (declined) or 4000000000009995 (insufficient funds)")

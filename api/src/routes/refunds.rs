@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id, text_field};
 use crate::idempotency;
 use crate::routes::adjustments::render;
+use tablepay_domain::{PaymentId, RefundId};
 
 /// Transitional: the view of a refund moved to [`crate::app::refunds`] (events carry it).
 
@@ -46,7 +47,7 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let payment_id = parse_id(&path, "payment")?;
+    let payment_id: PaymentId = parse_id(&path)?;
     let input: CreateRefund = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let reason = text_field("reason", &input.reason, 500)?;
@@ -96,7 +97,7 @@ async fn decide(
     path: web::Path<String>,
     approve: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "refund")?;
+    let id: RefundId = parse_id(&path)?;
     let view = app::decide(&state.db, &state.providers, &caller.0, id, approve).await?;
     Ok(Reply::ok(view)?.into_response())
 }

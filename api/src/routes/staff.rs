@@ -2,16 +2,18 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use tablepay_domain::AssistanceStatus;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::app::approvals::STAFF;
+use crate::app::access::Permission;
 use crate::app::refunds::{self as refund_routes, RefundView};
-use crate::auth::{Role, VenueAuth};
+use crate::auth::VenueAuth;
 use crate::billing::{AdjustmentView, Audience, Timestamp};
 use crate::error::ApiError;
 use crate::http::{Reply, parse_id};
 use crate::routes::venues::VenueView;
+use tablepay_domain::VenueId;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffMember {
@@ -65,9 +67,8 @@ pub async fn approvals(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
-    caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(&[Role::Manager])?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::Decide)?;
     let waiting = crate::app::staff::pending_approvals(&state.db, venue_id).await?;
     let approvals = Approvals {
         adjustments: waiting.adjustments.iter().map(|a| AdjustmentView::from_row(a, Audience::Venue)).collect(),
@@ -83,7 +84,7 @@ pub struct OpenCall {
     pub table_label: String,
     pub bill_id: Option<String>,
     pub reason: Option<String>,
-    pub status: String,
+    pub status: AssistanceStatus,
     pub created_at: Timestamp,
 }
 
@@ -104,9 +105,8 @@ pub async fn open_assistance(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
-    caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(STAFF)?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::ServeGuests)?;
     let rows = crate::app::staff::open_calls(&state.db, venue_id).await?;
     let data = rows
         .into_iter()

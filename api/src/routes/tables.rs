@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::app::access::Permission;
 use crate::app::tables::TableOnFloor;
-use crate::auth::{Role, VenueAuth};
+use crate::auth::VenueAuth;
 use crate::billing::Timestamp;
 use crate::error::ApiError;
 use crate::http::{Body, ListQuery, PageRequest, Reply, parse_id, text_field};
 use crate::idempotency;
+use tablepay_domain::{TableId, VenueId};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TableView {
@@ -60,9 +62,8 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let venue_id = parse_id(&path, "venue")?;
-    caller.require_venue(&venue_id, "venue")?;
-    caller.require_role(&[Role::Pos, Role::Manager])?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.require_in(&venue_id, Permission::KeepTables)?;
     let input: CreateTable = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let label = text_field("label", &input.label, 100)?;
@@ -85,7 +86,7 @@ pub async fn list(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
+    let venue_id: VenueId = parse_id(&path)?;
     caller.0.require_venue(&venue_id, "venue")?;
     let page = PageRequest::from_query(&query)?;
     let (cursor, fetch) = (page.cursor.clone(), page.fetch());
@@ -107,7 +108,7 @@ pub async fn get(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let table_id = parse_id(&path, "table")?;
+    let table_id: TableId = parse_id(&path)?;
     let table = crate::app::tables::get(&state.db, caller.0, table_id).await?;
     Ok(Reply::ok(view(&state, &table))?.into_response())
 }
@@ -126,7 +127,7 @@ pub async fn rotate_qr(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let table_id = parse_id(&path, "table")?;
+    let table_id: TableId = parse_id(&path)?;
     let table = crate::app::tables::rotate_qr(&state.db, caller, table_id).await?;
     Ok(Reply::ok(view(&state, &table))?.into_response())
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::app::access::Permission;
 use crate::app::staff::IssuedKey;
 use crate::app::venues::VenueRequest;
 use crate::auth::{Caller, Role, VenueAuth};
@@ -12,6 +13,7 @@ use crate::billing::Timestamp;
 use crate::error::ApiError;
 use crate::http::{Body, ListQuery, PageRequest, Reply, parse_id, text_field};
 use crate::idempotency;
+use tablepay_domain::{KeyId, VenueId};
 use tablepay_store::rows::{Staff, Venue};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -183,7 +185,7 @@ pub async fn get(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
+    let venue_id: VenueId = parse_id(&path)?;
     caller.0.require_venue(&venue_id, "venue")?;
     let venue = crate::app::venues::get(&state.db, venue_id).await?;
     Ok(Reply::ok(VenueView::from_row(&venue))?.into_response())
@@ -206,13 +208,13 @@ struct CreateStaff {
 struct StaffView {
     id: String,
     name: String,
-    role: String,
+    role: Role,
     created_at: Timestamp,
 }
 
 impl StaffView {
     fn from_row(s: &Staff) -> StaffView {
-        StaffView { id: s.id.clone(), name: s.name.clone(), role: s.role.clone(), created_at: Timestamp(s.created_at) }
+        StaffView { id: s.id.clone(), name: s.name.clone(), role: s.role, created_at: Timestamp(s.created_at) }
     }
 }
 
@@ -231,9 +233,8 @@ pub async fn create_staff(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let venue_id = parse_id(&path, "venue")?;
-    caller.require_venue(&venue_id, "venue")?;
-    caller.require_role(&[Role::Manager])?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.require_in(&venue_id, Permission::RunVenue)?;
     let input: CreateStaff = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let name = text_field("name", &input.name, 200)?;
@@ -256,9 +257,8 @@ pub async fn list_staff(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
-    caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(&[Role::Manager])?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::RunVenue)?;
     let page = PageRequest::from_query(&query)?;
     let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let members = crate::app::staff::members(&state.db, venue_id, cursor, fetch).await?;
@@ -291,9 +291,8 @@ pub async fn create_key(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let venue_id = parse_id(&path, "venue")?;
-    caller.require_venue(&venue_id, "venue")?;
-    caller.require_role(&[Role::Manager])?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.require_in(&venue_id, Permission::RunVenue)?;
     let input: CreateKey = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
         let name = text_field("name", &input.name, 200)?;
@@ -316,8 +315,8 @@ pub async fn revoke_key(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let key_id = parse_id(&path, "API key")?;
-    caller.require_role(&[Role::Manager])?;
+    let key_id: KeyId = parse_id(&path)?;
+    caller.require(Permission::RunVenue)?;
     crate::app::staff::revoke_key(&state.db, caller, key_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,12 +6,14 @@ use tablepay_domain::status::DeliveryStatus;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::app::delivery::endpoints::{self, EndpointUpdate, MANAGERS, NewEndpoint};
+use crate::app::access::Permission;
+use crate::app::delivery::endpoints::{self, EndpointUpdate, NewEndpoint};
 use crate::auth::VenueAuth;
 use crate::billing::Timestamp;
 use crate::error::ApiError;
-use crate::http::{Body, ListQuery, PageRequest, Reply, parse_id};
+use crate::http::{Body, ListQuery, PageRequest, Reply, parse_filter_id, parse_id};
 use crate::idempotency;
+use tablepay_domain::{DeliveryId, EndpointId, VenueId};
 use tablepay_store::outbox::DeliveryFilter;
 use tablepay_store::rows::{WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 
@@ -70,12 +72,16 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.0;
-    let venue_id = parse_id(&path, "venue")?;
-    caller.require_venue(&venue_id, "venue")?;
-    caller.require_role(MANAGERS)?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.require_in(&venue_id, Permission::KeepWebhooks)?;
     let input: CreateEndpoint = body.json()?;
     idempotency::run(&state, &req, caller.scope(), &body, || async {
-        let new = NewEndpoint { venue_id, url: input.url, event_types: input.event_types, enabled: input.enabled };
+        let new = NewEndpoint {
+            venue_id: venue_id.into(),
+            url: input.url,
+            event_types: input.event_types,
+            enabled: input.enabled,
+        };
         let endpoint = endpoints::create(&state.db, new, allow_private(&state)).await?;
         Reply::created(view(&endpoint, true))
     })
@@ -95,9 +101,8 @@ pub async fn list(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
-    caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(MANAGERS)?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::KeepWebhooks)?;
     let page = PageRequest::from_query(&query)?;
     let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let rows = endpoints::list(&state.db, venue_id, cursor, fetch).await?;
@@ -116,7 +121,7 @@ pub async fn get(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "webhook endpoint")?;
+    let id: EndpointId = parse_id(&path)?;
     let endpoint = endpoints::get(&state.db, id, caller.0).await?;
     Ok(Reply::ok(view(&endpoint, false))?.into_response())
 }
@@ -142,7 +147,7 @@ pub async fn update(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "webhook endpoint")?;
+    let id: EndpointId = parse_id(&path)?;
     let input: UpdateEndpoint = body.json()?;
     let change = EndpointUpdate { url: input.url, event_types: input.event_types, enabled: input.enabled };
     let endpoint = endpoints::update(&state.db, id, caller.0, change, allow_private(&state)).await?;
@@ -161,7 +166,7 @@ pub async fn delete(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "webhook endpoint")?;
+    let id: EndpointId = parse_id(&path)?;
     endpoints::delete(&state.db, id, caller.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -187,7 +192,7 @@ pub async fn rotate(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "webhook endpoint")?;
+    let id: EndpointId = parse_id(&path)?;
     let input: Rotate = if body.0.iter().all(u8::is_ascii_whitespace) { Rotate::default() } else { body.json()? };
     let endpoint = endpoints::rotate(&state.db, id, caller.0, input.expire_previous_in_seconds).await?;
     Ok(Reply::ok(view(&endpoint, true))?.into_response())
@@ -209,7 +214,7 @@ struct DeliveryView {
     endpoint_id: String,
     event_id: String,
     event_type: String,
-    status: String,
+    status: DeliveryStatus,
     attempts: i32,
     next_attempt_at: Option<Timestamp>,
     last_status_code: Option<i32>,
@@ -225,10 +230,9 @@ fn delivery_view(d: &WebhookDelivery, attempts: &[WebhookAttempt]) -> DeliveryVi
         endpoint_id: d.endpoint_id.clone(),
         event_id: d.event_id.clone(),
         event_type: d.event_type.clone(),
-        status: d.status.clone(),
+        status: d.status,
         attempts: d.attempts,
-        next_attempt_at: (DeliveryStatus::parse(&d.status) == Some(DeliveryStatus::Pending))
-            .then_some(Timestamp(d.next_attempt_at)),
+        next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(Timestamp(d.next_attempt_at)),
         last_status_code: d.last_status_code,
         last_error: d.last_error.clone(),
         created_at: Timestamp(d.created_at),
@@ -273,9 +277,8 @@ pub async fn deliveries(
     path: web::Path<String>,
     query: web::Query<DeliveryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue_id = parse_id(&path, "venue")?;
-    caller.0.require_venue(&venue_id, "venue")?;
-    caller.0.require_role(MANAGERS)?;
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::KeepWebhooks)?;
     let q = query.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let status = q
@@ -285,17 +288,12 @@ pub async fn deliveries(
             DeliveryStatus::parse(s).ok_or_else(|| ApiError::bad_request("status must be pending, succeeded or failed"))
         })
         .transpose()?;
-    let endpoint_id = q
-        .endpoint_id
-        .as_deref()
-        .map(|c| parse_id(c, "endpoint"))
-        .transpose()
-        .map_err(|_| ApiError::bad_request("endpoint_id is invalid"))?;
+    let endpoint_id = q.endpoint_id.as_deref().map(|c| parse_filter_id::<EndpointId>(c, "endpoint_id")).transpose()?;
     let filter = DeliveryFilter {
-        venue_id,
+        venue_id: venue_id.into(),
         status,
         event_type: q.event_type,
-        endpoint_id,
+        endpoint_id: endpoint_id.map(String::from),
         before: page.cursor.clone(),
         limit: page.fetch(),
     };
@@ -316,7 +314,7 @@ pub async fn retry(
     caller: VenueAuth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "webhook delivery")?;
+    let id: DeliveryId = parse_id(&path)?;
     let (delivery, attempts) = endpoints::retry(&state.db, id, caller.0).await?;
     Ok(Reply::with_status(actix_web::http::StatusCode::ACCEPTED, delivery_view(&delivery, &attempts))?.into_response())
 }

@@ -2,27 +2,25 @@
 //! create, change, rotate the secret, delete, list, and send a finished delivery again.
 
 use chrono::Duration;
-use tablepay_domain::status::DeliveryStatus;
 use tablepay_store::outbox::{self, DeliveryFilter};
 use tablepay_store::rows::{WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use tablepay_store::{DbConn, Store, endpoints};
 
 use super::destination::checked_url;
 use super::sign;
-use crate::app::access::{Role, VenueCaller};
+use crate::app::access::Permission;
+use crate::app::access::VenueCaller;
 use crate::app::events::EVENT_TYPES;
 use crate::app::{AppError, AppResult, Code};
+use tablepay_domain::{DeliveryId, EndpointId, VenueId};
 
 /// How long a rotated-out secret keeps signing, by default and at most.
 const ROTATION_OVERLAP_SECS: i64 = 24 * 3600;
 
-/// Who manages a venue's endpoints and reads its delivery log: its POS and its managers.
-pub const MANAGERS: &[Role] = &[Role::Pos, Role::Manager];
-
 /// Things of another venue are "not found" to the caller, whatever its role.
 fn authorize(caller: &VenueCaller, venue_id: &str, what: &'static str) -> AppResult<()> {
     caller.require_venue(venue_id, what)?;
-    caller.require_role(MANAGERS)
+    caller.require(Permission::KeepWebhooks)
 }
 
 /// A new endpoint as the venue describes it.
@@ -80,11 +78,13 @@ pub async fn create(store: &Store, new: NewEndpoint, allow_private: bool) -> App
 /// A page of the venue's endpoints, oldest first, after `after`.
 pub async fn list(
     store: &Store,
-    venue_id: String,
+    venue_id: VenueId,
     after: Option<String>,
     fetch: i64,
 ) -> AppResult<Vec<WebhookEndpoint>> {
-    store.run(move |conn| -> AppResult<_> { Ok(endpoints::page_of_venue(conn, &venue_id, after, fetch)?) }).await
+    store
+        .run(move |conn| -> AppResult<_> { Ok(endpoints::page_of_venue(conn, venue_id.as_str(), after, fetch)?) })
+        .await
 }
 
 /// The endpoint, if it exists, is not deleted and the caller may manage it.
@@ -95,21 +95,21 @@ fn load(conn: &mut DbConn, id: &str, caller: &VenueCaller) -> AppResult<WebhookE
 }
 
 /// One endpoint, for a caller who may manage it (its secret is never shown again).
-pub async fn get(store: &Store, id: String, caller: VenueCaller) -> AppResult<WebhookEndpoint> {
-    store.run(move |conn| load(conn, &id, &caller)).await
+pub async fn get(store: &Store, id: EndpointId, caller: VenueCaller) -> AppResult<WebhookEndpoint> {
+    store.run(move |conn| load(conn, id.as_str(), &caller)).await
 }
 
 /// Changes URL, event types or enabled; enabling clears why it was disabled.
 pub async fn update(
     store: &Store,
-    id: String,
+    id: EndpointId,
     caller: VenueCaller,
     change: EndpointUpdate,
     allow_private: bool,
 ) -> AppResult<WebhookEndpoint> {
     // Existence and permission first, so another venue learns nothing from validation.
     let check = (id.clone(), caller.clone());
-    store.run(move |conn| load(conn, &check.0, &check.1)).await?;
+    store.run(move |conn| load(conn, check.0.as_str(), &check.1)).await?;
     let url = match &change.url {
         Some(raw) => Some(checked_url(raw, allow_private).await?),
         None => None,
@@ -117,7 +117,7 @@ pub async fn update(
     let types = change.event_types.map(|t| event_types(Some(t))).transpose()?;
     store
         .write(move |conn| -> AppResult<_> {
-            let mut endpoint = load(conn, &id, &caller)?;
+            let mut endpoint = load(conn, id.as_str(), &caller)?;
             if let Some(url) = url {
                 endpoint.url = url;
             }
@@ -138,10 +138,10 @@ pub async fn update(
 }
 
 /// Deletes an endpoint: no further deliveries (pending ones fail); the delivery log stays.
-pub async fn delete(store: &Store, id: String, caller: VenueCaller) -> AppResult<()> {
+pub async fn delete(store: &Store, id: EndpointId, caller: VenueCaller) -> AppResult<()> {
     store
         .write(move |conn| -> AppResult<_> {
-            let endpoint = load(conn, &id, &caller)?;
+            let endpoint = load(conn, id.as_str(), &caller)?;
             let now = tablepay_store::now();
             endpoints::delete(conn, &endpoint.id, now)?;
             outbox::fail_pending_of_endpoint(conn, &endpoint.id, "endpoint deleted", now)?;
@@ -155,7 +155,7 @@ pub async fn delete(store: &Store, id: String, caller: VenueCaller) -> AppResult
 /// delivery.
 pub async fn rotate(
     store: &Store,
-    id: String,
+    id: EndpointId,
     caller: VenueCaller,
     overlap_secs: Option<i64>,
 ) -> AppResult<WebhookEndpoint> {
@@ -165,7 +165,7 @@ pub async fn rotate(
     }
     store
         .write(move |conn| -> AppResult<_> {
-            let mut endpoint = load(conn, &id, &caller)?;
+            let mut endpoint = load(conn, id.as_str(), &caller)?;
             let now = tablepay_store::now();
             endpoint.previous_secret = Some(std::mem::replace(&mut endpoint.secret, sign::new_secret()));
             endpoint.previous_secret_expires_at = Some(now + Duration::seconds(overlap));
@@ -195,15 +195,14 @@ pub async fn deliveries(
 /// succeeded: the receiver deduplicates by the unchanged `webhook-id`).
 pub async fn retry(
     store: &Store,
-    id: String,
+    id: DeliveryId,
     caller: VenueCaller,
 ) -> AppResult<(WebhookDelivery, Vec<WebhookAttempt>)> {
     store
         .write(move |conn| -> AppResult<_> {
-            let delivery = outbox::find_delivery(conn, &id)?.ok_or(AppError::NotFound("webhook delivery"))?;
+            let delivery = outbox::find_delivery(conn, id.as_str())?.ok_or(AppError::NotFound("webhook delivery"))?;
             authorize(&caller, &delivery.venue_id, "webhook delivery")?;
-            let status = DeliveryStatus::parse(&delivery.status)
-                .ok_or_else(|| AppError::internal(format!("stored delivery status {:?}", delivery.status)))?;
+            let status = delivery.status;
             if !status.is_finished() {
                 return Err(AppError::conflict(
                     Code::Conflict,
