@@ -10,14 +10,13 @@
 /// so that the text of a value is written once and serde, the database and the API agree.
 macro_rules! text_enum {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $vis:vis enum $name:ident {
             $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+
         }
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         $vis enum $name {
             $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
         }
@@ -47,6 +46,23 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        /// A string schema listing every text (utoipa's derive does not see the renames a
+        /// macro writes, so the schema is built from the same table).
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc: Vec<&str> = vec![$($doc.trim()),*];
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .description(Some(doc.join(" ")))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
 
         /// How the store reads the value back: any other text is a corrupt row.
         impl ::std::convert::TryFrom<String> for $name {
