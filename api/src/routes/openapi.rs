@@ -279,6 +279,35 @@ mod tests {
     }
 
     #[test]
+    fn enum_schemas_list_exactly_the_texts_the_api_sends() {
+        use tablepay_domain::ledger::SplitKind;
+        use tablepay_domain::{
+            AdjustmentStatus, AssistanceStatus, BillStatus, DeliveryStatus, ItemStatus, PaymentStatus, RefundStatus,
+            Role,
+        };
+        fn texts<T: Copy>(all: &[T], text: fn(T) -> &'static str) -> Vec<String> {
+            all.iter().map(|v| text(*v).to_owned()).collect()
+        }
+        let doc = serde_json::to_value(document()).expect("json");
+        let expected = [
+            ("BillStatus", texts(BillStatus::ALL, BillStatus::as_str)),
+            ("PaymentStatus", texts(PaymentStatus::ALL, PaymentStatus::as_str)),
+            ("ItemStatus", texts(ItemStatus::ALL, ItemStatus::as_str)),
+            ("AdjustmentStatus", texts(AdjustmentStatus::ALL, AdjustmentStatus::as_str)),
+            ("RefundStatus", texts(RefundStatus::ALL, RefundStatus::as_str)),
+            ("DeliveryStatus", texts(DeliveryStatus::ALL, DeliveryStatus::as_str)),
+            ("AssistanceStatus", texts(AssistanceStatus::ALL, AssistanceStatus::as_str)),
+            ("SplitKind", texts(SplitKind::ALL, SplitKind::as_str)),
+            ("Role", texts(Role::ALL, Role::as_str)),
+        ];
+        for (name, texts) in expected {
+            let listed: Vec<String> = serde_json::from_value(doc["components"]["schemas"][name]["enum"].clone())
+                .unwrap_or_else(|e| panic!("{name} has no enum of strings: {e}"));
+            assert_eq!(listed, texts, "{name}");
+        }
+    }
+
+    #[test]
     fn operation_ids_are_unique() {
         let doc = document();
         let mut ids: Vec<String> = Vec::new();
