@@ -40,6 +40,15 @@ impl Body {
         Ok(value)
     }
 
+    /// An optional body: none at all, or JSON `null`, is `T::default()`; anything else parses
+    /// as [`Body::json`] does.
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.0.iter().all(u8::is_ascii_whitespace) {
+            return Ok(T::default());
+        }
+        Ok(self.json::<Option<T>>()?.unwrap_or_default())
+    }
+
     /// The body as canonical JSON (sorted keys, no spaces), or the raw bytes when it is not
     /// JSON; the idempotency fingerprint is taken over this.
     pub fn canonical(&self) -> Vec<u8> {

@@ -28,6 +28,30 @@ pub const RETENTION_HOURS: i64 = 24;
 /// may take it over.
 const IN_FLIGHT_LEASE_SECONDS: i64 = 300;
 
+/// The request's `Idempotency-Key`, if it sent one: 1 to 255 visible ASCII characters, or
+/// 400. [`refuse_malformed_keys`] applies the same rule to every route, so a key that one
+/// route would refuse is never quietly ignored by another.
+pub fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(raw) = req.headers().get(HEADER) else { return Ok(None) };
+    raw.to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()))
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))
+}
+
+/// Middleware: 400 for a malformed `Idempotency-Key` on any route, whether or not the route
+/// records keys, so an empty key means the same everywhere.
+pub async fn refuse_malformed_keys(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<actix_web::body::BoxBody>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    if let Err(e) = key_of(req.request()) {
+        return Ok(req.into_response(actix_web::ResponseError::error_response(&e)));
+    }
+    next.call(req).await
+}
+
 enum Start {
     Fresh,
     Replay(Reply),
@@ -46,15 +70,9 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
-    let Some(raw_key) = req.headers().get(HEADER) else {
+    let Some(key) = key_of(req)? else {
         return Ok(work().await?.into_response());
     };
-    let key = raw_key
-        .to_str()
-        .ok()
-        .filter(|k| (1..=255).contains(&k.len()))
-        .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))?
-        .to_owned();
     let mut material = format!("{} {}\n", req.method(), req.path()).into_bytes();
     material.extend_from_slice(&body.canonical());
     let fingerprint = digest(&String::from_utf8_lossy(&material));

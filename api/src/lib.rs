@@ -117,6 +117,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
         App::new()
             .app_data(app_state.clone())
             .wrap(actix_web::middleware::from_fn(limits::guest_limits))
+            .wrap(actix_web::middleware::from_fn(idempotency::refuse_malformed_keys))
             .wrap(problem_bodies())
             .wrap(actix_web::middleware::from_fn(observability::cors))
             .wrap(actix_web::middleware::from_fn(observability::request_id))
@@ -136,8 +137,35 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
     Ok(Running { server, state })
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("resource"))
+/// No route took the request: 405 with `Allow` when the path is known under other methods,
+/// 404 otherwise.
+async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    static KNOWN: std::sync::OnceLock<Vec<(&'static str, actix_web::dev::ResourceDef)>> = std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        routes::ROUTES
+            .iter()
+            .chain([("get", "/assets/{path:.*}")].iter())
+            .map(|(method, path)| (*method, actix_web::dev::ResourceDef::new(*path)))
+            .collect()
+    });
+    let mut allowed: Vec<String> =
+        known.iter().filter(|(_, def)| def.is_match(req.path())).map(|(method, _)| method.to_uppercase()).collect();
+    if allowed.is_empty() {
+        return actix_web::ResponseError::error_response(&ApiError::not_found("resource"));
+    }
+    allowed.sort();
+    allowed.dedup();
+    let allow = allowed.join(", ");
+    let error = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        Code::MethodNotAllowed,
+        format!("{} is not supported here; this path takes {allow}", req.method()),
+    );
+    let mut response = actix_web::ResponseError::error_response(&error);
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// Gives every error answer a problem+json body, including the ones actix writes itself

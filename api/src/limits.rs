@@ -122,6 +122,7 @@ pub async fn guest_limits(
     };
     let settings = &state.settings;
     let client = client_address(&req, &settings.trusted_proxies);
+    let shaped = crate::app::tables::is_qr_token(&token);
     let found = crate::app::tables::provider_by_qr_token(&state.db, token).await;
     // Answered here, as a response, so the outer layers still add the request id.
     let known = match found {
@@ -133,6 +134,11 @@ pub async fn guest_limits(
         None => state.rate_limiter.hit(&format!("unknown-qr:{client}"), settings.rate_limit_unknown_qr),
     };
     match verdict {
+        // A token that cannot be one names no table; its handler never sees it, so neither
+        // its idempotency record nor any query receives text such as a NUL.
+        Ok(()) if !page && !shaped => {
+            Ok(req.into_response(actix_web::ResponseError::error_response(&ApiError::not_found("table"))))
+        }
         Ok(()) => {
             if let Some(table) = known {
                 req.extensions_mut().insert(table);

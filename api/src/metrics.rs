@@ -83,7 +83,7 @@ impl Metrics {
 }
 
 /// `GET /metrics`; with `TABLEPAY_METRICS_TOKEN` set, only for that bearer token.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("bearer" = [])), responses(
     (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
     (status = 401, description = "TABLEPAY_METRICS_TOKEN is set and another token was given", content_type = "application/problem+json", body = crate::error::Problem),
 ))]

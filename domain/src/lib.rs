@@ -22,7 +22,7 @@ pub use ids::{
     StaffId, TableId, VenueId,
 };
 pub use limits::{Authority, Role, used};
-pub use money::{Currency, MinorUnit, MoneyError, UnknownCurrency};
+pub use money::{Currency, MAX_SAFE, MinorUnit, MoneyError, UnknownCurrency};
 pub use pricing::{Line, PricedBill, PricedLine, PricingError, PricingRules, TaxMode, Totals, price_bill};
 pub use split::{Fraction, SplitError, Tip, equal_shares_cost, item_part_cost};
 pub use status::{

@@ -1,19 +1,24 @@
 //! Amounts of money as integers of a currency's minor unit.
 //!
 //! A float never comes near money here: every amount is an `i64` count of minor units
-//! (cents for EUR, yen for JPY, fils for KWD) and every operation that could leave the
-//! range of `i64` reports [`MoneyError::Overflow`] instead of wrapping.
+//! (cents for EUR, yen for JPY, fils for KWD) and every operation whose result would leave
+//! ±[`MAX_SAFE`] reports [`MoneyError::Overflow`] instead of wrapping: the API sends amounts as
+//! JSON numbers, and JavaScript reads integers beyond 2^53 − 1 wrongly.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// The largest amount anywhere, input or computed: 2^53 − 1, the largest integer every JSON
+/// reader (JavaScript's numbers above all) holds exactly (API.md, Conventions).
+pub const MAX_SAFE: i64 = 9_007_199_254_740_991;
+
 /// Errors of money arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    /// The result does not fit in an `i64` of minor units.
-    #[error("amount out of range")]
+    /// The result is beyond ±[`MAX_SAFE`] minor units.
+    #[error("amount beyond 9007199254740991 minor units")]
     Overflow,
 }
 
@@ -30,16 +35,21 @@ impl MinorUnit {
         self.0
     }
 
+    /// `value` as an amount if it is within ±[`MAX_SAFE`].
+    pub fn safe(value: i64) -> Result<MinorUnit, MoneyError> {
+        if (-MAX_SAFE..=MAX_SAFE).contains(&value) { Ok(MinorUnit(value)) } else { Err(MoneyError::Overflow) }
+    }
+
     pub fn checked_add(self, other: MinorUnit) -> Result<MinorUnit, MoneyError> {
-        self.0.checked_add(other.0).map(MinorUnit).ok_or(MoneyError::Overflow)
+        self.0.checked_add(other.0).ok_or(MoneyError::Overflow).and_then(MinorUnit::safe)
     }
 
     pub fn checked_sub(self, other: MinorUnit) -> Result<MinorUnit, MoneyError> {
-        self.0.checked_sub(other.0).map(MinorUnit).ok_or(MoneyError::Overflow)
+        self.0.checked_sub(other.0).ok_or(MoneyError::Overflow).and_then(MinorUnit::safe)
     }
 
     pub fn checked_mul(self, factor: i64) -> Result<MinorUnit, MoneyError> {
-        self.0.checked_mul(factor).map(MinorUnit).ok_or(MoneyError::Overflow)
+        self.0.checked_mul(factor).ok_or(MoneyError::Overflow).and_then(MinorUnit::safe)
     }
 
     /// `self × bps / 10 000`, rounded half up (away from zero for the non-negative amounts we price).
@@ -65,7 +75,7 @@ pub(crate) fn mul_div_half_up(value: i64, numerator: i128, denominator: i128) ->
     debug_assert!(denominator > 0);
     let product = i128::from(value) * numerator;
     let rounded = (product * 2 + denominator).div_euclid(denominator * 2);
-    i64::try_from(rounded).map(MinorUnit).map_err(|_| MoneyError::Overflow)
+    i64::try_from(rounded).map_err(|_| MoneyError::Overflow).and_then(MinorUnit::safe)
 }
 
 /// An ISO 4217 currency code that is in circulation, with its minor-unit exponent.
@@ -194,5 +204,12 @@ mod tests {
         assert_eq!(MinorUnit(i64::MAX).checked_add(MinorUnit(1)), Err(MoneyError::Overflow));
         assert_eq!(MinorUnit(i64::MAX / 2 + 1).checked_mul(2), Err(MoneyError::Overflow));
         assert_eq!(MinorUnit::sum([MinorUnit(i64::MAX), MinorUnit(1)]), Err(MoneyError::Overflow));
+        // Every result stays within what JSON readers hold exactly.
+        assert_eq!(MinorUnit(MAX_SAFE).checked_add(MinorUnit(0)), Ok(MinorUnit(MAX_SAFE)));
+        assert_eq!(MinorUnit(MAX_SAFE).checked_add(MinorUnit(1)), Err(MoneyError::Overflow));
+        assert_eq!(MinorUnit(-MAX_SAFE).checked_sub(MinorUnit(1)), Err(MoneyError::Overflow));
+        assert_eq!(MinorUnit(1_000_000_000_000_000).checked_mul(10), Err(MoneyError::Overflow));
+        assert_eq!(MinorUnit(MAX_SAFE).percent_bps(10_001), Err(MoneyError::Overflow));
+        assert_eq!(MinorUnit::sum([MinorUnit(MAX_SAFE - 1), MinorUnit(1)]), Ok(MinorUnit(MAX_SAFE)));
     }
 }

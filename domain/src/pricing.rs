@@ -89,7 +89,7 @@ pub struct PricedBill {
 /// Why a bill cannot be priced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PricingError {
-    #[error("amounts of this bill exceed the largest amount supported")]
+    #[error("an amount of this bill would exceed 9007199254740991 minor units")]
     Overflow,
     #[error("quantity must be at least 1 and prices, rates and discounts non-negative")]
     Negative,
@@ -120,8 +120,7 @@ pub fn price_bill(rules: PricingRules, lines: &[Line], bill_discount: MinorUnit)
         }
         after_own_discount.push(gross.checked_sub(line.discount)?.get());
     }
-    let discountable =
-        after_own_discount.iter().try_fold(0_i64, |acc, v| acc.checked_add(*v)).ok_or(PricingError::Overflow)?;
+    let discountable = MinorUnit::sum(after_own_discount.iter().map(|v| MinorUnit(*v)))?.get();
     if bill_discount.get() > discountable {
         return Err(PricingError::DiscountTooLarge);
     }

@@ -62,6 +62,47 @@ pub fn write_transaction<T, E: From<StoreError>>(
     }
 }
 
+/// Key of the PostgreSQL advisory lock held while migrating: any constant no other lock of
+/// ours uses ("tablepay" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7461_626c_6570_6179;
+
+/// Runs `f` (the migrations) while no other process migrates the same database. Processes
+/// started together would otherwise all find the same migration pending and all apply it; all
+/// but one then fail ("already exists") and exit.
+/// - PostgreSQL: a session advisory lock, released before the connection goes back to the pool
+///   (and by the server itself if the process dies holding it).
+/// - SQLite: an exclusive lock on a file beside the database, `<file>.migrate-lock`, released
+///   when the file is closed, also when the process dies. Not the database file itself: closing
+///   any handle on it would drop the locks SQLite holds on it.
+pub fn migrating<T>(
+    conn: &mut DbConn,
+    url: &DatabaseUrl,
+    f: impl FnOnce(&mut DbConn) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    match url {
+        DatabaseUrl::Postgres(_) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = f(conn);
+            let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            let value = result?;
+            unlocked?;
+            Ok(value)
+        }
+        DatabaseUrl::Sqlite(path) if path == ":memory:" => f(conn),
+        DatabaseUrl::Sqlite(path) => {
+            let lock_path = format!("{path}.migrate-lock");
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| anyhow::anyhow!("cannot open {lock_path}: {e}"))?;
+            lock.lock().map_err(|e| anyhow::anyhow!("cannot lock {lock_path}: {e}"))?;
+            f(conn)
+        }
+    }
+}
+
 /// Locks a bill's row until the transaction ends, so that concurrent writers to one bill
 /// queue up; false when there is no such bill. On SQLite `BEGIN IMMEDIATE` already holds the
 /// database's single write lock, so there is nothing to lock (and no statement to run).

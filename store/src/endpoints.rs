@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::rows::WebhookEndpoint;
-use crate::schema::webhook_endpoints;
+use crate::schema::{webhook_endpoints, webhook_retired_secrets};
 use crate::{DbConn, StoreResult};
 
 /// The venue's endpoints that receive events: enabled and not deleted.
@@ -76,6 +76,32 @@ pub fn update_secrets(conn: &mut DbConn, endpoint: &WebhookEndpoint) -> StoreRes
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Keeps `secret`, rotated away, signing until `expires_at` (see [`secrets_in_use`]).
+pub fn retire_secret(conn: &mut DbConn, endpoint_id: &str, secret: &str, expires_at: NaiveDateTime) -> StoreResult<()> {
+    diesel::insert_into(webhook_retired_secrets::table)
+        .values((
+            webhook_retired_secrets::endpoint_id.eq(endpoint_id),
+            webhook_retired_secrets::secret.eq(secret),
+            webhook_retired_secrets::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The retired secrets of these endpoints that still sign at `now`, as (endpoint id, secret).
+pub fn secrets_in_use(
+    conn: &mut DbConn,
+    endpoint_ids: &[&str],
+    now: NaiveDateTime,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(webhook_retired_secrets::table
+        .filter(webhook_retired_secrets::endpoint_id.eq_any(endpoint_ids))
+        .filter(webhook_retired_secrets::expires_at.gt(now))
+        .order((webhook_retired_secrets::endpoint_id, webhook_retired_secrets::expires_at.desc()))
+        .select((webhook_retired_secrets::endpoint_id, webhook_retired_secrets::secret))
+        .load(conn)?)
 }
 
 /// Marks an endpoint deleted (and disabled); its delivery log stays.

@@ -166,6 +166,10 @@ impl Store {
         let pool = Pool::builder()
             .max_size(size)
             .connection_timeout(Duration::from_secs(10))
+            // A PostgreSQL connection can die with its server or the network, so it is tested
+            // (`SELECT 1`) before each use; a SQLite connection is a file handle in this
+            // process and cannot, so testing it would only add a statement to every request.
+            .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
             .build(Manager { url: url.clone(), queries: queries.clone() })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
         let (events, _) = watch::channel(0);
@@ -211,14 +215,17 @@ impl Store {
     }
 
     /// Applies pending migrations; returns how many ran.
+    /// Processes started together take turns (see [`dialect::migrating`]): the first applies
+    /// them, the others find nothing pending.
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.pool.get()?;
-        let applied = match &mut *conn {
-            DbConn::Pg(c) => c.run_pending_migrations(MIGRATIONS).map(|v| v.len()),
-            DbConn::Sqlite(c) => c.run_pending_migrations(MIGRATIONS).map(|v| v.len()),
-        }
-        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-        Ok(applied)
+        dialect::migrating(&mut conn, &self.url, |conn| {
+            match conn {
+                DbConn::Pg(c) => c.run_pending_migrations(MIGRATIONS).map(|v| v.len()),
+                DbConn::Sqlite(c) => c.run_pending_migrations(MIGRATIONS).map(|v| v.len()),
+            }
+            .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
+        })
     }
 
     /// True when every embedded migration has been applied.

@@ -221,6 +221,14 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(refunds -> payments (payment_id));
 diesel::joinable!(bills -> venues (venue_id));
+diesel::table! {
+    webhook_retired_secrets (endpoint_id, secret) {
+        endpoint_id -> Text,
+        secret -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::table! {

@@ -411,7 +411,79 @@ async fn a_loaded_bill_is_what_its_tables_hold(app: TestApp) {
     assert_eq!(lines.len(), 2, "the discount lowers both active lines");
 }
 
+/// 2^53 − 1: the largest integer JSON readers (JavaScript above all) hold exactly.
+const MAX_SAFE: i64 = 9_007_199_254_740_991;
+
+/// No amount, input or computed, passes 2^53 − 1: input that would is refused (422) and
+/// changes nothing; sums that would are refused instead of wrapping.
+async fn no_amount_passes_two_to_the_53(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let qr = table["qr_token"].as_str().unwrap();
+    let bills = format!("/v1/venues/{}/bills", venue.id);
+    // 10 × 10^15 and 3,000 × 10^15 are each over.
+    for quantity in [10, 3000] {
+        app.post(
+            &bills,
+            Some(&venue.pos_key),
+            json!({"table_id": table["id"], "items": [{"name": "Gold", "quantity": quantity, "unit_price": 1_000_000_000_000_000_i64}]}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    }
+    assert_eq!(app.get(&format!("/v1/t/{qr}"), None).await.expect(200)["bill"], Value::Null, "no bill was opened");
+    // 9 × 10^15 fits; one cent more than 2^53 − 1 does not.
+    let bill = app
+        .post(
+            &bills,
+            Some(&venue.pos_key),
+            json!({"table_id": table["id"], "items": [{"name": "Gold", "quantity": 9, "unit_price": 1_000_000_000_000_000_i64}]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(bill["totals"]["total"], 9_000_000_000_000_000_i64);
+    let bill_id = bill["id"].as_str().unwrap();
+    let over = MAX_SAFE - 9_000_000_000_000_000 + 1;
+    app.post(
+        &format!("/v1/bills/{bill_id}/items"),
+        Some(&venue.pos_key),
+        json!({"items": [{"name": "Crumb", "quantity": 1, "unit_price": over}]}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    let after = app.get(&format!("/v1/bills/{bill_id}"), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(after["totals"]["total"], 9_000_000_000_000_000_i64, "the refused line changed nothing");
+    assert_eq!(after["items"].as_array().unwrap().len(), 1);
+    // The whole bill with a tip that takes the charge past 2^53 − 1 is refused, and holds nothing.
+    app.pay(qr, json!({"bill_id": bill_id, "split": {"type": "remaining"}, "tip": {"amount": over}}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let after = app.get(&format!("/v1/bills/{bill_id}"), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(after["totals"]["remaining"], 9_000_000_000_000_000_i64);
+    // Two such bills paid make a day whose sales pass 2^53 − 1: the report says so, never wraps.
+    for label in ["T1", "T2"] {
+        let (bill, qr) = if label == "T1" {
+            (bill.clone(), qr.to_owned())
+        } else {
+            bill_with_qr(
+                &app,
+                &venue,
+                label,
+                json!([{"name": "Gold", "quantity": 9, "unit_price": 1_000_000_000_000_000_i64}]),
+            )
+            .await
+        };
+        let paid = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+        app.confirm(paid["id"].as_str().unwrap(), CARD_OK).await.expect(200);
+    }
+    let today = chrono::Utc::now().date_naive();
+    app.get(&format!("/v1/venues/{}/reports/daily?date={today}", venue.id), Some(&venue.manager_key))
+        .await
+        .assert_problem(422, "validation_failed");
+}
+
 backend_tests!(
+    no_amount_passes_two_to_the_53,
     a_loaded_bill_is_what_its_tables_hold,
     a_bill_loads_in_two_statements_whatever_it_holds,
     inclusive_tax_in_eur_is_shown_not_added,

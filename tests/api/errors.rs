@@ -166,6 +166,13 @@ async fn unknown_paths_and_ids_are_problem_404(app: TestApp) {
     app.get(&format!("/v1/bills/{}", uuid::Uuid::now_v7()), Some(&venue.pos_key))
         .await
         .assert_problem(404, "not_found");
+    // A known path with a method it does not take: 405 and the methods it does take.
+    let wrong = app.call(Method::DELETE, &format!("/v1/venues/{}", venue.id), Some(&venue.pos_key), None).await;
+    assert_eq!(wrong.headers["allow"], "GET");
+    wrong.assert_problem(405, "method_not_allowed");
+    let wrong = app.call(Method::PUT, &format!("/v1/venues/{}/tables", venue.id), Some(&venue.pos_key), None).await;
+    assert_eq!(wrong.headers["allow"], "GET, POST");
+    wrong.assert_problem(405, "method_not_allowed");
 }
 
 async fn the_guest_page_origin_may_call_the_guest_routes(app: TestApp) {
@@ -192,7 +199,102 @@ async fn the_guest_page_origin_may_call_the_guest_routes(app: TestApp) {
     assert!(staff.headers.get("access-control-allow-origin").is_none(), "only the guest routes");
 }
 
+/// PostgreSQL refuses text holding a NUL with an error; such input must be refused before it
+/// reaches any query, on either backend, and change nothing.
+async fn nul_bytes_never_reach_the_database(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let qr = table["qr_token"].as_str().unwrap().to_owned();
+    let payment = uuid::Uuid::now_v7();
+    let key = [("Idempotency-Key", "nul-1")];
+    for token in ["%00", "ab%00cd", "%00%00", &format!("{qr}%00")] {
+        app.get(&format!("/v1/t/{token}"), None).await.assert_problem(404, "not_found");
+        app.get(&format!("/v1/t/{token}/payments/{payment}"), None).await.assert_problem(404, "not_found");
+        app.get(&format!("/v1/t/{token}/payments/{payment}/receipt"), None).await.assert_problem(404, "not_found");
+        for (path, body) in [
+            (format!("/v1/t/{token}/payments/{payment}/cancel"), json!({})),
+            (format!("/v1/t/{token}/feedback"), json!({"rating": 5})),
+            (format!("/v1/t/{token}/assistance"), json!({})),
+            (format!("/v1/t/{token}/payments"), json!({"split": {"type": "remaining"}})),
+        ] {
+            app.call_with(Method::POST, &path, None, Some(body), &key).await.assert_problem(404, "not_found");
+        }
+    }
+    // A payment id with a NUL names no payment of the (real) table.
+    app.get(&format!("/v1/t/{qr}/payments/%00"), None).await.assert_problem(404, "not_found");
+    app.get(&format!("/v1/t/{qr}/payments/%00/receipt"), None).await.assert_problem(404, "not_found");
+    // The feedback comment refuses control characters like every other text; line breaks stay.
+    let feedback = format!("/v1/t/{qr}/feedback");
+    for comment in ["bad\u{0}", "\u{0}", "odd\u{1}", "del\u{7f}"] {
+        app.post(&feedback, None, json!({"rating": 4, "comment": comment}))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let kept = app.post(&feedback, None, json!({"rating": 4, "comment": "Lovely.\nThanks!"})).await.expect(201);
+    assert_eq!(kept["comment"], "Lovely.\nThanks!");
+    // The table still answers as before.
+    app.get(&format!("/v1/t/{qr}"), None).await.expect(200);
+}
+
+/// An empty `Idempotency-Key` is refused (400) on every route, not only where keys are
+/// recorded, and the request changes nothing.
+async fn an_empty_idempotency_key_is_refused_everywhere(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let table = app.create_table(&venue, "T1").await;
+    let qr = table["qr_token"].as_str().unwrap();
+    let bill = app
+        .post(
+            &format!("/v1/venues/{}/bills", venue.id),
+            Some(&venue.pos_key),
+            json!({"table_id": table["id"], "items": [{"name": "Soup", "quantity": 1, "unit_price": 1000}]}),
+        )
+        .await
+        .expect(201);
+    let payment = app.pay(qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    let payment_id = payment["id"].as_str().unwrap();
+    let empty = [("Idempotency-Key", "")];
+    let any = uuid::Uuid::now_v7();
+    for (path, key) in [
+        (format!("/v1/t/{qr}/payments/{payment_id}/cancel"), None),
+        (format!("/v1/sandbox/payments/{payment_id}/confirm"), None),
+        (format!("/v1/assistance/{any}/resolve"), Some(venue.manager_key.as_str())),
+        (format!("/v1/webhook-deliveries/{any}/retry"), Some(venue.manager_key.as_str())),
+        (format!("/v1/webhook-endpoints/{any}/rotate-secret"), Some(venue.manager_key.as_str())),
+        (format!("/v1/venues/{}/tables", venue.id), Some(venue.pos_key.as_str())),
+    ] {
+        let body = json!({"card_number": "4242424242424242", "label": "T9"});
+        app.call_with(Method::POST, &path, key, Some(body), &empty).await.assert_problem(400, "validation_failed");
+    }
+    // Neither the cancel nor the confirm happened.
+    let still = app.get(&format!("/v1/t/{qr}/payments/{payment_id}"), None).await.expect(200);
+    assert_eq!(still["status"], "pending");
+}
+
+/// Every split variant refuses fields it does not have, `remaining` too.
+async fn unknown_fields_beside_a_split_type_are_refused(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        crate::helpers::bill_with_qr(&app, &venue, "T1", json!([{"name": "Soup", "quantity": 1, "unit_price": 500}]))
+            .await;
+    for split in [
+        json!({"type": "remaining", "x": 1}),
+        json!({"type": "amount", "amount": 100, "x": 1}),
+        json!({"type": "equal", "parts": 2, "x": 1}),
+    ] {
+        app.pay(&qr, json!({"bill_id": bill["id"], "split": split})).await.assert_problem(400, "validation_failed");
+    }
+    let after = app.get(&format!("/v1/t/{qr}"), None).await.expect(200);
+    assert_eq!(after["bill"]["totals"]["remaining"], 500, "nothing was held");
+    // Optional bodies may be JSON null, as the document allows.
+    let call = app.post(&format!("/v1/t/{qr}/assistance"), None, Value::Null).await.expect(201);
+    assert!(call["id"].is_string());
+    app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+}
+
 backend_tests!(
+    unknown_fields_beside_a_split_type_are_refused,
+    an_empty_idempotency_key_is_refused_everywhere,
+    nul_bytes_never_reach_the_database,
     the_guest_page_origin_may_call_the_guest_routes,
     missing_or_wrong_credentials_are_401,
     another_venues_resources_are_404,

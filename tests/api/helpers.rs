@@ -74,10 +74,16 @@ impl Drop for TestApp {
             return;
         }
         drop(self.handle.stop(false));
-        match &self.cleanup {
+        self.cleanup.run();
+    }
+}
+
+impl Cleanup {
+    fn run(&self) {
+        match self {
             Cleanup::None => {}
             Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".migrate-lock"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
@@ -88,6 +94,35 @@ impl Drop for TestApp {
                 }
             }
         }
+    }
+}
+
+/// A new, empty database (no tables yet) of `backend`, removed again on drop; `None` where
+/// PostgreSQL is unreachable outside CI (the reason is printed).
+pub struct FreshDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+impl FreshDatabase {
+    pub async fn new(backend: Backend) -> Option<FreshDatabase> {
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("tablepay-test-{}.db", uuid::Uuid::new_v4().simple()));
+                (format!("sqlite://{}", path.display()), Cleanup::SqliteFile(path))
+            }
+            Backend::Postgres => {
+                let (admin_url, url, name) = tokio::task::spawn_blocking(fresh_pg_database).await.expect("join")?;
+                (url, Cleanup::PgDatabase { admin_url, name })
+            }
+        };
+        Some(FreshDatabase { url, cleanup })
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        self.cleanup.run();
     }
 }
 
@@ -121,16 +156,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Starts the app with extra environment settings.
 pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<TestApp> {
-    let (database_url, cleanup) = match backend {
-        Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!("tablepay-test-{}.db", uuid::Uuid::new_v4().simple()));
-            (format!("sqlite://{}", path.display()), Cleanup::SqliteFile(path))
-        }
-        Backend::Postgres => {
-            let (admin_url, url, name) = tokio::task::spawn_blocking(fresh_pg_database).await.expect("join")?;
-            (url, Cleanup::PgDatabase { admin_url, name })
-        }
-    };
+    let mut fresh = FreshDatabase::new(backend).await?;
+    let (database_url, cleanup) = (fresh.url.clone(), std::mem::replace(&mut fresh.cleanup, Cleanup::None));
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
     let mut vars: Vec<(String, String)> = vec![
@@ -354,11 +381,14 @@ impl ServerProcess {
             command.env(k, v);
         }
         let child = command.spawn().expect("tablepay starts");
-        let server = ServerProcess { address: format!("http://{bind}"), child };
+        let mut server = ServerProcess { address: format!("http://{bind}"), child };
         let client = reqwest::Client::new();
         for _ in 0..300 {
             if client.get(format!("{}/healthz", server.address)).send().await.is_ok_and(|r| r.status().is_success()) {
                 return server;
+            }
+            if let Some(status) = server.child.try_wait().expect("wait") {
+                panic!("tablepay on {bind} exited with {status} before it was up");
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, backend_tests};
+use crate::helpers::{ADMIN_TOKEN, FreshDatabase, ServerProcess, TestApp, backend_tests};
 
 async fn creating_a_venue_returns_its_keys_once(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 1900, 0).await;
@@ -273,7 +273,42 @@ async fn lists_come_in_pages(app: TestApp) {
     assert_eq!(urls[1], ["https://8.8.8.3/hook"]);
 }
 
+/// Three `serve` processes started at the same moment on a database nobody has migrated yet:
+/// all come up (they take turns at the migrations) and serve the same data.
+async fn processes_started_together_on_a_fresh_database_all_come_up(app: TestApp) {
+    let fresh = FreshDatabase::new(app.backend).await.expect("a fresh database, as for the app");
+    let (a, b, c) = tokio::join!(
+        ServerProcess::start(&fresh.url, &[]),
+        ServerProcess::start(&fresh.url, &[]),
+        ServerProcess::start(&fresh.url, &[]),
+    );
+    let client = reqwest::Client::new();
+    for server in [&a, &b, &c] {
+        let ready = client.get(format!("{}/readyz", server.address)).send().await.expect("readyz answers");
+        assert_eq!(ready.status().as_u16(), 200, "{} is ready", server.address);
+    }
+    let made = client
+        .post(format!("{}/v1/venues", a.address))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Race", "currency": "EUR", "tax_mode": "inclusive", "tax_rate_bps": 0, "service_charge_bps": 0}))
+        .send()
+        .await
+        .expect("create a venue");
+    assert_eq!(made.status().as_u16(), 201);
+    let made: serde_json::Value = made.json().await.expect("json");
+    let key = made["api_key"]["key"].as_str().expect("pos key");
+    let read = client
+        .get(format!("{}/v1/venues/{}", c.address, made["venue"]["id"].as_str().expect("id")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("read it on another process");
+    assert_eq!(read.status().as_u16(), 200);
+    drop((a, b, c));
+}
+
 backend_tests!(
+    processes_started_together_on_a_fresh_database_all_come_up,
     lists_come_in_pages,
     the_demo_command_sets_up_a_venue_to_try,
     guessing_tokens_meets_rate_limits_but_a_busy_table_does_not,

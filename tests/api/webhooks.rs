@@ -196,6 +196,14 @@ async fn endpoints_are_validated_and_rotate(app: TestApp) {
     for (url, types) in [
         ("http://127.0.0.1:9000/hook", json!([])),
         ("http://10.0.0.5/hook", json!([])),
+        // Special-purpose ranges, embedded IPv4 forms included.
+        ("http://[::127.0.0.1]/hook", json!([])),
+        ("http://[::ffff:0:7f00:1]/hook", json!([])),
+        ("http://[64:ff9b::7f00:1]/hook", json!([])),
+        ("http://[2002:7f00:1::]/hook", json!([])),
+        ("http://[fec0::1]/hook", json!([])),
+        ("http://198.18.0.1/hook", json!([])),
+        ("http://240.0.0.1/hook", json!([])),
         ("ftp://example.com/hook", json!([])),
         ("not a url", json!([])),
         ("https://8.8.8.8/hook", json!(["table.exploded"])),
@@ -257,6 +265,52 @@ async fn endpoints_are_validated_and_rotate(app: TestApp) {
     bill_with_qr(&app, &venue, "T2", json!([])).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.of_type("bill.opened").len(), 1, "a deleted endpoint gets nothing");
+}
+
+/// A retried rotation (same `Idempotency-Key`) replays the first answer instead of rotating
+/// again, and a second rotation inside the overlap keeps the first secret signing too.
+async fn rotations_are_idempotent_and_keep_every_secret_in_its_overlap(app: TestApp) {
+    let app = app_with(app.backend, &[]).await;
+    let receiver = Receiver::start().await;
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let ep = endpoint(&app, &venue, &receiver.url, json!(["bill.opened"])).await;
+    let rotate = format!("/v1/webhook-endpoints/{}/rotate-secret", ep["id"].as_str().unwrap());
+    let first_secret = ep["secret"].as_str().unwrap().to_owned();
+    let key = [("Idempotency-Key", "rotate-1")];
+    let once = app.call_with(Method::POST, &rotate, Some(&venue.pos_key), Some(json!({})), &key).await.expect(200);
+    let again = app.call_with(Method::POST, &rotate, Some(&venue.pos_key), Some(json!({})), &key).await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let again = again.expect(200);
+    assert_eq!(once["secret"], again["secret"], "the retry answers with the same secret");
+    let second_secret = once["secret"].as_str().unwrap().to_owned();
+    let third = app
+        .call_with(Method::POST, &rotate, Some(&venue.pos_key), Some(json!({})), &[("Idempotency-Key", "rotate-2")])
+        .await
+        .expect(200);
+    let third_secret = third["secret"].as_str().unwrap().to_owned();
+    assert_ne!(third_secret, second_secret);
+    bill_with_qr(&app, &venue, "T1", json!([])).await;
+    let got = receiver.wait_for("bill.opened", 1, WAIT).await;
+    for (which, secret) in [("current", &third_secret), ("second", &second_secret), ("first", &first_secret)] {
+        assert!(got[0].verifies_with(secret), "the {which} secret still signs inside its overlap");
+    }
+    // A rotation that retires the old secrets at once leaves the new one alone.
+    let last = app
+        .call_with(
+            Method::POST,
+            &rotate,
+            Some(&venue.pos_key),
+            Some(json!({"expire_previous_in_seconds": 0})),
+            &[("Idempotency-Key", "rotate-3")],
+        )
+        .await
+        .expect(200);
+    let last_secret = last["secret"].as_str().unwrap().to_owned();
+    bill_with_qr(&app, &venue, "T2", json!([])).await;
+    let got = receiver.wait_for("bill.opened", 2, WAIT).await;
+    assert!(got[1].verifies_with(&last_secret));
+    assert!(!got[1].verifies_with(&third_secret), "expired at once");
+    assert!(got[1].verifies_with(&first_secret), "the first secret's own overlap has not ended");
 }
 
 /// The in-process app only serves the test's reads here: the separate processes deliver.
@@ -444,6 +498,7 @@ pub async fn read_until(mut response: reqwest::Response, marker: &str, within: D
 }
 
 backend_tests!(
+    rotations_are_idempotent_and_keep_every_secret_in_its_overlap,
     table_settled_arrives_exactly_once_signed_as_specified,
     a_failing_receiver_gets_the_same_event_again,
     a_slow_receiver_times_out_and_is_retried,

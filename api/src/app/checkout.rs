@@ -240,7 +240,9 @@ fn charge_refusal(err: ChargeError, currency: tablepay_domain::Currency, provide
             "this would leave {}, less than the smallest charge {provider} accepts; pay the remaining amount instead",
             currency.format(left),
         )),
-        ChargeError::Overflow => AppError::invalid("amount out of range"),
+        ChargeError::Overflow => {
+            AppError::invalid("the payment with its tip would exceed 9007199254740991 minor units")
+        }
     }
 }
 

@@ -40,6 +40,8 @@ const GONE: &str = "the receiver answered 410 Gone";
 struct Job {
     delivery: WebhookDelivery,
     endpoint: WebhookEndpoint,
+    /// Secrets rotated away that still sign, newest expiry first.
+    retired_secrets: Vec<String>,
     event: Event,
     token: String,
 }
@@ -49,9 +51,15 @@ fn claim(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Vec<Job>> {
     let token = tablepay_store::new_id();
     let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let claimed = outbox::claim_due(conn, now, BATCH, &token, until)?;
+    let endpoint_ids: Vec<&str> = claimed.iter().map(|(_, _, e)| e.id.as_str()).collect();
+    let retired = tablepay_store::endpoints::secrets_in_use(conn, &endpoint_ids, now)?;
     Ok(claimed
         .into_iter()
-        .map(|(delivery, event, endpoint)| Job { delivery, endpoint, event, token: token.clone() })
+        .map(|(delivery, event, endpoint)| {
+            let retired_secrets =
+                retired.iter().filter(|(of, _)| *of == endpoint.id).map(|(_, secret)| secret.clone()).collect();
+            Job { delivery, endpoint, retired_secrets, event, token: token.clone() }
+        })
         .collect())
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::Serialize;
-use tablepay_domain::BillStatus;
+use tablepay_domain::{BillStatus, MinorUnit};
 use tablepay_store::Store;
 use tablepay_store::floor::{self as stored, FloorRows};
 use tablepay_store::rows::{
@@ -192,11 +192,25 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn add_payment(&mut self, p: &Payment) {
+    fn add_payment(&mut self, p: &Payment) -> AppResult<()> {
         self.payments += 1;
-        self.sales += p.amount;
-        self.tips += p.tip_amount;
+        self.sales = add(self.sales, p.amount)?;
+        self.tips = add(self.tips, p.tip_amount)?;
+        Ok(())
     }
+
+    fn add_refund(&mut self, amount: i64) -> AppResult<()> {
+        self.refunds = add(self.refunds, amount)?;
+        Ok(())
+    }
+}
+
+/// A report's running sum: never wraps, never passes what JSON readers hold exactly.
+fn add(sum: i64, amount: i64) -> AppResult<i64> {
+    Ok(MinorUnit(sum)
+        .checked_add(MinorUnit(amount))
+        .map_err(|e| AppError::invalid(format!("the report's sums: {e}")))?
+        .get())
 }
 
 /// The UTC bounds of a local calendar day in `timezone`.
@@ -222,14 +236,14 @@ pub async fn daily_report(store: &Store, venue_id: VenueId, date: NaiveDate) -> 
             let (mut totals, mut by_server, mut by_provider) =
                 (Figures::default(), HashMap::<Option<String>, Figures>::new(), HashMap::<String, Figures>::new());
             for p in &activity.payments {
-                totals.add_payment(p);
-                by_server.entry(p.server_id.clone()).or_default().add_payment(p);
-                by_provider.entry(p.provider.clone()).or_default().add_payment(p);
+                totals.add_payment(p)?;
+                by_server.entry(p.server_id.clone()).or_default().add_payment(p)?;
+                by_provider.entry(p.provider.clone()).or_default().add_payment(p)?;
             }
             for (r, p) in &activity.refunds {
-                totals.refunds += r.amount;
-                by_server.entry(p.server_id.clone()).or_default().refunds += r.amount;
-                by_provider.entry(p.provider.clone()).or_default().refunds += r.amount;
+                totals.add_refund(r.amount)?;
+                by_server.entry(p.server_id.clone()).or_default().add_refund(r.amount)?;
+                by_provider.entry(p.provider.clone()).or_default().add_refund(r.amount)?;
             }
             let names = &activity.staff_names;
             let mut servers: Vec<ServerFigures> = by_server

@@ -11,22 +11,18 @@ use tablepay_store::rows::{AssistanceRequest, DiningTable, Feedback, Venue};
 use tablepay_store::{DbConn, Store, assistance, now};
 use utoipa::ToSchema;
 
+use crate::app::access::Permission;
 use crate::app::access::VenueCaller;
 use crate::app::events::emit;
+use crate::app::tables::is_qr_token;
 use crate::app::{AppError, AppResult};
 use crate::audit::{self, Entry};
 use crate::billing::{BillRecord, Timestamp, load_bill};
 use tablepay_domain::AssistanceId;
 
-/// Who answers guests' calls.
-use crate::app::access::Permission;
-
-/// A QR token is at most this long; longer text cannot name a table.
-const MAX_TOKEN_LEN: usize = 128;
-
 /// The table behind a QR token, or 404 for a token that is unknown or was rotated away.
 pub fn table_by_token(conn: &mut DbConn, qr_token: &str) -> AppResult<(DiningTable, Venue)> {
-    if qr_token.len() > MAX_TOKEN_LEN {
+    if !is_qr_token(qr_token) {
         return Err(AppError::NotFound("table"));
     }
     tablepay_store::tables::by_qr_token(conn, qr_token)?.ok_or(AppError::NotFound("table"))

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use tablepay_domain::BillStatus;
-use tablepay_store::rows::{DiningTable, Venue};
+use tablepay_store::rows::DiningTable;
 use tablepay_store::{DbConn, Store};
 
 use crate::app::access::Permission;
@@ -17,6 +17,14 @@ use tablepay_store::new_id;
 
 /// Tokens we issue are 32 characters; anything much longer is not worth a lookup.
 const MAX_QR_TOKEN_LEN: usize = 128;
+
+/// Whether `token` could be a QR token we issued: URL-safe base64 (what [`new_qr_token`]
+/// makes), at most [`MAX_QR_TOKEN_LEN`] characters. Anything else names no table and is never
+/// looked up: PostgreSQL answers text holding a NUL with an error, not a miss.
+pub fn is_qr_token(token: &str) -> bool {
+    (1..=MAX_QR_TOKEN_LEN).contains(&token.len())
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// 24 random bytes: 192 bits, 32 URL-safe characters. Guessing one is hopeless.
 pub fn new_qr_token() -> String {
@@ -155,19 +163,10 @@ fn with_status(table: DiningTable, statuses: &HashMap<String, BillStatus>) -> Ta
     TableOnFloor { table, status }
 }
 
-/// The table a QR token names, with its venue, inside the caller's transaction; 404 for a
-/// token that is unknown or was rotated away.
-pub fn by_qr_token(conn: &mut DbConn, qr_token: &str) -> AppResult<(DiningTable, Venue)> {
-    if qr_token.len() > MAX_QR_TOKEN_LEN {
-        return Err(AppError::NotFound("table"));
-    }
-    tablepay_store::tables::by_qr_token(conn, qr_token)?.ok_or(AppError::NotFound("table"))
-}
-
 /// The id of the table a QR token names and its venue's payment provider, or `None`: what
 /// the guest routes' rate limiter needs to count by table instead of by client.
 pub async fn provider_by_qr_token(store: &Store, qr_token: String) -> AppResult<Option<(String, String)>> {
-    if qr_token.len() > MAX_QR_TOKEN_LEN {
+    if !is_qr_token(&qr_token) {
         return Ok(None);
     }
     store.run(move |conn| -> AppResult<_> { Ok(tablepay_store::tables::provider_by_qr_token(conn, &qr_token)?) }).await

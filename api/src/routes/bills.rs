@@ -273,7 +273,7 @@ pub async fn close(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let bill_id: BillId = parse_id(&path)?;
-    let input: CloseBill = if body.0.iter().all(u8::is_ascii_whitespace) { CloseBill::default() } else { body.json()? };
+    let input: CloseBill = body.json_or_default()?;
     let reason = input.reason.as_deref().map(|r| text_field("reason", r, 500)).transpose()?;
     let record = app::close(&state.db, caller.0, bill_id, reason).await?;
     Ok(respond(StatusCode::OK, &record)?.into_response())

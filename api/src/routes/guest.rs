@@ -83,8 +83,7 @@ pub async fn assistance(
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
     let scope = format!("qr:{token}");
-    let input: AssistanceInput =
-        if body.0.iter().all(u8::is_ascii_whitespace) { AssistanceInput::default() } else { body.json()? };
+    let input: AssistanceInput = body.json_or_default()?;
     let reason = input
         .reason
         .as_deref()
@@ -130,6 +129,10 @@ pub async fn feedback(
     let comment = input.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     if comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
         return Err(ApiError::invalid("comment must be at most 1000 characters"));
+    }
+    // A comment may run over lines; no other control character (NUL above all) is stored.
+    if comment.as_ref().is_some_and(|c| c.chars().any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))) {
+        return Err(ApiError::invalid("comment must not contain control characters other than line breaks and tabs"));
     }
     idempotency::run(&state, &req, scope, &body, || async {
         let rating = Rating { rating: input.rating as i32, comment, payment_id: input.payment_id };

@@ -42,7 +42,8 @@ struct CreatePaymentBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 enum SplitInput {
-    Remaining,
+    // A struct variant, not a unit one: serde ignores unknown fields beside a unit variant's tag.
+    Remaining {},
     Equal { parts: i64, count: Option<i64> },
     Items { items: Vec<ItemClaim> },
     Amount { amount: i64 },
@@ -101,7 +102,7 @@ fn parse_email(email: Option<&str>) -> Result<Option<String>, ApiError> {
 /// them after the bill's own refusals.
 fn split_request(split: &SplitInput) -> SplitRequest {
     match split {
-        SplitInput::Remaining => SplitRequest::Remaining,
+        SplitInput::Remaining {} => SplitRequest::Remaining,
         SplitInput::Amount { amount } => SplitRequest::Amount(*amount),
         SplitInput::Equal { parts, count } => SplitRequest::Equal { parts: *parts, count: count.unwrap_or(1) },
         SplitInput::Items { items } => SplitRequest::Items(
@@ -198,7 +199,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let input: CreatePaymentBody = body.json()?;
     let (table, _) = checkout::guest_table(&state.db, path.into_inner()).await?;
-    let idempotency_key = req.headers().get(idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let idempotency_key = idempotency::key_of(&req)?;
     let fingerprint = digest(&String::from_utf8_lossy(&body.canonical()));
     idempotency::run(&state, &req, format!("table:{}", table.id), &body, || async {
         let request = Checkout {

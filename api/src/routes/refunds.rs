@@ -54,7 +54,7 @@ pub async fn create(
         if input.amount.is_some_and(|a| a < 1) {
             return Err(ApiError::invalid("amount must be at least 1"));
         }
-        let key = req.headers().get(idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let key = idempotency::key_of(&req)?;
         let new = NewRefund { amount: input.amount, reason, key };
         render(app::request(&state.db, &state.providers, &caller, payment_id, new).await?)
     })

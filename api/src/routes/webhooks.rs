@@ -188,14 +188,21 @@ struct Rotate {
 )]
 pub async fn rotate(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: VenueAuth,
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let id: EndpointId = parse_id(&path)?;
-    let input: Rotate = if body.0.iter().all(u8::is_ascii_whitespace) { Rotate::default() } else { body.json()? };
-    let endpoint = endpoints::rotate(&state.db, id, caller.0, input.expire_previous_in_seconds).await?;
-    Ok(Reply::ok(view(&endpoint, true))?.into_response())
+    let input: Rotate = body.json_or_default()?;
+    let caller = caller.0;
+    // A retried rotation (same key) answers with the secret the first one made, instead of
+    // rotating again.
+    idempotency::run(&state, &req, caller.scope(), &body, || async {
+        let endpoint = endpoints::rotate(&state.db, id, caller.clone(), input.expire_previous_in_seconds).await?;
+        Reply::ok(view(&endpoint, true))
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,30 +9,68 @@ use crate::app::{AppError, AppResult};
 /// The longest endpoint URL accepted.
 const MAX_URL_CHARS: usize = 2048;
 
-/// Loopback, private, link-local, shared and other addresses no public receiver has.
+/// IPv4 ranges of IANA's special-purpose address registry (RFC 6890 and its updates), plus
+/// multicast and the limited broadcast: loopback, private, shared (CGNAT), link-local,
+/// documentation, benchmarking, reserved, relay and AS112 ranges. None is a venue's public
+/// receiver, so a webhook may never be sent there.
+const SPECIAL_V4: &[([u8; 4], u8)] = &[
+    ([0, 0, 0, 0], 8),       // "this network"
+    ([10, 0, 0, 0], 8),      // private
+    ([100, 64, 0, 0], 10),   // shared address space (CGNAT)
+    ([127, 0, 0, 0], 8),     // loopback
+    ([169, 254, 0, 0], 16),  // link-local (cloud metadata services live here)
+    ([172, 16, 0, 0], 12),   // private
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments
+    ([192, 0, 2, 0], 24),    // documentation (TEST-NET-1)
+    ([192, 31, 196, 0], 24), // AS112-v4
+    ([192, 52, 193, 0], 24), // AMT
+    ([192, 88, 99, 0], 24),  // 6to4 relay anycast
+    ([192, 168, 0, 0], 16),  // private
+    ([192, 175, 48, 0], 24), // direct delegation AS112
+    ([198, 18, 0, 0], 15),   // benchmarking
+    ([198, 51, 100, 0], 24), // documentation (TEST-NET-2)
+    ([203, 0, 113, 0], 24),  // documentation (TEST-NET-3)
+    ([224, 0, 0, 0], 4),     // multicast
+    ([240, 0, 0, 0], 4),     // reserved, and 255.255.255.255 (limited broadcast)
+];
+
+/// Special-purpose IPv6 ranges inside the global unicast block 2000::/3. Everything outside
+/// 2000::/3 is special already: loopback, unspecified, the IPv4-mapped (::ffff:0:0/96),
+/// IPv4-compatible (::/96) and IPv4-translated (::ffff:0:0:0/96) forms, NAT64 (64:ff9b::/96,
+/// 64:ff9b:1::/48), discard (100::/64), unique local (fc00::/7), link-local (fe80::/10),
+/// site-local (fec0::/10) and multicast (ff00::/8).
+const SPECIAL_V6: &[([u16; 8], u8)] = &[
+    ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments: Teredo, benchmarking, ORCHID…
+    ([0x2001, 0x0db8, 0, 0, 0, 0, 0, 0], 32), // documentation
+    ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16), // 6to4, which embeds any IPv4 address
+    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation
+];
+
+/// Whether `ip` lies in a special-purpose range (IANA's IPv4 and IPv6 registries, multicast
+/// included), in any of its forms: an IPv6 address that embeds an IPv4 one (mapped,
+/// compatible, translated, NAT64, 6to4, Teredo) is special as a whole. Only ordinary public
+/// unicast addresses are not.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || (a == 100 && (64..128).contains(&b))
-                || a == 0
+            let bits = u32::from(v4);
+            SPECIAL_V4.iter().any(|(net, len)| in_prefix(bits.into(), u32::from_be_bytes(*net).into(), *len, 32))
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+            let bits = u128::from(v6);
+            let global_unicast = bits >> 125 == 0b001;
+            !global_unicast
+                || SPECIAL_V6
+                    .iter()
+                    .any(|(net, len)| in_prefix(bits, u128::from(std::net::Ipv6Addr::from(*net)), *len, 128))
         }
     }
+}
+
+/// Whether the top `len` of `width` bits of `addr` and `net` agree.
+fn in_prefix(addr: u128, net: u128, len: u8, width: u32) -> bool {
+    let shift = width - u32::from(len);
+    addr >> shift == net >> shift
 }
 
 /// The host of a URL and the public addresses it resolves to (refused if any is not public).
@@ -41,7 +79,9 @@ pub async fn resolve_public(raw: &str) -> AppResult<(String, Vec<SocketAddr>)> {
     let (host, port) = host_and_port(&url)?;
     let addrs = resolve(&host, port).await?;
     if addrs.is_empty() || addrs.iter().any(|a| is_private(a.ip())) {
-        return Err(AppError::invalid("url resolves to a loopback, private or link-local address"));
+        return Err(AppError::invalid(
+            "url resolves to a loopback, private, link-local or other special-purpose address",
+        ));
     }
     Ok((host, addrs))
 }
@@ -71,7 +111,7 @@ pub async fn check_destination(raw: &str, allow_private: bool) -> AppResult<url:
     let addresses = resolve(&host, port).await?;
     if addresses.is_empty() || addresses.iter().any(|a| is_private(a.ip())) {
         return Err(AppError::invalid(
-            "url resolves to a loopback, private or link-local address; set TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true for a receiver on the venue's own network",
+            "url resolves to a loopback, private, link-local or other special-purpose address; set TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true for a receiver on the venue's own network",
         ));
     }
     Ok(url)
@@ -112,10 +152,35 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:10.0.0.1",
+            // Embedded IPv4 forms and the other special-purpose ranges of IANA's registries.
+            "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "3fff::1",
+            "fec0::1",
+            "100::1",
+            "ff02::1",
+            "::",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "192.88.99.1",
         ] {
             assert!(is_private(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["8.8.8.8", "151.101.1.69", "2a00:1450:4001::200e"] {
+        for ip in ["8.8.8.8", "151.101.1.69", "2a00:1450:4001::200e", "198.20.0.1", "100.128.0.1", "2003::1", "1.1.1.1"]
+        {
             assert!(!is_private(ip.parse().expect("ip")), "{ip}");
         }
     }

@@ -167,8 +167,13 @@ pub async fn rotate(
         .write(move |conn| -> AppResult<_> {
             let mut endpoint = load(conn, id.as_str(), &caller)?;
             let now = tablepay_store::now();
-            endpoint.previous_secret = Some(std::mem::replace(&mut endpoint.secret, sign::new_secret()));
-            endpoint.previous_secret_expires_at = Some(now + Duration::seconds(overlap));
+            let until = now + Duration::seconds(overlap);
+            let retired = std::mem::replace(&mut endpoint.secret, sign::new_secret());
+            // Every retired secret keeps signing until its own expiry, however often the
+            // endpoint rotates meanwhile; the row shows the latest one.
+            endpoints::retire_secret(conn, &endpoint.id, &retired, until)?;
+            endpoint.previous_secret = Some(retired);
+            endpoint.previous_secret_expires_at = Some(until);
             endpoint.updated_at = now;
             endpoints::update_secrets(conn, &endpoint)?;
             Ok(endpoint)

@@ -54,11 +54,7 @@ pub(super) async fn attempt(settings: &WebhookSettings, client: &reqwest::Client
     let now = tablepay_store::now();
     let timestamp = now.and_utc().timestamp();
     let mut secrets = vec![job.endpoint.secret.as_str()];
-    if let (Some(previous), Some(until)) = (&job.endpoint.previous_secret, job.endpoint.previous_secret_expires_at)
-        && until > now
-    {
-        secrets.push(previous);
-    }
+    secrets.extend(job.retired_secrets.iter().map(String::as_str));
     let body = job.event.payload.clone().into_bytes();
     let signature = sign::header(&secrets, &job.event.id, timestamp, &body);
     let sent = client
