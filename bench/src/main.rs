@@ -23,6 +23,8 @@ use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
+mod phases;
+
 const ADMIN: &str = "bench-admin-token-0123456789";
 /// Consecutive flows of one worker land on bills far apart, so workers rarely wait on the
 /// same bill's lock.
@@ -395,8 +397,7 @@ async fn main() -> anyhow::Result<()> {
         client: reqwest::Client::builder().pool_max_idle_per_host(o.connections).build()?,
     });
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut results = serde_json::Map::new();
-    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut report = phases::Report::default();
     println!(
         "tablepay-bench: {} backend, {} connections, {} s per measurement",
         server.backend, o.connections, o.seconds
@@ -407,173 +408,11 @@ async fn main() -> anyhow::Result<()> {
     for v in 0..4 {
         venues.push(seed_venue(&api, &mut rng, 50, &format!("Bench {v}")).await?);
     }
-    let tokens: Arc<Vec<String>> =
-        Arc::new(venues.iter().flat_map(|v| v.tables.iter().map(|(qr, _)| qr.clone())).collect());
-
-    // 1. Guest bill read against the framework ceiling.
-    server.reset_peak_rss();
-    let read = {
-        let (api, tokens) = (api.clone(), tokens.clone());
-        drive(o.connections, o.seconds, move |w, n| {
-            let (api, tokens) = (api.clone(), tokens.clone());
-            async move {
-                let qr = &tokens[(w * 7919 + n as usize) % tokens.len()];
-                api.send(reqwest::Method::GET, &format!("/v1/t/{qr}"), None, None).await.map(drop)
-            }
-        })
-        .await
-    };
-    let health = {
-        let api = api.clone();
-        drive(o.connections, o.seconds, move |_, _| {
-            let api = api.clone();
-            async move { api.send(reqwest::Method::GET, "/healthz", None, None).await.map(drop) }
-        })
-        .await
-    };
-    let read_rss = server.peak_rss_mib();
-    let read_ratio = read.per_second() / health.per_second();
-    rows.push((
-        "guest bill read".into(),
-        format!(
-            "{:.0} rps, p50 {:.2} ms, p99 {:.2} ms ({} errors)",
-            read.per_second(),
-            read.p(0.5),
-            read.p(0.99),
-            read.errors
-        ),
-    ));
-    rows.push(("/healthz ceiling".into(), format!("{:.0} rps, p99 {:.2} ms", health.per_second(), health.p(0.99))));
-    rows.push(("read / ceiling".into(), format!("{read_ratio:.2} (goal ≥ 0.5)")));
-    results.insert(
-        "guest_read".into(),
-        json!({"rps": read.per_second(), "p50_ms": read.p(0.5), "p99_ms": read.p(0.99), "errors": read.errors,
-               "healthz_rps": health.per_second(), "ratio": read_ratio, "peak_rss_mib": read_rss}),
-    );
-
-    // 2. Pay flow (create + sandbox confirm) over many bills against the database ceiling.
-    server.reset_peak_rss();
-    let bills: Arc<Vec<(String, String)>> = Arc::new(venues.iter().flat_map(|v| v.tables.clone()).collect());
-    let pay = {
-        let (api, bills) = (api.clone(), bills.clone());
-        drive(o.connections, o.seconds, move |w, n| {
-            let (api, bills) = (api.clone(), bills.clone());
-            async move {
-                let (qr, bill) = &bills[(w + n as usize * STRIDE) % bills.len()];
-                let p = api
-                    .post(
-                        &format!("/v1/t/{qr}/payments"),
-                        None,
-                        json!({"bill_id": bill, "split": {"type": "amount", "amount": 1}}),
-                    )
-                    .await?;
-                let id = p["id"].as_str().context("payment id")?;
-                api.post(
-                    &format!("/v1/sandbox/payments/{id}/confirm"),
-                    None,
-                    json!({"card_number": "4242424242424242"}),
-                )
-                .await
-                .map(drop)
-            }
-        })
-        .await
-    };
-    let pay_rss = server.peak_rss_mib();
-    let ceiling = {
-        let (url, c, s) = (server.database_url.clone(), o.connections, o.seconds);
-        tokio::task::spawn_blocking(move || db_ceiling(&url, c, s)).await??
-    };
-    // Write transactions per flow: the payment with its hold, the provider reference, the confirmation.
-    let tx_per_flow = 3.0;
-    let pay_ratio = pay.per_second() / ceiling;
-    rows.push((
-        "pay flow".into(),
-        format!(
-            "{:.0} flows/s, p50 {:.2} ms, p99 {:.2} ms ({} errors)",
-            pay.per_second(),
-            pay.p(0.5),
-            pay.p(0.99),
-            pay.errors
-        ),
-    ));
-    rows.push(("database ceiling".into(), format!("{ceiling:.0} one-row write tx/s")));
-    rows.push((
-        "flows / ceiling".into(),
-        format!("{pay_ratio:.2} (goal ≥ 0.25; a flow is {tx_per_flow} write transactions)"),
-    ));
-    results.insert(
-        "pay_flow".into(),
-        json!({"flows_per_s": pay.per_second(), "p50_ms": pay.p(0.5), "p99_ms": pay.p(0.99), "errors": pay.errors,
-               "db_ceiling_tx_per_s": ceiling, "ratio": pay_ratio, "write_tx_per_flow": tx_per_flow, "peak_rss_mib": pay_rss}),
-    );
-
-    // 3. Settle → webhook latency over 200 settlements.
-    server.reset_peak_rss();
-    let (hook, got) = start_receiver();
-    let venue = seed_venue(&api, &mut rng, 200, "Settlements").await?;
-    api.post(
-        &format!("/v1/venues/{}/webhook-endpoints", venue.id),
-        Some(&venue.pos),
-        json!({"url": hook, "event_types": ["table.settled"]}),
-    )
-    .await?;
-    for (qr, bill) in &venue.tables {
-        let p = api
-            .post(&format!("/v1/t/{qr}/payments"), None, json!({"bill_id": bill, "split": {"type": "remaining"}}))
-            .await?;
-        api.post(
-            &format!("/v1/sandbox/payments/{}/confirm", p["id"].as_str().unwrap()),
-            None,
-            json!({"card_number": "4242424242424242"}),
-        )
-        .await?;
-    }
-    let wait_until = Instant::now() + Duration::from_secs(30);
-    while got.lock().unwrap().len() < venue.tables.len() && Instant::now() < wait_until {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
-    for (at, event) in got.lock().unwrap().iter() {
-        let settled = chrono::DateTime::parse_from_rfc3339(event["data"]["settled_at"].as_str().unwrap_or_default())?;
-        let arrived = chrono::DateTime::<chrono::Utc>::from(*at);
-        let _ = latency
-            .record((arrived - settled.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0).max(1) as u64);
-    }
-    let delivered = latency.len();
-    let hook_rss = server.peak_rss_mib();
-    let (p50, p99) = (latency.value_at_quantile(0.5) as f64 / 1000.0, latency.value_at_quantile(0.99) as f64 / 1000.0);
-    rows.push((
-        "settle → webhook".into(),
-        format!("p50 {p50:.2} ms, p99 {p99:.2} ms over {delivered} settlements (goal p99 ≤ 50 ms)"),
-    ));
-    results.insert(
-        "settle_to_webhook".into(),
-        json!({"settlements": delivered, "p50_ms": p50, "p99_ms": p99, "peak_rss_mib": hook_rss}),
-    );
-
-    // 4. Floor view with 10, 100 and 1 000 tables.
-    server.reset_peak_rss();
-    let mut floor = serde_json::Map::new();
-    for size in [10_usize, 100, 1000] {
-        let v = seed_venue(&api, &mut rng, size, &format!("Floor {size}")).await?;
-        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
-        for _ in 0..30 {
-            let t = Instant::now();
-            api.send(reqwest::Method::GET, &format!("/v1/venues/{}/floor", v.id), Some(&v.manager), None).await?;
-            let _ = h.record(t.elapsed().as_micros() as u64);
-        }
-        let (p50, p99) = (h.value_at_quantile(0.5) as f64 / 1000.0, h.value_at_quantile(0.99) as f64 / 1000.0);
-        rows.push((
-            format!("floor view, {size} tables"),
-            format!("p50 {p50:.2} ms, p99 {p99:.2} ms, {:.1} µs per table", p50 * 1000.0 / size as f64),
-        ));
-        floor.insert(size.to_string(), json!({"p50_ms": p50, "p99_ms": p99}));
-    }
-    let floor_rss = server.peak_rss_mib();
-    floor.insert("peak_rss_mib".into(), json!(floor_rss));
-    results.insert("floor_view".into(), Value::Object(floor));
-    rows.push((
+    let read_rss = phases::guest_read(&o, &server, &api, &venues, &mut report).await;
+    let pay_rss = phases::pay_flow(&o, &server, &api, &venues, &mut report).await?;
+    let hook_rss = phases::settle_to_webhook(&server, &api, &mut rng, &mut report).await?;
+    let floor_rss = phases::floor_view(&server, &api, &mut rng, &mut report).await?;
+    report.rows.push((
         "peak RSS (MiB)".into(),
         format!(
             "read {read_rss:.1}, pay {pay_rss:.1}, webhooks {hook_rss:.1}, floor {floor_rss:.1} (goal ≤ 64 on SQLite)"
@@ -581,18 +420,18 @@ async fn main() -> anyhow::Result<()> {
     ));
 
     println!();
-    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    for (k, v) in &rows {
+    let width = report.rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    for (k, v) in &report.rows {
         println!("| {k:<width$} | {v} |");
     }
     std::fs::create_dir_all(&o.out)?;
     let file = o.out.join(format!("{}.json", server.backend));
-    let report = json!({
+    let json_report = json!({
         "backend": server.backend, "connections": o.connections, "seconds": o.seconds,
         "at": chrono::Utc::now().to_rfc3339(), "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "results": results,
+        "results": report.results,
     });
-    std::fs::write(&file, serde_json::to_string_pretty(&report)?)?;
+    std::fs::write(&file, serde_json::to_string_pretty(&json_report)?)?;
     println!("\nwritten to {}", file.display());
     Ok(())
 }
