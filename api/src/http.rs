@@ -28,16 +28,17 @@ pub struct Body(pub Bytes);
 
 impl Body {
     /// Parses the body as `T`: 400 for malformed JSON, wrong types, unknown fields and
-    /// numbers outside `i64`; 415 for a declared non-JSON content type.
+    /// numbers outside `i64`; 415 for a declared non-JSON content type. A whole number written
+    /// with a fraction (`2.0`, `1e3`) is the integer it equals, as JSON Schema counts it.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         if self.0.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("a JSON request body is required"));
         }
-        let mut de = serde_json::Deserializer::from_slice(&self.0);
-        let value = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body at {}: {}", e.path(), e.inner())))?;
-        de.end().map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-        Ok(value)
+        let mut value: Value =
+            serde_json::from_slice(&self.0).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+        whole_numbers_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body at {}: {}", e.path(), e.inner())))
     }
 
     /// An optional body: none at all, or JSON `null`, is `T::default()`; anything else parses
@@ -159,6 +160,24 @@ pub fn text_field(field: &str, value: &str, max: usize) -> Result<String, ApiErr
     Ok(trimmed.to_owned())
 }
 
+/// Rewrites every whole-valued float of at most 2^53 in `value` (where it is exact) as an integer.
+fn whole_numbers_as_integers(value: &mut Value) {
+    const EXACT: f64 = 9_007_199_254_740_991.0;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                // Exact: a whole number of magnitude at most 2^53 − 1 converts without loss.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
 /// `?limit=&cursor=` of a list, as sent.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -168,6 +187,9 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$"
+    )]
     pub cursor: Option<String>,
 }
 

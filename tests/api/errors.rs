@@ -291,7 +291,25 @@ async fn unknown_fields_beside_a_split_type_are_refused(app: TestApp) {
     app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
 }
 
+/// JSON Schema counts `2.0` as an integer: a whole number written with a fraction is that
+/// integer; a real fraction is still refused and changes nothing.
+async fn whole_numbers_with_a_fraction_are_integers(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let bill = app.open_bill(&venue, "T1", json!([{"name": "Soup", "quantity": 1, "unit_price": 500}])).await;
+    let items = format!("/v1/bills/{}/items", bill["id"].as_str().unwrap());
+    app.post(&items, Some(&venue.pos_key), json!({"items": [{"name": "Tea", "quantity": 1.5, "unit_price": 300}]}))
+        .await
+        .assert_problem(400, "validation_failed");
+    let bill = app
+        .post(&items, Some(&venue.pos_key), json!({"items": [{"name": "Tea", "quantity": 2.0, "unit_price": 3e2}]}))
+        .await
+        .expect(200);
+    assert_eq!(bill["totals"]["total"], 1100);
+    assert_eq!(bill["items"][1]["quantity"], 2);
+}
+
 backend_tests!(
+    whole_numbers_with_a_fraction_are_integers,
     unknown_fields_beside_a_split_type_are_refused,
     an_empty_idempotency_key_is_refused_everywhere,
     nul_bytes_never_reach_the_database,

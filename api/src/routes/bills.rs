@@ -154,7 +154,7 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddItems {
-    #[schema(max_items = 1000)]
+    #[schema(min_items = 1, max_items = 1000)]
     items: Vec<ItemInput>,
 }
 

@@ -116,6 +116,8 @@ pub async fn resolve_assistance(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
+    /// The venue's local calendar day.
+    #[param(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", example = "2026-11-30")]
     date: String,
 }
 

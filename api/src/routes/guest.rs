@@ -64,6 +64,11 @@ pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result
 #[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssistanceInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     reason: Option<String>,
 }
 
@@ -101,8 +106,14 @@ pub async fn assistance(
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FeedbackInput {
+    #[schema(minimum = 1, maximum = 5)]
     rating: i64,
+    /// Line breaks and tabs are kept; no other control character is accepted.
+    #[schema(max_length = 1000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     comment: Option<String>,
+    #[schema(
+        pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$"
+    )]
     payment_id: Option<String>,
 }
 

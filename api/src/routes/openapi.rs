@@ -152,7 +152,33 @@ pub fn document() -> Document {
             }
         }
     }
+    strict_inputs(&mut doc);
     doc
+}
+
+/// Input shapes the derive cannot state: each split variant refuses fields it does not have
+/// (as the server does), and a tip is exactly one of an amount and a percentage.
+fn strict_inputs(doc: &mut Document) {
+    let Some(components) = doc.components.as_mut() else { return };
+    if let Some(RefOr::T(schema::Schema::OneOf(split))) = components.schemas.get_mut("SplitInput") {
+        for variant in &mut split.items {
+            if let RefOr::T(schema::Schema::Object(object)) = variant {
+                object.additional_properties = Some(Box::new(schema::AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+    let tip = |field: &str, maximum: f64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(field, ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(maximum)))
+            .required(field)
+            .additional_properties(Some(schema::AdditionalProperties::FreeForm(false)))
+    };
+    let tip = schema::OneOfBuilder::new()
+        .item(tip("amount", 1e15))
+        .item(tip("percent_bps", 10_000.0))
+        .description(Some("A tip: an `amount` in minor units or a `percent_bps` of the charge, exactly one."));
+    components.schemas.insert("TipInput".into(), tip.into());
 }
 
 fn rendered() -> &'static str {

@@ -17,6 +17,9 @@ use tablepay_domain::PaymentId;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Confirm {
+    /// A sandbox test card: 4242424242424242 succeeds, 4000000000000002 is declined,
+    /// 4000000000009995 has insufficient funds.
+    #[schema(pattern = "^(4242424242424242|4000000000000002|4000000000009995)$", example = "4242424242424242")]
     card_number: String,
 }
 
@@ -58,6 +61,10 @@ pub async fn stripe_webhook(
     req: HttpRequest,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
+    // A request without the header is malformed wherever it is sent (400), Stripe configured or not.
+    if req.headers().get("stripe-signature").is_none() {
+        return Err(ApiError::bad_request("missing or malformed Stripe-Signature header"));
+    }
     let stripe = state.providers.stripe().ok_or_else(|| ApiError::not_found("resource"))?;
     let headers: Vec<(String, String)> = req
         .headers()

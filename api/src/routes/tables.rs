@@ -92,7 +92,9 @@ pub async fn list(
     let (cursor, fetch) = (page.cursor.clone(), page.fetch());
     let tables = crate::app::tables::list(&state.db, venue_id, cursor, fetch)
         .await?
-        .ok_or_else(|| ApiError::bad_request("cursor is invalid"))?;
+        // Well formed, but naming no table of the venue: tables are listed by label, so the
+        // cursor must be a row to continue after.
+        .ok_or_else(|| ApiError::invalid("cursor names no table of this venue"))?;
     Ok(page.reply(&tables, |t| &t.table.id, |t| view(&state, t))?.into_response())
 }
 

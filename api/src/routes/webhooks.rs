@@ -52,6 +52,12 @@ fn allow_private(state: &AppState) -> bool {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateEndpoint {
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@]+",
+        example = "https://pos.example.com/hooks/tablepay"
+    )]
     url: String,
     event_types: Option<Vec<String>>,
     enabled: Option<bool>,
@@ -129,6 +135,12 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateEndpoint {
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@]+",
+        example = "https://pos.example.com/hooks/tablepay"
+    )]
     url: Option<String>,
     event_types: Option<Vec<String>>,
     enabled: Option<bool>,
@@ -175,6 +187,7 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 struct Rotate {
     /// How long the old secret keeps signing, 0 to 86 400 s (default 86 400).
+    #[schema(minimum = 0, maximum = 86400)]
     expire_previous_in_seconds: Option<i64>,
 }
 
@@ -263,10 +276,21 @@ fn delivery_view(d: &WebhookDelivery, attempts: &[WebhookAttempt]) -> DeliveryVi
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
+    #[param(value_type = Option<DeliveryStatus>)]
     status: Option<String>,
+    #[param(min_length = 1, max_length = 100)]
     event_type: Option<String>,
+    #[param(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$"
+    )]
     endpoint_id: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$"
+    )]
     cursor: Option<String>,
 }
 
