@@ -160,6 +160,38 @@ pub fn text_field(field: &str, value: &str, max: usize) -> Result<String, ApiErr
     Ok(trimmed.to_owned())
 }
 
+/// Inputs kept as text in Rust (so that a wrong word gets a 422 naming the words, not serde's
+/// 400) are still enums in the document: generated clients and fuzzers see the closed set.
+pub mod words {
+    use utoipa::openapi::{Object, ObjectBuilder, Type};
+
+    fn of(values: &[&str]) -> Object {
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).build()
+    }
+
+    pub fn tax_modes() -> Object {
+        of(&["inclusive", "exclusive"])
+    }
+
+    pub fn providers() -> Object {
+        of(&["sandbox", "stripe"])
+    }
+
+    /// The roles a manager gives staff; POS keys are issued on their own route.
+    pub fn staff_roles() -> Object {
+        of(&["server", "manager"])
+    }
+
+    pub fn adjustment_kinds() -> Object {
+        of(&["comp", "discount"])
+    }
+
+    /// The sandbox's test cards: succeeds, declined, insufficient funds.
+    pub fn test_cards() -> Object {
+        of(&["4242424242424242", "4000000000000002", "4000000000009995"])
+    }
+}
+
 /// Rewrites every whole-valued float of at most 2^53 in `value` (where it is exact) as an integer.
 fn whole_numbers_as_integers(value: &mut Value) {
     const EXACT: f64 = 9_007_199_254_740_991.0;

@@ -22,7 +22,7 @@ use tablepay_domain::{AdjustmentId, BillId};
 #[serde(deny_unknown_fields)]
 struct CreateAdjustment {
     #[serde(rename = "type")]
-    #[schema(pattern = "^(comp|discount)$", example = "comp")]
+    #[schema(schema_with = crate::http::words::adjustment_kinds, example = "comp")]
     kind: String,
     #[schema(min_length = 1, max_length = 64, example = "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77")]
     item_id: Option<String>,

@@ -19,7 +19,7 @@ use tablepay_domain::PaymentId;
 struct Confirm {
     /// A sandbox test card: 4242424242424242 succeeds, 4000000000000002 is declined,
     /// 4000000000009995 has insufficient funds.
-    #[schema(pattern = "^(4242424242424242|4000000000000002|4000000000009995)$", example = "4242424242424242")]
+    #[schema(schema_with = crate::http::words::test_cards, example = "4242424242424242")]
     card_number: String,
 }
 

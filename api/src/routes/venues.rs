@@ -27,7 +27,7 @@ struct CreateVenue {
     name: String,
     #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     currency: String,
-    #[schema(pattern = "^(inclusive|exclusive)$", example = "inclusive")]
+    #[schema(schema_with = crate::http::words::tax_modes, example = "inclusive")]
     tax_mode: String,
     #[schema(minimum = 0, maximum = 10000)]
     tax_rate_bps: Option<i64>,
@@ -37,7 +37,7 @@ struct CreateVenue {
     tip_presets_bps: Option<Vec<i64>>,
     #[schema(example = "Europe/Paris", max_length = 64)]
     timezone: Option<String>,
-    #[schema(pattern = "^(sandbox|stripe)$", example = "sandbox")]
+    #[schema(schema_with = crate::http::words::providers, example = "sandbox")]
     payment_provider: Option<String>,
     limits: Option<Limits>,
 }
@@ -200,7 +200,7 @@ struct CreateStaff {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     name: String,
-    #[schema(pattern = "^(server|manager)$", example = "server")]
+    #[schema(schema_with = crate::http::words::staff_roles, example = "server")]
     role: String,
 }
 
