@@ -194,6 +194,7 @@ mod tests {
                     prop_assert_eq!(c.amount.get() + c.tip.get(), c.total.get());
                     prop_assert!(c.tip.get() >= tip);
                     prop_assert!(rules.chargeable(c.total.get()));
+                    prop_assert!(c.total.get() <= crate::money::MAX_SAFE);
                     prop_assert!(rounded >= minimum && !(0 < left && left < minimum));
                 }
                 Err(ChargeError::BelowMinimum { charge, minimum: m }) => {
@@ -204,7 +205,8 @@ mod tests {
                     prop_assert_eq!((l.get(), m.get()), (left, minimum));
                     prop_assert!(rounded >= minimum && 0 < left && left < minimum);
                 }
-                Err(ChargeError::Overflow) => prop_assert!(false, "no overflow below 2^53"),
+                // Every amount stays within 2^53 − 1: a charge past it is refused, nothing else is.
+                Err(ChargeError::Overflow) => prop_assert!(rounded > crate::money::MAX_SAFE, "overflow below 2^53"),
             }
         }
     }
