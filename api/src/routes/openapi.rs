@@ -156,6 +156,115 @@ pub fn document() -> Document {
     doc
 }
 
+/// The document as served: [`document`] with the OpenAPI links of [`LINKS`] (written as JSON:
+/// utoipa 5 serializes a link's `operationId` as `operation_id`).
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    link_created_resources(&mut doc);
+    doc
+}
+
+/// What a created resource leads to: (creating operation's method and path, link name, the
+/// operation it feeds, its parameters as runtime expressions).
+type Link = (&'static str, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+const LINKS: &[Link] = &[
+    ("post", "/v1/venues/{venue_id}/tables", "GetTable", "tables_get", &[("table_id", "$response.body#/id")]),
+    ("post", "/v1/venues/{venue_id}/bills", "GetBill", "bills_get", &[("bill_id", "$response.body#/id")]),
+    ("post", "/v1/venues/{venue_id}/bills", "AddItems", "bills_add_items", &[("bill_id", "$response.body#/id")]),
+    ("post", "/v1/venues/{venue_id}/bills", "Adjust", "adjustments_create", &[("bill_id", "$response.body#/id")]),
+    ("post", "/v1/venues/{venue_id}/bills", "CloseBill", "bills_close", &[("bill_id", "$response.body#/id")]),
+    (
+        "post",
+        "/v1/t/{qr_token}/payments",
+        "GetPayment",
+        "payments_get",
+        &[("qr_token", "$request.path.qr_token"), ("payment_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/t/{qr_token}/payments",
+        "CancelPayment",
+        "payments_cancel",
+        &[("qr_token", "$request.path.qr_token"), ("payment_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/t/{qr_token}/payments",
+        "ConfirmInSandbox",
+        "providers_sandbox_confirm",
+        &[("payment_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/payments/{payment_id}/refunds",
+        "ApproveRefund",
+        "refunds_approve",
+        &[("refund_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/payments/{payment_id}/refunds",
+        "RejectRefund",
+        "refunds_reject",
+        &[("refund_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/bills/{bill_id}/adjustments",
+        "ApproveAdjustment",
+        "adjustments_approve",
+        &[("adjustment_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/bills/{bill_id}/adjustments",
+        "RejectAdjustment",
+        "adjustments_reject",
+        &[("adjustment_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/venues/{venue_id}/webhook-endpoints",
+        "GetEndpoint",
+        "webhooks_get",
+        &[("endpoint_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/venues/{venue_id}/webhook-endpoints",
+        "RotateSecret",
+        "webhooks_rotate",
+        &[("endpoint_id", "$response.body#/id")],
+    ),
+    (
+        "post",
+        "/v1/t/{qr_token}/assistance",
+        "ResolveCall",
+        "floor_resolve_assistance",
+        &[("assistance_id", "$response.body#/id")],
+    ),
+];
+
+/// OpenAPI links from each creating operation's success answers to what uses the resource, so
+/// clients and stateful testers follow ids instead of guessing.
+fn link_created_resources(doc: &mut serde_json::Value) {
+    for (method, path, name, target, parameters) in LINKS {
+        let Some(responses) = doc["paths"][*path][*method]["responses"].as_object_mut() else { continue };
+        for (status, response) in responses.iter_mut() {
+            if !status.starts_with('2') {
+                continue;
+            }
+            let parameters: serde_json::Map<String, serde_json::Value> =
+                parameters.iter().map(|(p, e)| ((*p).to_owned(), serde_json::Value::from(*e))).collect();
+            if let Some(response) = response.as_object_mut() {
+                let links = response.entry("links").or_insert_with(|| serde_json::json!({}));
+                links[*name] = serde_json::json!({"operationId": target, "parameters": parameters});
+            }
+        }
+    }
+}
+
 /// Input shapes the derive cannot state: each split variant refuses fields it does not have
 /// (as the server does), and a tip is exactly one of an amount and a percentage.
 fn strict_inputs(doc: &mut Document) {
@@ -183,7 +292,9 @@ fn strict_inputs(doc: &mut Document) {
 
 fn rendered() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| document().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")))
+    JSON.get_or_init(|| {
+        serde_json::to_string_pretty(&document_json()).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    })
 }
 
 /// `GET /openapi.json`.
@@ -331,6 +442,24 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{name} has no enum of strings: {e}"));
             assert_eq!(listed, texts, "{name}");
         }
+    }
+
+    #[test]
+    fn links_name_real_operations_and_their_parameters() {
+        for (method, path, name, target, parameters) in LINKS {
+            assert!(crate::routes::ROUTES.contains(&(*method, *path)), "{name}: {method} {path} is not routed");
+            let (_, target_path, _) = crate::routes::OPERATION_IDS
+                .iter()
+                .find(|(_, _, id)| id == target)
+                .unwrap_or_else(|| panic!("{name}: no operation {target}"));
+            for (parameter, _) in *parameters {
+                assert!(target_path.contains(&format!("{{{parameter}}}")), "{name}: {target_path} has no {parameter}");
+            }
+        }
+        let doc = document_json();
+        let link = &doc["paths"]["/v1/venues/{venue_id}/bills"]["post"]["responses"]["201"]["links"]["GetBill"];
+        assert_eq!(link["operationId"], "bills_get");
+        assert_eq!(link["parameters"]["bill_id"], "$response.body#/id");
     }
 
     #[test]
