@@ -34,6 +34,10 @@ impl Body {
         if self.0.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("a JSON request body is required"));
         }
+        // Read twice: once to refuse a key named twice (a `Value` would keep one silently, and
+        // which one differs between parsers), once into a `Value` to take `2.0` as 2.
+        serde_json::from_slice::<NoDuplicateKeys>(&self.0)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
         let mut value: Value =
             serde_json::from_slice(&self.0).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
         whole_numbers_as_integers(&mut value);
@@ -189,6 +193,63 @@ pub mod words {
     /// The sandbox's test cards: succeeds, declined, insufficient funds.
     pub fn test_cards() -> Object {
         of(&["4242424242424242", "4000000000000002", "4000000000009995"])
+    }
+}
+
+/// Any JSON in which no object names a key twice, at any depth.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
     }
 }
 

@@ -94,6 +94,9 @@ async fn bad_bodies_are_refused_and_change_nothing(app: TestApp) {
         "",
         "[]",
         "{\"items\": [{\"name\": \"X\", \"quantity\": 1, \"unit_price\": 9223372036854775808}]}",
+        // A key named twice, at the top and deeper: parsers disagree on which one counts.
+        "{\"items\": [], \"items\": [{\"name\": \"X\", \"quantity\": 1, \"unit_price\": 1}]}",
+        "{\"items\": [{\"name\": \"X\", \"name\": \"Y\", \"quantity\": 1, \"unit_price\": 1}]}",
     ] {
         let answer = crate::helpers::read(raw(body).send().await.unwrap()).await;
         answer.assert_problem(400, "validation_failed");
