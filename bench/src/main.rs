@@ -126,7 +126,7 @@ async fn start_server(database_url: Option<&str>) -> anyhow::Result<Server> {
             (format!("sqlite://{}", path.display()), "sqlite", None, Some(path))
         }
     };
-    let exe = std::env::current_exe()?.with_file_name("tablepay-bench-server");
+    let exe = server_binary()?;
     let port = free_port();
     let child = Command::new(&exe)
         .arg("serve")
@@ -154,6 +154,29 @@ async fn start_server(database_url: Option<&str>) -> anyhow::Result<Server> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("the server did not become ready")
+}
+
+/// The server binary beside this one. `cargo run -p tablepay-bench` builds only the load
+/// generator, so when cargo started us (it sets `CARGO`) the server is built, or brought up to
+/// date, with the same cargo and profile first: a fresh clone works, and a changed server is
+/// never measured stale. Started directly, the binary beside us is used as it is.
+fn server_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?.with_file_name("tablepay-bench-server");
+    if let Ok(cargo) = std::env::var("CARGO") {
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "tablepay-bench", "--bin", "tablepay-bench-server"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build.status().context("run cargo to build tablepay-bench-server")?;
+        if !status.success() {
+            bail!("building tablepay-bench-server failed ({status})");
+        }
+    }
+    if !exe.exists() {
+        bail!("{} is missing: `cargo build --release -p tablepay-bench --bins` builds it", exe.display());
+    }
+    Ok(exe)
 }
 
 /// A small deterministic generator, so every run seeds the same data.
