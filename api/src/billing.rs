@@ -45,7 +45,7 @@ pub fn currency(venue: &Venue) -> Result<Currency, AppError> {
 pub fn price(venue: &Venue, items: &[BillItem], discounts: &[AdjustmentLine]) -> Result<PricedBill, AppError> {
     let lines: Vec<Line> = items
         .iter()
-        .filter(|i| is_active(i))
+        .filter(|i| i.status.is_active())
         .map(|i| Line {
             quantity: i.quantity,
             unit_price: MinorUnit(i.unit_price),
@@ -110,11 +110,6 @@ pub enum Audience {
     Guest,
 }
 
-/// Whether a line counts on the bill (a voided one is shown, never priced).
-pub fn is_active(item: &BillItem) -> bool {
-    item.status.is_active()
-}
-
 /// The bill's ledger and its views, for a stored bill.
 pub trait BillRecordExt {
     /// Prices the bill and accounts its payments. Fails with 409 when the bill would be
@@ -129,7 +124,7 @@ impl BillRecordExt for BillRecord {
         let lines: Vec<LedgerLine> = self
             .items
             .iter()
-            .filter(|i| is_active(i))
+            .filter(|i| i.status.is_active())
             .map(|i| LedgerLine { item_id: i.id.clone(), quantity: i.quantity })
             .collect();
         let payments = self
@@ -171,7 +166,7 @@ impl BillRecordExt for BillRecord {
             .items
             .iter()
             .map(|item| {
-                let line = if is_active(item) { priced_lines.next().copied() } else { None };
+                let line = if item.status.is_active() { priced_lines.next().copied() } else { None };
                 let taken = state.lines.get(&item.id);
                 ItemView {
                     id: item.id.clone(),

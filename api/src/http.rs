@@ -34,13 +34,8 @@ impl Body {
         if self.0.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("a JSON request body is required"));
         }
-        // Read twice: once to refuse a key named twice (a `Value` would keep one silently, and
-        // which one differs between parsers), once into a `Value` to take `2.0` as 2.
-        serde_json::from_slice::<NoDuplicateKeys>(&self.0)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-        let mut value: Value =
+        let StrictJson(value) =
             serde_json::from_slice(&self.0).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-        whole_numbers_as_integers(&mut value);
         serde_path_to_error::deserialize(value)
             .map_err(|e| ApiError::bad_request(format!("invalid request body at {}: {}", e.path(), e.inner())))
     }
@@ -196,78 +191,79 @@ pub mod words {
     }
 }
 
-/// Any JSON in which no object names a key twice, at any depth.
-struct NoDuplicateKeys;
+/// A body read in one pass into a `Value`, with two rules a plain `Value` lacks: an object
+/// that names a key twice is refused (a `Value` keeps one of them silently, and parsers differ
+/// on which), and a whole number written with a fraction (`2.0`, `1e3`) of at most 2^53 − 1,
+/// where it is exact, is that integer, as JSON Schema counts it.
+struct StrictJson(Value);
 
-impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+impl<'de> serde::Deserialize<'de> for StrictJson {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NoDuplicateKeys)
+        deserializer.deserialize_any(StrictJsonVisitor)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
-    type Value = NoDuplicateKeys;
+struct StrictJsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
+    type Value = StrictJson;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("JSON")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
-        Ok(self)
+    fn visit_bool<E>(self, v: bool) -> Result<StrictJson, E> {
+        Ok(StrictJson(Value::Bool(v)))
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
-        Ok(self)
+    fn visit_i64<E>(self, v: i64) -> Result<StrictJson, E> {
+        Ok(StrictJson(Value::from(v)))
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
-        Ok(self)
+    fn visit_u64<E>(self, v: u64) -> Result<StrictJson, E> {
+        Ok(StrictJson(Value::from(v)))
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(self)
+    fn visit_f64<E>(self, v: f64) -> Result<StrictJson, E> {
+        const EXACT: f64 = 9_007_199_254_740_991.0;
+        if v.fract() == 0.0 && v.abs() <= EXACT {
+            // Exact: a whole number of magnitude at most 2^53 − 1 converts without loss.
+            #[allow(clippy::cast_possible_truncation)]
+            return Ok(StrictJson(Value::from(v as i64)));
+        }
+        Ok(StrictJson(Value::from(v)))
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
-        Ok(self)
+    fn visit_str<E>(self, v: &str) -> Result<StrictJson, E> {
+        Ok(StrictJson(Value::from(v)))
     }
 
-    fn visit_unit<E>(self) -> Result<Self, E> {
-        Ok(self)
+    fn visit_string<E>(self, v: String) -> Result<StrictJson, E> {
+        Ok(StrictJson(Value::String(v)))
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
-        Ok(self)
+    fn visit_unit<E>(self) -> Result<StrictJson, E> {
+        Ok(StrictJson(Value::Null))
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
-        let mut seen = std::collections::HashSet::new();
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<StrictJson, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictJson(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(StrictJson(Value::Array(items)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StrictJson, A::Error> {
+        let mut fields = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+            if fields.contains_key(&key) {
                 return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
             }
-            map.next_value::<NoDuplicateKeys>()?;
+            let StrictJson(value) = map.next_value()?;
+            fields.insert(key, value);
         }
-        Ok(self)
-    }
-}
-
-/// Rewrites every whole-valued float of at most 2^53 in `value` (where it is exact) as an integer.
-fn whole_numbers_as_integers(value: &mut Value) {
-    const EXACT: f64 = 9_007_199_254_740_991.0;
-    match value {
-        Value::Number(n) if n.is_f64() => {
-            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
-                // Exact: a whole number of magnitude at most 2^53 − 1 converts without loss.
-                #[allow(clippy::cast_possible_truncation)]
-                let whole = f as i64;
-                *value = Value::from(whole);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
-        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
-        _ => {}
+        Ok(StrictJson(Value::Object(fields)))
     }
 }
 

@@ -197,7 +197,7 @@ fn required<T>(value: Option<T>, column: &str) -> StoreResult<T> {
 
 /// A text column holding one of the domain's words (a status, a split kind).
 fn word<T: TryFrom<String, Error = UnknownText>>(value: Option<String>, column: &str) -> StoreResult<T> {
-    required(value, column)?.try_into().map_err(|e: UnknownText| StoreError::corrupt(format!("{column}: {e}")))
+    Ok(required(value, column)?.try_into()?)
 }
 
 /// An INTEGER column that was widened to BIGINT for the union.

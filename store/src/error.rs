@@ -28,4 +28,11 @@ impl StoreError {
     }
 }
 
+/// Text in a status or role column that names no value of its enum: only a corrupt row has it.
+impl From<tablepay_domain::UnknownText> for StoreError {
+    fn from(e: tablepay_domain::UnknownText) -> StoreError {
+        StoreError::corrupt(e.to_string())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -7,7 +7,7 @@ use tablepay_domain::RefundStatus;
 
 use crate::rows::Refund;
 use crate::schema::{bills, refunds, venues};
-use crate::{DbConn, StoreError, StoreResult};
+use crate::{DbConn, StoreResult};
 
 /// A manager's decision on a pending refund. An approved one has no `decided_at` yet: it is
 /// decided when the provider answers.
@@ -103,12 +103,7 @@ pub fn requested_by(conn: &mut DbConn, bill_id: &str, actor_id: &str) -> StoreRe
         .filter(refunds::created_by_id.eq(actor_id))
         .select((refunds::amount, refunds::status))
         .load(conn)?;
-    rows.into_iter().map(|(amount, status)| Ok((amount, status_of(&status)?))).collect()
-}
-
-/// A stored status, which only our rules wrote.
-fn status_of(text: &str) -> StoreResult<RefundStatus> {
-    RefundStatus::parse(text).ok_or_else(|| StoreError::corrupt(format!("refund status {text:?}")))
+    rows.into_iter().map(|(amount, status)| Ok((amount, RefundStatus::try_from(status)?))).collect()
 }
 
 /// The amounts of a payment's refunds that the provider confirmed.

@@ -8,7 +8,7 @@ use tablepay_domain::BillStatus;
 
 use crate::rows::{DiningTable, Venue};
 use crate::schema::{bills, dining_tables, venues};
-use crate::{DbConn, StoreError, StoreResult};
+use crate::{DbConn, StoreResult};
 
 /// Stores a new table. A label already used in the venue fails with a unique violation
 /// (see [`StoreError::unique_violation`]).
@@ -52,13 +52,7 @@ pub fn current_bill_statuses(conn: &mut DbConn, table_ids: &[String]) -> StoreRe
         .select((bills::table_id, bills::status))
         .load(conn)?;
     // Ordered by age, so an open bill seated after a paid one wins.
-    rows.into_iter()
-        .map(|(table_id, status)| {
-            let status =
-                BillStatus::parse(&status).ok_or_else(|| StoreError::corrupt(format!("bill status {status:?}")))?;
-            Ok((table_id, status))
-        })
-        .collect()
+    rows.into_iter().map(|(table_id, status)| Ok((table_id, BillStatus::try_from(status)?))).collect()
 }
 
 /// Gives the table a new QR token; the old one names nothing from now on.

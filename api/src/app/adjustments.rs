@@ -7,7 +7,6 @@ use tablepay_domain::{AdjustmentStatus, Approval, Fraction, ItemId, MinorUnit, a
 use tablepay_store::rows::{Adjustment, AdjustmentLine};
 
 use crate::app::access::Permission;
-use crate::billing::is_active;
 use tablepay_domain::{AdjustmentId, BillId};
 use tablepay_store::{DbConn, Store, adjustments as stored, now};
 
@@ -156,7 +155,7 @@ fn active_item(record: &BillRecord, raw: &str) -> AppResult<String> {
     record
         .items
         .iter()
-        .any(|i| i.id == id && is_active(i))
+        .any(|i| i.id == id && i.status.is_active())
         .then_some(id)
         .ok_or_else(|| AppError::invalid("item_id is not an active item of this bill"))
 }
@@ -203,7 +202,7 @@ fn discountable(record: &BillRecord) -> AppResult<Vec<(String, i64)>> {
     Ok(record
         .items
         .iter()
-        .filter(|i| is_active(i))
+        .filter(|i| i.status.is_active())
         .filter_map(|i| lines.next().map(|l| (i.id.clone(), l.gross.get() - l.discount.get())))
         .collect())
 }
@@ -272,8 +271,8 @@ impl Request for Adjustment {
         &self.created_by_id
     }
 
-    fn status(&self) -> AppResult<AdjustmentStatus> {
-        Ok(self.status)
+    fn status(&self) -> AdjustmentStatus {
+        self.status
     }
 
     fn lock(&self, conn: &mut DbConn, caller: &VenueCaller) -> AppResult<BillRecord> {

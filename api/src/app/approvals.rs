@@ -68,7 +68,7 @@ pub trait Request: Sized {
     fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<Self>>;
     fn venue_id(&self) -> &str;
     fn requested_by(&self) -> &str;
-    fn status(&self) -> AppResult<Self::Status>;
+    fn status(&self) -> Self::Status;
     /// Locks (and reads) what the decision changes, in the caller's venue.
     fn lock(&self, conn: &mut DbConn, caller: &VenueCaller) -> AppResult<Self::Locked>;
 }
@@ -90,7 +90,7 @@ pub fn pending<R: Request>(conn: &mut DbConn, caller: &VenueCaller, id: &str, ap
     let locked = found.lock(conn, caller)?;
     // Read again under the lock: another manager may have decided in the meantime.
     let request = R::find(conn, id)?.ok_or(AppError::NotFound(R::NOUN))?;
-    let current = request.status()?;
+    let current = request.status();
     if !current.awaits_approval() {
         return Err(AppError::conflict(Code::Conflict, format!("the {} is already {current}", R::NOUN)));
     }

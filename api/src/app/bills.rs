@@ -266,7 +266,7 @@ fn same_content(line: &NewLine, row: &BillItem) -> bool {
 fn reconcile(existing: &[BillItem], wanted: &[NewLine]) -> Plan {
     let mut plan = Plan::default();
     let mut taken = vec![false; existing.len()];
-    let is_active = |i: usize| crate::billing::is_active(&existing[i]);
+    let is_active = |i: usize| existing[i].status.is_active();
     let active = |taken: &[bool], i: usize| is_active(i) && !taken[i];
     let mut unmatched = Vec::new();
     for line in wanted {

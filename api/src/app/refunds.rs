@@ -309,8 +309,8 @@ impl Request for Refund {
         &self.created_by_id
     }
 
-    fn status(&self) -> AppResult<RefundStatus> {
-        Ok(self.status)
+    fn status(&self) -> RefundStatus {
+        self.status
     }
 
     fn lock(&self, conn: &mut DbConn, caller: &VenueCaller) -> AppResult<Payment> {
