@@ -8,15 +8,17 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use tablepay_domain::ledger::{Ledger, LedgerError, LedgerLine, LedgerPart, LedgerPayment, SplitKind};
+use tablepay_domain::ledger::{
+    Accounts, Ledger, LedgerError, LedgerLine, LedgerPart, LedgerPayment, LedgerTender, SplitKind,
+};
 use tablepay_domain::{
     AdjustmentStatus, BillStatus, Currency, Fraction, ItemStatus, Line, MinorUnit, PaymentStatus, PricedBill,
-    PricingRules, Role, TaxMode, Totals, price_bill,
+    PricingRules, Role, TaxMode, TenderKind, TenderStatus, Totals, price_bill,
 };
 
 use crate::app::{AppError, Code};
 use tablepay_store::DbConn;
-use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Venue};
+use tablepay_store::rows::{Adjustment, AdjustmentLine, BillItem, Tender, Venue};
 
 pub use tablepay_store::bills::BillRecord;
 
@@ -95,6 +97,8 @@ pub struct BillView {
     pub version: i64,
     pub items: Vec<ItemView>,
     pub adjustments: Vec<AdjustmentView>,
+    /// Money taken outside tablepay and recorded on the bill (cash, card terminal, voucher).
+    pub tenders: Vec<TenderView>,
     pub totals: Totals,
     pub split: Option<SplitView>,
     pub payments: Vec<PaymentSummary>,
@@ -127,20 +131,20 @@ impl BillRecordExt for BillRecord {
             .filter(|i| i.status.is_active())
             .map(|i| LedgerLine { item_id: i.id.clone(), quantity: i.quantity })
             .collect();
-        let payments = self
+        let round = self.bill.split_round;
+        let payments: Vec<LedgerPayment> = self
             .payments
             .iter()
-            .map(|p| {
-                Ok(LedgerPayment {
-                    id: p.id.clone(),
-                    status: p.status,
-                    amount: MinorUnit(p.amount),
-                    tip: MinorUnit(p.tip_amount),
-                    equal_count: (p.split_type == SplitKind::Equal)
-                        .then(|| u32::try_from(p.equal_count.unwrap_or(0)).unwrap_or(0)),
-                })
+            .map(|p| LedgerPayment {
+                id: p.id.clone(),
+                status: p.status,
+                amount: MinorUnit(p.amount),
+                tip: MinorUnit(p.tip_amount),
+                refunded: MinorUnit(p.refunded_amount),
+                equal_count: (p.split_type == SplitKind::Equal && p.split_round == round)
+                    .then(|| u32::try_from(p.equal_count.unwrap_or(0)).unwrap_or(0)),
             })
-            .collect::<Result<Vec<_>, AppError>>()?;
+            .collect();
         let parts: Vec<LedgerPart> = self
             .parts
             .iter()
@@ -151,7 +155,27 @@ impl BillRecordExt for BillRecord {
                 amount: MinorUnit(p.amount),
             })
             .collect();
-        Ledger::new(priced, &lines, &payments, &parts).map_err(|e| match e {
+        let tenders: Vec<LedgerTender> = self
+            .tenders
+            .iter()
+            .filter(|t| t.status == TenderStatus::Recorded)
+            .map(|t| LedgerTender { amount: MinorUnit(t.amount), tip: MinorUnit(t.tip_amount) })
+            .collect();
+        let taken_off = MinorUnit(
+            self.adjustments
+                .iter()
+                .filter(|a| a.kind == REFUND_ADJUSTMENT && a.status == AdjustmentStatus::Applied)
+                .map(|a| a.amount)
+                .sum(),
+        );
+        let accounts = Accounts {
+            payments: &payments,
+            parts: &parts,
+            tenders: &tenders,
+            taken_off,
+            equal_parts: self.bill.equal_parts.and_then(|p| u32::try_from(p).ok()),
+        };
+        Ledger::account(priced, &lines, &accounts).map_err(|e| match e {
             LedgerError::BillOversubscribed => AppError::conflict(Code::Conflict, e.to_string()),
             LedgerError::LineOversubscribed => AppError::conflict(Code::ItemPaid, e.to_string()),
             LedgerError::BadPart | LedgerError::Overflow => AppError::internal(format!("stored bill: {e}")),
@@ -187,11 +211,12 @@ impl BillRecordExt for BillRecord {
             })
             .collect();
         let guest = audience == Audience::Guest;
-        let split = self.bill.equal_parts.map(|parts| SplitView {
+        let split = state.equal.parts.map(|parts| SplitView {
             kind: "equal",
             parts,
-            paid_parts: state.equal_paid,
-            taken_parts: state.equal_taken,
+            paid_parts: state.equal.paid,
+            taken_parts: state.equal.taken,
+            open_shares: state.open_shares(),
         });
         let payments = self
             .payments
@@ -218,6 +243,7 @@ impl BillRecordExt for BillRecord {
             version: self.bill.version,
             items,
             adjustments: self.adjustments.iter().map(|a| AdjustmentView::from_row(a, audience)).collect(),
+            tenders: self.tenders.iter().map(|t| TenderView::from_row(t, audience)).collect(),
             totals: state.totals,
             split,
             payments,
@@ -228,16 +254,66 @@ impl BillRecordExt for BillRecord {
     }
 }
 
-/// A bill being split in equal shares: `parts` fixed by the first share, how many are paid
-/// and how many are paid or held.
+/// The `kind` of an adjustment that records a refund taken off the bill.
+pub const REFUND_ADJUSTMENT: &str = "refund";
+
+/// A bill being split in equal shares of what was left when the split began: `parts` fixed by
+/// its first share, how many are paid, how many are paid or held, and what each open share
+/// (neither paid nor held) costs now. Open shares follow later changes of the bill, so the
+/// last one always ends it at zero.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SplitView {
     #[serde(rename = "type")]
     #[schema(rename = "type", value_type = String, example = "equal")]
     pub kind: &'static str,
-    pub parts: i32,
+    pub parts: u32,
     pub paid_parts: u32,
     pub taken_parts: u32,
+    /// The amount of each share still open, first to last; empty once every share is paid or held.
+    #[schema(value_type = Vec<i64>)]
+    pub open_shares: Vec<MinorUnit>,
+}
+
+/// Money taken outside tablepay and recorded on a bill.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenderView {
+    pub id: String,
+    pub bill_id: String,
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    pub kind: TenderKind,
+    pub amount: i64,
+    pub tip_amount: i64,
+    pub reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub status: TenderStatus,
+    /// Who recorded it (no id for a guest's eyes).
+    pub recorded_by: StaffRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub voided_at: Option<Timestamp>,
+}
+
+impl TenderView {
+    pub fn from_row(t: &Tender, audience: Audience) -> TenderView {
+        let staff = audience == Audience::Venue;
+        TenderView {
+            id: t.id.clone(),
+            bill_id: t.bill_id.clone(),
+            kind: t.kind,
+            amount: t.amount,
+            tip_amount: t.tip_amount,
+            reference: if staff { t.reference.clone() } else { None },
+            note: if staff { t.note.clone() } else { None },
+            status: t.status,
+            recorded_by: StaffRef { id: staff.then(|| t.recorded_by_id.clone()), name: t.recorded_by_name.clone() },
+            void_reason: if staff { t.void_reason.clone() } else { None },
+            created_at: Timestamp(t.created_at),
+            voided_at: t.voided_at.map(Timestamp),
+        }
+    }
 }
 
 /// Who did something: `{id, name, role}` (no id for a guest's eyes).

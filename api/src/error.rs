@@ -19,11 +19,13 @@ pub struct ApiError {
     pub detail: String,
     /// Logged, never rendered.
     internal: Option<String>,
+    /// Extension members of the problem document (e.g. `bill` for `bill_changed`).
+    extra: Option<(&'static str, Box<Value>)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> ApiError {
-        ApiError { status, code, detail: detail.into(), internal: None }
+        ApiError { status, code, detail: detail.into(), internal: None, extra: None }
     }
 
     pub fn unauthorized() -> ApiError {
@@ -58,6 +60,7 @@ impl ApiError {
             code: Code::InternalError,
             detail: "the server could not complete the request; it has been logged".into(),
             internal: Some(cause.into()),
+            extra: None,
         }
     }
 
@@ -67,13 +70,17 @@ impl ApiError {
 
     /// The problem document.
     pub fn body(&self) -> Value {
-        json!({
+        let mut body = json!({
             "type": format!("https://tablepay.dev/errors/{}", self.code),
             "title": self.title(),
             "status": self.status.as_u16(),
             "detail": self.detail,
             "code": self.code.as_str(),
-        })
+        });
+        if let (Some((name, value)), Some(members)) = (&self.extra, body.as_object_mut()) {
+            members.insert((*name).to_owned(), Value::clone(value));
+        }
+        body
     }
 }
 
@@ -126,6 +133,13 @@ impl From<AppError> for ApiError {
                 Code::IdempotencyKeyReused,
                 "this Idempotency-Key was used with a different request; use a new key",
             ),
+            AppError::BillChanged(bill) => ApiError {
+                extra: Some(("bill", bill)),
+                ..ApiError::conflict(
+                    Code::BillChanged,
+                    "the bill changed since you saw it (items, prices or adjustments); check it and pay again",
+                )
+            },
             AppError::Store(e) => ApiError::internal(e.to_string()),
             AppError::Internal(cause) => ApiError::internal(cause),
         }

@@ -185,6 +185,10 @@ pub mod words {
         of(&["comp", "discount"])
     }
 
+    pub fn tender_kinds() -> Object {
+        of(&["cash", "card_present", "voucher", "other"])
+    }
+
     /// The sandbox's test cards: succeeds, declined, insufficient funds.
     pub fn test_cards() -> Object {
         of(&["4242424242424242", "4000000000000002", "4000000000009995"])

@@ -130,6 +130,8 @@ ids! {
     ItemId => "item";
     PaymentId => "payment";
     RefundId => "refund";
+    /// Money taken outside tablepay, recorded on a bill.
+    TenderId => "tender";
     /// A comp or discount.
     AdjustmentId => "adjustment";
     StaffId => "staff";

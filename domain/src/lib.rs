@@ -19,13 +19,13 @@ pub use allocate::{allocate, split_equally};
 pub use charge::{Charge, ChargeError, ChargeRules, charge};
 pub use ids::{
     AdjustmentId, AssistanceId, BillId, DeliveryId, EndpointId, EventId, InvalidId, ItemId, KeyId, PaymentId, RefundId,
-    StaffId, TableId, VenueId,
+    StaffId, TableId, TenderId, VenueId,
 };
 pub use limits::{Authority, Role, used};
 pub use money::{Currency, MAX_SAFE, MinorUnit, MoneyError, UnknownCurrency};
 pub use pricing::{Line, PricedBill, PricedLine, PricingError, PricingRules, TaxMode, Totals, price_bill};
-pub use split::{Fraction, SplitError, Tip, equal_shares_cost, item_part_cost};
+pub use split::{Fraction, SplitError, Tip, equal_shares_cost, item_part_cost, open_shares};
 pub use status::{
     AdjustmentStatus, Approval, AssistanceStatus, BillStatus, DeliveryStatus, ItemStatus, PaymentStatus, RefundStatus,
-    UnknownText,
+    TenderKind, TenderStatus, UnknownText,
 };

@@ -176,6 +176,10 @@ pub struct Totals {
     pub remaining: MinorUnit,
     /// Tips are kept apart from the bill amount: they never count towards `total`.
     pub tips: MinorUnit,
+    /// The bill's part of what was refunded to guests (already taken out of `paid`).
+    pub refunded: MinorUnit,
+    /// What tenders recorded outside tablepay paid (part of `paid`).
+    pub tendered: MinorUnit,
 }
 
 /// Paid and held amounts together exceed the bill total: the caller must refuse the change.
@@ -205,6 +209,8 @@ impl Totals {
             pending,
             remaining,
             tips,
+            refunded: MinorUnit::ZERO,
+            tendered: MinorUnit::ZERO,
         })
     }
 }

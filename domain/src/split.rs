@@ -98,34 +98,30 @@ pub fn item_part_cost(
     Ok(cumulative.checked_sub(claimed_amount)?.clamp(MinorUnit::ZERO, left))
 }
 
-/// The cost of `count` of `parts` equal shares of `total` when `taken` shares are already
-/// paid or held and `remaining` is what the bill has left.
+/// The shares of an equal split not yet paid or held: what is left of the bill, in
+/// `open_shares` equal parts by largest remainder (100.00 in 3 → 33.34, 33.33, 33.33).
 ///
-/// Shares follow largest-remainder allocation (100.00 in 3 → 33.34, 33.33, 33.33); the
-/// payment that takes the last share pays whatever is left, so the bill always closes exactly
-/// even if it changed since the split began.
-pub fn equal_shares_cost(
-    total: MinorUnit,
-    parts: u32,
-    taken: u32,
-    count: u32,
-    remaining: MinorUnit,
-) -> Result<MinorUnit, SplitError> {
-    if count == 0 || taken.checked_add(count).is_none_or(|end| end > parts) {
+/// Recomputing them from what is left whenever the bill changes is what keeps an equal split
+/// true: shares already paid stay as they were, and the open ones always sum to exactly what
+/// is left, so the last share ends the bill at zero and no share is larger than what is left.
+pub fn open_shares(left: MinorUnit, open_shares: u32) -> Result<Vec<MinorUnit>, SplitError> {
+    if open_shares == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(split_equally(left.max(MinorUnit::ZERO), open_shares)?)
+}
+
+/// The cost of `count` of the `open` equal shares of `left` (see [`open_shares`]): the first
+/// `count` of them, which carry the odd units.
+pub fn equal_shares_cost(left: MinorUnit, open: u32, count: u32) -> Result<MinorUnit, SplitError> {
+    if count == 0 || count > open {
         return Err(SplitError::SharesUnavailable);
     }
-    if remaining <= MinorUnit::ZERO {
+    if left <= MinorUnit::ZERO {
         return Err(SplitError::ExceedsRemaining);
     }
-    if taken + count == parts {
-        return Ok(remaining);
-    }
-    let shares = split_equally(total, parts)?;
-    let cost = MinorUnit::sum(shares[taken as usize..(taken + count) as usize].iter().copied())?;
-    if cost > remaining {
-        return Err(SplitError::ExceedsRemaining);
-    }
-    Ok(cost)
+    let shares = open_shares(left, open)?;
+    Ok(MinorUnit::sum(shares[..count as usize].iter().copied())?)
 }
 
 /// A tip on top of a share: a fixed amount or a percentage of the share.
@@ -177,14 +173,16 @@ mod tests {
     #[test]
     fn hundred_in_three_equal_shares() {
         let total = MinorUnit(10_000);
-        assert_eq!(equal_shares_cost(total, 3, 0, 1, total), Ok(MinorUnit(3334)));
-        assert_eq!(equal_shares_cost(total, 3, 1, 1, MinorUnit(6666)), Ok(MinorUnit(3333)));
-        assert_eq!(equal_shares_cost(total, 3, 2, 1, MinorUnit(3333)), Ok(MinorUnit(3333)));
-        assert_eq!(equal_shares_cost(total, 3, 0, 2, total), Ok(MinorUnit(6667)));
-        assert_eq!(equal_shares_cost(total, 3, 3, 1, MinorUnit::ZERO), Err(SplitError::SharesUnavailable));
-        assert_eq!(equal_shares_cost(total, 3, 0, 4, total), Err(SplitError::SharesUnavailable));
-        // Someone paid a custom amount first: a share no longer fits.
-        assert_eq!(equal_shares_cost(total, 3, 0, 1, MinorUnit(3000)), Err(SplitError::ExceedsRemaining));
+        assert_eq!(equal_shares_cost(total, 3, 1), Ok(MinorUnit(3334)));
+        assert_eq!(equal_shares_cost(MinorUnit(6666), 2, 1), Ok(MinorUnit(3333)));
+        assert_eq!(equal_shares_cost(MinorUnit(3333), 1, 1), Ok(MinorUnit(3333)));
+        assert_eq!(equal_shares_cost(total, 3, 2), Ok(MinorUnit(6667)));
+        assert_eq!(equal_shares_cost(MinorUnit::ZERO, 0, 1), Err(SplitError::SharesUnavailable));
+        assert_eq!(equal_shares_cost(total, 3, 4), Err(SplitError::SharesUnavailable));
+        assert_eq!(equal_shares_cost(MinorUnit::ZERO, 2, 1), Err(SplitError::ExceedsRemaining));
+        // Someone paid a custom amount of 70.00 first: the shares are of the 30.00 left.
+        assert_eq!(equal_shares_cost(MinorUnit(3000), 3, 1), Ok(MinorUnit(1000)));
+        assert_eq!(open_shares(MinorUnit(100), 3), Ok(vec![MinorUnit(34), MinorUnit(33), MinorUnit(33)]));
     }
 
     #[test]
@@ -233,9 +231,12 @@ mod tests {
             let total = MinorUnit(total);
             let (mut taken, mut remaining) = (0_u32, total);
             for count in counts {
-                match equal_shares_cost(total, parts, taken, count, remaining) {
+                match equal_shares_cost(remaining, parts - taken, count) {
                     Ok(cost) => {
                         prop_assert!(cost > MinorUnit::ZERO || total.get() < i64::from(parts));
+                        // No share is ever larger than what is left, nor than its fair part.
+                        prop_assert!(cost <= remaining);
+                        prop_assert!(cost.get() <= (remaining.get() * i64::from(count)).div_euclid(i64::from(parts - taken)) + i64::from(count));
                         taken += count;
                         remaining = remaining.checked_sub(cost).expect("fits");
                         prop_assert!(remaining >= MinorUnit::ZERO);

@@ -375,6 +375,25 @@ impl ItemStatus {
 }
 
 text_enum! {
+    /// Money taken outside tablepay and recorded on a bill: it counts toward `paid` while
+    /// `recorded`; a `void` tender (recorded in error) counts nothing. Voiding is final.
+    pub enum TenderStatus {
+        Recorded = "recorded",
+        Void = "void",
+    }
+}
+
+text_enum! {
+    /// How a tender was paid: cash at the table, the venue's own card terminal, a voucher.
+    pub enum TenderKind {
+        Cash = "cash",
+        CardPresent = "card_present",
+        Voucher = "voucher",
+        Other = "other",
+    }
+}
+
+text_enum! {
     /// A guest's call for a server. A table has at most one open call: calling again while
     /// one is open returns it.
     pub enum AssistanceStatus {

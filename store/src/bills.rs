@@ -1,5 +1,6 @@
 //! The bill aggregate: a bill with its venue, table, server, lines, payments and the parts they
-//! take, and its comps and discounts, read in two statements whatever their number.
+//! take, its comps, discounts and refunds taken off it, and its tenders, read in two statements
+//! whatever their number.
 
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
@@ -9,7 +10,9 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use crate::new_id;
-use crate::rows::{Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Venue};
+use crate::rows::{
+    Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Tender, Venue,
+};
 use crate::schema::{bill_items, bills, dining_tables, staff, venues};
 use crate::{DbConn, StoreError, StoreResult};
 use tablepay_domain::{BillStatus, ItemStatus, UnknownText};
@@ -31,10 +34,12 @@ pub struct BillRecord {
     pub adjustments: Vec<Adjustment>,
     /// How the applied ones lower each line.
     pub adjustment_lines: Vec<AdjustmentLine>,
+    /// Money recorded outside tablepay, recorded or void, oldest first.
+    pub tenders: Vec<Tender>,
 }
 
 /// Loads a bill: one statement for the bill with its venue, table and server, one for all of
-/// its lines, payments, parts and adjustments (a `UNION ALL` of rows of one wide shape).
+/// its lines, payments, parts, adjustments and tenders (a `UNION ALL` of rows of one wide shape).
 pub fn load(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>> {
     let header = bills::table
         .inner_join(venues::table.on(venues::id.eq(bills::venue_id)))
@@ -60,6 +65,7 @@ pub fn load(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>>
         parts: Vec::new(),
         adjustments: Vec::new(),
         adjustment_lines: Vec::new(),
+        tenders: Vec::new(),
     };
     for row in rows {
         row.into_record(&mut record)?;
@@ -67,38 +73,43 @@ pub fn load(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>>
     record.items.sort_by(|a, b| (a.position, &a.id).cmp(&(b.position, &b.id)));
     record.payments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     record.adjustments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    record.tenders.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(Some(record))
 }
 
-/// The bill's children as rows of one shape, so that one statement reads them all: the five
+/// The bill's children as rows of one shape, so that one statement reads them all: the six
 /// `SELECT`s of [`CHILDREN`], each followed by the bill id as a bound parameter and joined by
 /// `UNION ALL`. The `CAST`s give each column one type across the branches (PostgreSQL requires
 /// it; INTEGER columns are widened to BIGINT). Columns are read by position, in the order of
 /// [`WideRow`]'s fields.
-const CHILDREN: [&str; 5] = [
+const CHILDREN: [&str; 6] = [
     "SELECT 0 AS kind, id AS s1, bill_id AS s2, name AS s3, external_ref AS s4, status AS s5, \
      CAST(NULL AS TEXT) AS s6, CAST(NULL AS TEXT) AS s7, CAST(NULL AS TEXT) AS s8, CAST(NULL AS TEXT) AS s9, \
      CAST(NULL AS TEXT) AS s10, CAST(NULL AS TEXT) AS s11, CAST(NULL AS TEXT) AS s12, CAST(NULL AS TEXT) AS s13, \
      CAST(NULL AS TEXT) AS s14, \
      CAST(position AS BIGINT) AS n1, quantity AS n2, unit_price AS n3, CAST(tax_rate_bps AS BIGINT) AS n4, \
-     CAST(NULL AS BIGINT) AS n5, \
+     CAST(NULL AS BIGINT) AS n5, CAST(NULL AS BIGINT) AS n6, \
      created_at AS t1, voided_at AS t2, CAST(NULL AS TIMESTAMP) AS t3, CAST(NULL AS TIMESTAMP) AS t4 \
      FROM bill_items WHERE bill_id = ",
     "SELECT 1, id, bill_id, venue_id, status, split_type, currency, provider, provider_ref, client_secret, \
      failure_code, email, server_id, idempotency_key, request_fingerprint, \
      amount, tip_amount, refunded_amount, CAST(equal_parts AS BIGINT), CAST(equal_count AS BIGINT), \
-     expires_at, created_at, updated_at, succeeded_at \
+     CAST(split_round AS BIGINT), expires_at, created_at, updated_at, succeeded_at \
      FROM payments WHERE bill_id = ",
     "SELECT 2, payment_id, bill_id, item_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-     fraction_num, fraction_den, amount, NULL, NULL, NULL, NULL, NULL, NULL \
+     fraction_num, fraction_den, amount, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
      FROM payment_items WHERE bill_id = ",
     "SELECT 3, id, bill_id, venue_id, item_id, kind, reason, status, created_by_id, created_by_name, \
-     created_by_role, approved_by_id, approved_by_name, NULL, NULL, \
-     amount, CAST(percent_bps AS BIGINT), NULL, NULL, NULL, decided_at, created_at, NULL, NULL \
+     created_by_role, approved_by_id, approved_by_name, refund_id, NULL, \
+     amount, CAST(percent_bps AS BIGINT), NULL, NULL, NULL, NULL, decided_at, created_at, NULL, NULL \
      FROM adjustments WHERE bill_id = ",
     "SELECT 4, adjustment_id, bill_id, item_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-     amount, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+     amount, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
      FROM adjustment_lines WHERE bill_id = ",
+    "SELECT 5, id, bill_id, venue_id, kind, status, reference, note, recorded_by_id, recorded_by_name, \
+     recorded_by_role, void_reason, voided_by_name, NULL, NULL, \
+     amount, tip_amount, NULL, NULL, NULL, NULL, created_at, voided_at, NULL, NULL \
+     FROM tenders WHERE bill_id = ",
 ];
 
 /// [`CHILDREN`] for one bill, as a query diesel can prepare once per connection and reuse
@@ -137,7 +148,7 @@ impl Query for Children<'_> {
             Nullable<Text>,
             Nullable<Text>,
         ),
-        (Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>),
+        (Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>),
         (Nullable<Timestamp>, Nullable<Timestamp>, Nullable<Timestamp>, Nullable<Timestamp>),
     );
 }
@@ -170,7 +181,7 @@ struct WideRow {
     times: Times,
 }
 
-type Numbers = (Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+type Numbers = (Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
 type Times = (Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>);
 
 type Texts = (
@@ -208,7 +219,7 @@ fn narrow(value: Option<i64>, column: &str) -> StoreResult<Option<i32>> {
 impl WideRow {
     fn into_record(self, record: &mut BillRecord) -> StoreResult<()> {
         let (s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14) = self.text;
-        let (n1, n2, n3, n4, n5) = self.numbers;
+        let (n1, n2, n3, n4, n5, n6) = self.numbers;
         let (t1, t2, t3, t4) = self.times;
         match self.kind {
             0 => record.items.push(BillItem {
@@ -244,6 +255,7 @@ impl WideRow {
                 refunded_amount: required(n3, "payments.refunded_amount")?,
                 equal_parts: narrow(n4, "payments.equal_parts")?,
                 equal_count: narrow(n5, "payments.equal_count")?,
+                split_round: required(narrow(n6, "payments.split_round")?, "payments.split_round")?,
                 expires_at: required(t1, "payments.expires_at")?,
                 created_at: required(t2, "payments.created_at")?,
                 updated_at: required(t3, "payments.updated_at")?,
@@ -270,6 +282,7 @@ impl WideRow {
                 created_by_role: word(s10, "adjustments.created_by_role")?,
                 approved_by_id: s11,
                 approved_by_name: s12,
+                refund_id: s13,
                 amount: required(n1, "adjustments.amount")?,
                 percent_bps: narrow(n2, "adjustments.percent_bps")?,
                 decided_at: t1,
@@ -281,16 +294,37 @@ impl WideRow {
                 item_id: required(s3, "adjustment_lines.item_id")?,
                 amount: required(n1, "adjustment_lines.amount")?,
             }),
+            5 => record.tenders.push(Tender {
+                id: required(s1, "tenders.id")?,
+                bill_id: required(s2, "tenders.bill_id")?,
+                venue_id: required(s3, "tenders.venue_id")?,
+                kind: word(s4, "tenders.kind")?,
+                status: word(s5, "tenders.status")?,
+                reference: s6,
+                note: s7,
+                recorded_by_id: required(s8, "tenders.recorded_by_id")?,
+                recorded_by_name: required(s9, "tenders.recorded_by_name")?,
+                recorded_by_role: word(s10, "tenders.recorded_by_role")?,
+                void_reason: s11,
+                voided_by_name: s12,
+                amount: required(n1, "tenders.amount")?,
+                tip_amount: required(n2, "tenders.tip_amount")?,
+                created_at: required(t1, "tenders.created_at")?,
+                voided_at: t2,
+            }),
             other => return Err(StoreError::corrupt(format!("unknown child kind {other}"))),
         }
         Ok(())
     }
 }
 
-/// Fixes the number of equal shares the bill is split in: its first equal share does.
-pub fn fix_equal_parts(conn: &mut DbConn, bill_id: &str, parts: i32) -> StoreResult<()> {
-    diesel::update(bills::table.find(bill_id)).set(bills::equal_parts.eq(parts)).execute(conn)?;
-    Ok(())
+/// Starts the bill's equal split (over) in `parts` shares: a new round, in which only the
+/// shares taken from now on count. Returns the round.
+pub fn start_split(conn: &mut DbConn, bill_id: &str, parts: i32) -> StoreResult<i32> {
+    diesel::update(bills::table.find(bill_id))
+        .set((bills::equal_parts.eq(parts), bills::split_round.eq(bills::split_round + 1)))
+        .execute(conn)?;
+    Ok(bills::table.find(bill_id).select(bills::split_round).first(conn)?)
 }
 
 /// Turns an `open` bill `paid`; false when it was not open.
@@ -306,6 +340,25 @@ pub fn settle(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResu
 pub fn bump(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult<()> {
     diesel::update(bills::table.find(bill_id))
         .set((bills::version.eq(bills::version + 1), bills::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A bill's status, read on its own.
+pub fn status_of(conn: &mut DbConn, bill_id: &str) -> StoreResult<BillStatus> {
+    let status: String = bills::table.find(bill_id).select(bills::status).first(conn)?;
+    Ok(status.try_into()?)
+}
+
+/// Records that the bill's content changed (items, prices, adjustments): a new version, which
+/// a guest's payment must have seen (`bill_version`).
+pub fn bump_content(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(bills::table.find(bill_id))
+        .set((
+            bills::version.eq(bills::version + 1),
+            bills::content_version.eq(bills::version + 1),
+            bills::updated_at.eq(now),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -341,6 +394,8 @@ pub fn insert(conn: &mut DbConn, new: NewBill, now: NaiveDateTime) -> StoreResul
         updated_at: now,
         paid_at: None,
         closed_at: None,
+        content_version: 1,
+        split_round: 0,
     };
     diesel::insert_into(bills::table).values(bill.clone()).execute(conn)?;
     Ok(bill.id)

@@ -8,16 +8,17 @@ use diesel::prelude::*;
 use tablepay_domain::{AssistanceStatus, RefundStatus};
 
 use crate::rows::{
-    AdjustmentLine, AssistanceRequest, AuditEntry, Bill, BillItem, DiningTable, Payment, Refund, Staff, Venue,
+    Adjustment, AdjustmentLine, AssistanceRequest, AuditEntry, Bill, BillItem, DiningTable, Payment, Refund, Staff,
+    Tender, Venue,
 };
 use crate::schema::{
-    adjustment_lines, assistance_requests, audit_log, bill_items, bills, dining_tables, payments, refunds, staff,
-    venues,
+    adjustment_lines, adjustments, assistance_requests, audit_log, bill_items, bills, dining_tables, payments, refunds,
+    staff, tenders, venues,
 };
 use crate::{DbConn, StoreResult};
 
 /// A venue's floor as stored: enough to price every current bill, without the payments'
-/// parts and the adjustments themselves (the totals need neither).
+/// parts and the comps themselves (the totals need neither: comps price through their lines).
 #[derive(Debug)]
 pub struct FloorRows {
     pub venue: Venue,
@@ -29,12 +30,15 @@ pub struct FloorRows {
     pub items: Vec<BillItem>,
     pub payments: Vec<Payment>,
     pub adjustment_lines: Vec<AdjustmentLine>,
+    /// Refunds taken off those bills (adjustments of kind `refund`).
+    pub refund_adjustments: Vec<Adjustment>,
+    pub tenders: Vec<Tender>,
     pub staff: Vec<Staff>,
     /// Open calls for a server.
     pub calls: Vec<AssistanceRequest>,
 }
 
-/// Reads the floor in eight statements, whatever the number of tables.
+/// Reads the floor in ten statements, whatever the number of tables.
 pub fn load(conn: &mut DbConn, venue_id: &str) -> StoreResult<FloorRows> {
     let venue: Venue = venues::table.find(venue_id).select(Venue::as_select()).first(conn)?;
     let tables = dining_tables::table
@@ -60,13 +64,19 @@ pub fn load(conn: &mut DbConn, venue_id: &str) -> StoreResult<FloorRows> {
         .filter(adjustment_lines::bill_id.eq_any(&bill_ids))
         .select(AdjustmentLine::as_select())
         .load(conn)?;
+    let refund_adjustments = adjustments::table
+        .filter(adjustments::bill_id.eq_any(&bill_ids))
+        .filter(adjustments::kind.eq("refund"))
+        .select(Adjustment::as_select())
+        .load(conn)?;
+    let tenders = tenders::table.filter(tenders::bill_id.eq_any(&bill_ids)).select(Tender::as_select()).load(conn)?;
     let staff = staff::table.filter(staff::venue_id.eq(venue_id)).select(Staff::as_select()).load(conn)?;
     let calls = assistance_requests::table
         .filter(assistance_requests::venue_id.eq(venue_id))
         .filter(assistance_requests::status.eq(AssistanceStatus::Open.as_str()))
         .select(AssistanceRequest::as_select())
         .load(conn)?;
-    Ok(FloorRows { venue, tables, bills, items, payments, adjustment_lines, staff, calls })
+    Ok(FloorRows { venue, tables, bills, items, payments, adjustment_lines, refund_adjustments, tenders, staff, calls })
 }
 
 /// A page of the venue's audit log, newest first, after `cursor` (an entry id).

@@ -21,6 +21,7 @@ pub mod rows;
 pub mod schema;
 pub mod staff;
 pub mod tables;
+pub mod tenders;
 pub mod venues;
 
 pub use dialect::{lock_bill, now, unique_violation, write_transaction};

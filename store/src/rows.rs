@@ -6,9 +6,10 @@ use diesel::prelude::*;
 use tablepay_domain::ledger::SplitKind;
 use tablepay_domain::{
     AdjustmentStatus, AssistanceStatus, BillStatus, DeliveryStatus, ItemStatus, PaymentStatus, RefundStatus, Role,
+    TenderKind, TenderStatus,
 };
 
-use crate::schema::{adjustment_lines, adjustments, assistance_requests, audit_log, feedback, refunds};
+use crate::schema::{adjustment_lines, adjustments, assistance_requests, audit_log, feedback, refunds, tenders};
 use crate::schema::{
     api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events,
     staff, venues, webhook_attempts, webhook_deliveries, webhook_endpoints,
@@ -87,6 +88,11 @@ pub struct Bill {
     pub updated_at: NaiveDateTime,
     pub paid_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
+    /// The `version` at which items, prices or adjustments last changed (the stale-bill check).
+    pub content_version: i64,
+    /// The round of the bill's equal split: starting it over with another number of parts
+    /// begins a new round, and only shares of the current round count.
+    pub split_round: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -146,6 +152,8 @@ pub struct Payment {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub succeeded_at: Option<NaiveDateTime>,
+    /// For an equal share: the round of the bill's split it belongs to.
+    pub split_round: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -255,6 +263,8 @@ pub struct Adjustment {
     pub approved_by_name: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// For a `refund` adjustment: the refund it takes off the bill.
+    pub refund_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -289,6 +299,33 @@ pub struct Refund {
     pub created_at: NaiveDateTime,
     /// The request's `Idempotency-Key`: a retry after an unknown outcome resumes this refund.
     pub idempotency_key: Option<String>,
+    /// Whether the refunded amount is also taken off the bill (else it is payable again).
+    pub adjust_bill: bool,
+}
+
+/// Money taken outside tablepay and recorded on a bill.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenders)]
+pub struct Tender {
+    pub id: String,
+    pub venue_id: String,
+    pub bill_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: TenderKind,
+    pub amount: i64,
+    pub tip_amount: i64,
+    pub reference: Option<String>,
+    pub note: Option<String>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: TenderStatus,
+    pub recorded_by_id: String,
+    pub recorded_by_name: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub recorded_by_role: Role,
+    pub void_reason: Option<String>,
+    pub voided_by_name: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub voided_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

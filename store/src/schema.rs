@@ -68,6 +68,8 @@ diesel::table! {
         updated_at -> Timestamp,
         paid_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
+        content_version -> BigInt,
+        split_round -> Integer,
     }
 }
 
@@ -130,6 +132,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         succeeded_at -> Nullable<Timestamp>,
+        split_round -> Integer,
     }
 }
 
@@ -249,6 +252,7 @@ diesel::table! {
         approved_by_name -> Nullable<Text>,
         decided_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        refund_id -> Nullable<Text>,
     }
 }
 
@@ -280,6 +284,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         idempotency_key -> Nullable<Text>,
+        adjust_bill -> Bool,
     }
 }
 
@@ -350,4 +355,26 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     assistance_requests,
     feedback,
+    tenders,
 );
+
+diesel::table! {
+    tenders (id) {
+        id -> Text,
+        venue_id -> Text,
+        bill_id -> Text,
+        kind -> Text,
+        amount -> BigInt,
+        tip_amount -> BigInt,
+        reference -> Nullable<Text>,
+        note -> Nullable<Text>,
+        status -> Text,
+        recorded_by_id -> Text,
+        recorded_by_name -> Text,
+        recorded_by_role -> Text,
+        void_reason -> Nullable<Text>,
+        voided_by_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        voided_at -> Nullable<Timestamp>,
+    }
+}

@@ -24,6 +24,8 @@ pub enum Permission {
     RunVenue,
     /// Webhook endpoints and their deliveries: the POS that receives them, or a manager.
     KeepWebhooks,
+    /// Record money taken outside tablepay, move and merge parties: the POS and every staff member.
+    TakeMoney,
 }
 
 impl Permission {
@@ -32,6 +34,7 @@ impl Permission {
             Permission::KeepBills | Permission::KeepTables | Permission::KeepWebhooks => &[Role::Pos, Role::Manager],
             Permission::ServeGuests => &[Role::Server, Role::Manager],
             Permission::Decide | Permission::RunVenue => &[Role::Manager],
+            Permission::TakeMoney => &[Role::Pos, Role::Server, Role::Manager],
         }
     }
 }

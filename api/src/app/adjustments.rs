@@ -18,7 +18,7 @@ use crate::app::outcomes::settle_if_paid;
 use crate::app::venues::MAX_BPS;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit::{self, Entry};
-use crate::billing::{AdjustmentView, Audience, BillRecord, BillRecordExt, load_bill};
+use crate::billing::{AdjustmentView, Audience, BillRecord, BillRecordExt, REFUND_ADJUSTMENT, load_bill};
 use tablepay_store::new_id;
 
 /// What kind of reduction: a comp (free) or a discount (an amount or a percentage).
@@ -82,7 +82,7 @@ fn request_in(
         .adjustments
         .iter()
         .filter(|a| a.created_by_id == caller.actor_id())
-        .filter(|a| a.status.counts_against_limit())
+        .filter(|a| a.kind != REFUND_ADJUSTMENT && a.status.counts_against_limit())
         .map(|a| a.amount);
     let status: AdjustmentStatus = approvals::request_status(caller, record.venue.server_comp_limit, counted, amount)?;
     let applied = !status.awaits_approval();
@@ -103,6 +103,7 @@ fn request_in(
         approved_by_name: None,
         decided_at: applied.then(now),
         created_at: now(),
+        refund_id: None,
     };
     stored::insert(conn, &adjustment)?;
     audit_request(conn, caller, &adjustment, applied)?;
@@ -247,7 +248,7 @@ fn below_paid() -> AppError {
 fn apply(conn: &mut DbConn, record: &BillRecord, adjustment: &Adjustment) -> AppResult<BillRecord> {
     let lines = spread(record, adjustment)?;
     stored::insert_lines(conn, &lines)?;
-    tablepay_store::bills::bump(conn, &record.bill.id, now())?;
+    tablepay_store::bills::bump_content(conn, &record.bill.id, now())?;
     let updated = load_bill(conn, &record.bill.id)?.ok_or_else(|| AppError::internal("bill vanished"))?;
     updated.state().map_err(|e| if matches!(e, AppError::Conflict(..)) { below_paid() } else { e })?;
     settle_if_paid(conn, &record.bill.id, now())?;

@@ -62,7 +62,7 @@ fn reload(conn: &mut DbConn, bill_id: &str) -> AppResult<BillRecord> {
 /// Records that the bill changed (version, `bill.updated`) and returns it re-read. Voiding
 /// what nobody paid for can leave a bill exactly paid: it settles here.
 fn bump(conn: &mut DbConn, bill_id: &str) -> AppResult<BillRecord> {
-    stored::bump(conn, bill_id, now())?;
+    stored::bump_content(conn, bill_id, now())?;
     let mut record = reload(conn, bill_id)?;
     bill_event(conn, &record, "bill.updated")?;
     if settle_if_paid(conn, bill_id, now())? {

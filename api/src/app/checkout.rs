@@ -20,7 +20,7 @@ use crate::app::guest::table_by_token;
 use crate::app::outcomes::{bill_updated, bump_bill, transition};
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
-use crate::billing::{BillRecordExt, currency};
+use crate::billing::{Audience, BillRecordExt, currency};
 
 /// What a guest asks to pay, parsed at the HTTP edge.
 #[derive(Debug, Clone)]
@@ -28,6 +28,9 @@ pub struct Checkout {
     /// The table whose QR code the guest holds: only its bills can be paid.
     pub table_id: String,
     pub bill_id: String,
+    /// The bill's `version` as the guest last saw it: a payment made on a bill whose content
+    /// changed since is refused with `bill_changed`.
+    pub bill_version: Option<i64>,
     /// Item ids as the guest sent them: they are read under the lock, after the bill's own
     /// refusals (a closed bill is reported as closed whatever the split names).
     pub split: SplitRequest,
@@ -95,10 +98,16 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
     if !record.bill.status.accepts_payments() {
         return Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
     }
+    if let Some(seen) = request.bill_version
+        && (seen < record.bill.content_version || seen > record.bill.version)
+    {
+        let view = serde_json::to_value(record.view(Audience::Guest)?)
+            .map_err(|e| AppError::internal(format!("guest view: {e}")))?;
+        return Err(AppError::BillChanged(Box::new(view)));
+    }
     let split = canonical_split(&request.split)?;
     let ledger = record.state()?;
-    let fixed_parts = record.bill.equal_parts.map(i64::from);
-    let priced = ledger.price_split(&split, fixed_parts).map_err(refusal)?;
+    let priced = ledger.price_split(&split).map_err(refusal)?;
     let currency = currency(&record.venue)?;
     let provider = providers.get(&record.venue.payment_provider)?;
     let rules = provider.charge_rules(currency.code(), currency.exponent());
@@ -133,9 +142,9 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         created_at: now,
         updated_at: now,
         succeeded_at: None,
+        split_round: record.bill.split_round,
     };
-    store_hold(conn, &payment, &priced)?;
-    Ok(payment)
+    store_hold(conn, payment, &priced)
 }
 
 /// The bill `bill_id` of table `table_id`, locked until the transaction ends; 404 otherwise.
@@ -150,9 +159,12 @@ fn locked_bill(conn: &mut DbConn, bill_id: &str, table_id: &str) -> AppResult<Bi
     Ok(record)
 }
 
-/// Stores the pending payment with the parts it takes, fixes the bill's equal shares with its
-/// first one, and tells the table.
-fn store_hold(conn: &mut DbConn, payment: &Payment, priced: &PricedSplit) -> AppResult<()> {
+/// Stores the pending payment with the parts it takes, starts the bill's equal split with its
+/// first share (or over, with another number of parts), and tells the table.
+fn store_hold(conn: &mut DbConn, mut payment: Payment, priced: &PricedSplit) -> AppResult<Payment> {
+    if let Some(equal) = priced.equal.filter(|e| e.new_split) {
+        payment.split_round = tablepay_store::bills::start_split(conn, &payment.bill_id, equal.parts as i32)?;
+    }
     let parts: Vec<PaymentItem> = priced
         .parts
         .iter()
@@ -165,12 +177,10 @@ fn store_hold(conn: &mut DbConn, payment: &Payment, priced: &PricedSplit) -> App
             amount: p.amount.get(),
         })
         .collect();
-    stored::insert(conn, payment, &parts)?;
-    if let Some(equal) = priced.equal {
-        tablepay_store::bills::fix_equal_parts(conn, &payment.bill_id, equal.parts as i32)?;
-    }
+    stored::insert(conn, &payment, &parts)?;
     bump_bill(conn, &payment.bill_id, payment.created_at)?;
-    bill_updated(conn, &payment.bill_id)
+    bill_updated(conn, &payment.bill_id)?;
+    Ok(payment)
 }
 
 /// The split with its item ids in canonical form; an id that is no id names no line.
@@ -216,9 +226,12 @@ fn refusal(refusal: SplitRefusal) -> AppError {
         SplitRefusal::ItemsExceed { cost, remaining } => {
             exceeds(format!("those items cost {} but only {} remains to be paid", cost.get(), remaining.get()))
         }
-        SplitRefusal::SplitInOtherParts { parts } => AppError::conflict(
-            Code::Conflict,
-            format!("this bill is being split in {parts} equal shares; pay shares of {parts}"),
+        SplitRefusal::SplitInProgress { parts } => AppError::conflict(
+            Code::SplitInProgress,
+            format!(
+                "this bill is being split in {parts} equal shares: pay one or more of them, or everything left \
+                 (another number of parts starts the split over once no share is held)"
+            ),
         ),
         SplitRefusal::Taken(SplitError::ItemUnavailable) => {
             AppError::conflict(Code::ItemsUnavailable, "part of those items is already paid or held by another guest")

@@ -19,6 +19,10 @@ pub enum Code {
     ItemPaid,
     ItemsUnavailable,
     AmountExceedsRemaining,
+    BillChanged,
+    SplitInProgress,
+    TableOccupied,
+    PaymentsPending,
     IdempotencyKeyReused,
     IdempotencyKeyInUse,
     ProviderRejected,
@@ -44,6 +48,10 @@ impl Code {
             Code::ItemPaid => "item_paid",
             Code::ItemsUnavailable => "items_unavailable",
             Code::AmountExceedsRemaining => "amount_exceeds_remaining",
+            Code::BillChanged => "bill_changed",
+            Code::SplitInProgress => "split_in_progress",
+            Code::TableOccupied => "table_occupied",
+            Code::PaymentsPending => "payments_pending",
             Code::IdempotencyKeyReused => "idempotency_key_reused",
             Code::IdempotencyKeyInUse => "idempotency_key_in_use",
             Code::ProviderRejected => "provider_rejected",
@@ -69,6 +77,10 @@ impl Code {
             Code::Conflict => "Conflict",
             Code::BillNotOpen => "Bill not open",
             Code::ItemPaid => "Item paid",
+            Code::BillChanged => "Bill changed",
+            Code::SplitInProgress => "Split in progress",
+            Code::TableOccupied => "Table occupied",
+            Code::PaymentsPending => "Payments pending",
             Code::IdempotencyKeyReused => "Idempotency key reused",
             Code::IdempotencyKeyInUse => "Idempotency key in use",
             Code::PayloadTooLarge => "Payload too large",
@@ -105,6 +117,9 @@ pub enum AppError {
     ProviderFailed(String),
     /// The `Idempotency-Key` was used before with a different request (422).
     KeyReused,
+    /// The bill's content changed since the guest saw it (409 `bill_changed`), with the bill
+    /// as the guest now sees it.
+    BillChanged(Box<serde_json::Value>),
     /// The store failed underneath.
     Store(StoreError),
     /// Anything else that should not happen; logged, never shown.
@@ -142,6 +157,7 @@ impl fmt::Display for AppError {
             AppError::Invalid(d) | AppError::Forbidden(d) | AppError::ProviderRejected(d) => f.write_str(d),
             AppError::ProviderUnavailable(d) | AppError::ProviderFailed(d) | AppError::Internal(d) => f.write_str(d),
             AppError::KeyReused => f.write_str("the Idempotency-Key was used with a different request"),
+            AppError::BillChanged(_) => f.write_str("the bill changed since it was read"),
             AppError::Conflict(code, d) => write!(f, "{code}: {d}"),
             AppError::Store(e) => write!(f, "{e}"),
         }

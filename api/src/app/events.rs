@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppResult;
 use crate::billing::{Audience, BillRecord, BillRecordExt, Timestamp};
-use tablepay_domain::VenueId;
+use tablepay_domain::{TenderStatus, VenueId};
 use tablepay_store::outbox::{self, NewEvent};
 use tablepay_store::rows::Event;
 use tablepay_store::{DbConn, Store};
@@ -25,6 +25,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "assistance.requested",
     "feedback.received",
     "adjustment.pending_approval",
+    "tender.recorded",
+    "tender.voided",
+    "payment.captured_after_release",
+    "webhook.delivery_failed",
+    "webhook_endpoint.disabled",
     "refund.pending_approval",
     "assistance.resolved",
     "adjustment.approved",
@@ -86,6 +91,12 @@ pub fn settled_event(conn: &mut DbConn, record: &BillRecord, settled_at: NaiveDa
         .filter(|p| p.status.captured())
         .map(|p| json!({"id": p.id, "amount": p.amount, "tip_amount": p.tip_amount, "provider": p.provider, "provider_ref": p.provider_ref}))
         .collect();
+    let tenders: Vec<Value> = record
+        .tenders
+        .iter()
+        .filter(|t| t.status == TenderStatus::Recorded)
+        .map(|t| json!({"id": t.id, "type": t.kind, "amount": t.amount, "tip_amount": t.tip_amount, "reference": t.reference}))
+        .collect();
     let data = json!({
         "venue_id": record.bill.venue_id,
         "table_id": record.bill.table_id,
@@ -97,6 +108,7 @@ pub fn settled_event(conn: &mut DbConn, record: &BillRecord, settled_at: NaiveDa
         "server": record.server.as_ref().map(|s| json!({"id": s.id, "name": s.name})),
         "settled_at": Timestamp(settled_at),
         "payments": payments,
+        "tenders": tenders,
     });
     emit(conn, &record.bill.venue_id, "table.settled", data)?;
     Ok(())

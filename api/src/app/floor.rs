@@ -12,7 +12,7 @@ use tablepay_domain::{BillStatus, MinorUnit};
 use tablepay_store::Store;
 use tablepay_store::floor::{self as stored, FloorRows};
 use tablepay_store::rows::{
-    AdjustmentLine, AssistanceRequest, AuditEntry, Bill, BillItem, DiningTable, Payment, Staff,
+    Adjustment, AdjustmentLine, AssistanceRequest, AuditEntry, Bill, BillItem, DiningTable, Payment, Staff, Tender,
 };
 use utoipa::ToSchema;
 
@@ -64,6 +64,8 @@ struct Floor {
     items: HashMap<String, Vec<BillItem>>,
     payments: HashMap<String, Vec<Payment>>,
     discounts: HashMap<String, Vec<AdjustmentLine>>,
+    refunds: HashMap<String, Vec<Adjustment>>,
+    tenders: HashMap<String, Vec<Tender>>,
     servers: HashMap<String, Staff>,
     calls: HashMap<String, Vec<AssistanceRequest>>,
 }
@@ -74,6 +76,8 @@ impl Floor {
             items: group(std::mem::take(&mut rows.items), |i| i.bill_id.clone()),
             payments: group(std::mem::take(&mut rows.payments), |p| p.bill_id.clone()),
             discounts: group(std::mem::take(&mut rows.adjustment_lines), |a| a.bill_id.clone()),
+            refunds: group(std::mem::take(&mut rows.refund_adjustments), |a| a.bill_id.clone()),
+            tenders: group(std::mem::take(&mut rows.tenders), |t| t.bill_id.clone()),
             servers: std::mem::take(&mut rows.staff).into_iter().map(|s| (s.id.clone(), s)).collect(),
             calls: group(std::mem::take(&mut rows.calls), |a| a.table_id.clone()),
             rows,
@@ -122,8 +126,9 @@ impl Floor {
             items: self.items.remove(&bill.id).unwrap_or_default(),
             payments: self.payments.remove(&bill.id).unwrap_or_default(),
             parts: Vec::new(),
-            adjustments: Vec::new(),
+            adjustments: self.refunds.remove(&bill.id).unwrap_or_default(),
             adjustment_lines: self.discounts.remove(&bill.id).unwrap_or_default(),
+            tenders: self.tenders.remove(&bill.id).unwrap_or_default(),
         };
         let totals = record.state()?.totals;
         let status = match bill.status {

@@ -18,6 +18,7 @@ pub mod receipts;
 pub mod refunds;
 pub mod staff;
 pub mod tables;
+pub mod tenders;
 pub mod venues;
 
 pub use error::{AppError, AppResult, Code};

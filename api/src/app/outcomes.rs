@@ -9,17 +9,17 @@
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use tablepay_domain::{BillStatus, PaymentStatus};
+use tablepay_domain::{AdjustmentStatus, BillStatus, PaymentStatus, Role};
 use tablepay_payments::sandbox::CardOutcome;
 use tablepay_payments::{ProviderError, ProviderEvent, SandboxProvider};
 use tablepay_store::payments::{self as stored, PaymentChanges};
-use tablepay_store::rows::{Payment, PaymentItem, ProviderEventRecord};
+use tablepay_store::rows::{Adjustment, Payment, PaymentItem, ProviderEventRecord};
 use tablepay_store::{DbConn, Store, lock_bill, now};
 
 use crate::app::events;
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
-use crate::billing::{BillRecordExt, load_bill};
+use crate::billing::{BillRecordExt, REFUND_ADJUSTMENT, load_bill};
 use tablepay_domain::PaymentId;
 
 /// What applying a provider event did.
@@ -71,12 +71,12 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
     lock_bill(conn, &payment.bill_id)?;
     // Read again under the lock: a concurrent outcome may have moved it.
     let payment = stored::get(conn, &payment.id)?;
-    apply_to_payment(conn, event, &payment)?;
+    apply_to_payment(conn, provider, event, &payment)?;
     Ok(Applied::Payment(payment.id))
 }
 
 /// The payment's side of an outcome, under the bill's lock.
-fn apply_to_payment(conn: &mut DbConn, event: &ProviderEvent, payment: &Payment) -> AppResult<()> {
+fn apply_to_payment(conn: &mut DbConn, provider: &str, event: &ProviderEvent, payment: &Payment) -> AppResult<()> {
     let current = payment.status;
     let now = now();
     match event {
@@ -110,7 +110,7 @@ fn apply_to_payment(conn: &mut DbConn, event: &ProviderEvent, payment: &Payment)
         ProviderEvent::Refunded { amount_refunded, .. } => {
             // Stripe reports the running total, so applying it twice changes nothing.
             if current.captured() && *amount_refunded > payment.refunded_amount {
-                record_refunded(conn, payment, *amount_refunded, now)?;
+                record_refunded(conn, payment, *amount_refunded, &RefundedBy::provider(provider), now)?;
             }
         }
         ProviderEvent::Ignored { .. } => {}
@@ -173,12 +173,50 @@ pub fn transition(
     }
 }
 
+/// Who refunded, and whether the bill is to be lowered by it.
+#[derive(Debug, Clone, Copy)]
+pub struct RefundedBy<'a> {
+    /// Our refund, when it is one (a refund made at the provider directly has none).
+    pub refund_id: Option<&'a str>,
+    /// Take the bill's part of the refund off the bill (else it becomes payable again, which
+    /// only an open bill allows: on a paid or closed bill it is always taken off).
+    pub adjust_bill: bool,
+    pub id: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub reason: &'a str,
+}
+
+impl<'a> RefundedBy<'a> {
+    /// A refund made at the provider (e.g. in Stripe's dashboard): taken off the bill, as
+    /// recorded by the integration.
+    pub fn provider(provider: &'a str) -> RefundedBy<'a> {
+        RefundedBy {
+            refund_id: None,
+            adjust_bill: true,
+            id: provider,
+            name: provider,
+            role: Role::Pos,
+            reason: "refunded at the payment provider",
+        }
+    }
+}
+
 /// Records that `refunded` of a captured payment has gone back to the guest (capped at what
 /// was captured), moves it to `partially_refunded` or `refunded`, and emits `payment.refunded`.
-/// Our own refunds and Stripe's `charge.refunded` both come here.
-pub fn record_refunded(conn: &mut DbConn, payment: &Payment, refunded: i64, now: NaiveDateTime) -> AppResult<()> {
+/// Our own refunds and Stripe's `charge.refunded` both come here. A refund gives back the
+/// bill's part of the payment first, then its tip; the bill's part lowers `paid` and, taken
+/// off the bill, becomes an applied adjustment of kind `refund`, so `remaining` stays.
+pub fn record_refunded(
+    conn: &mut DbConn,
+    payment: &Payment,
+    refunded: i64,
+    by: &RefundedBy<'_>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
     let captured = payment.amount + payment.tip_amount;
     let refunded = refunded.min(captured);
+    let of_bill = refunded.min(payment.amount) - payment.refunded_amount.min(payment.amount);
     let next = if refunded >= captured { PaymentStatus::Refunded } else { PaymentStatus::PartiallyRefunded };
     let current = payment.status;
     // `refunded → refunded` is no move in `can_become`, but it is what Stripe's late
@@ -188,8 +226,44 @@ pub fn record_refunded(conn: &mut DbConn, payment: &Payment, refunded: i64, now:
         return Err(AppError::conflict(Code::Conflict, format!("the payment is {}", current.as_str())));
     }
     stored::update(conn, &payment.id, &PaymentChanges::at(now).refunded_amount(refunded).status(next))?;
-    bump_bill(conn, &payment.bill_id, now)?;
+    let adjust = by.adjust_bill || !tablepay_store::bills::status_of(conn, &payment.bill_id)?.accepts_changes();
+    if of_bill > 0 && adjust {
+        take_off_bill(conn, payment, of_bill, by, now)?;
+        tablepay_store::bills::bump_content(conn, &payment.bill_id, now)?;
+    } else {
+        bump_bill(conn, &payment.bill_id, now)?;
+    }
     events::payment_event(conn, &payment.id, "payment.refunded")
+}
+
+/// The adjustment that takes a refund's part of the bill off it.
+fn take_off_bill(
+    conn: &mut DbConn,
+    payment: &Payment,
+    amount: i64,
+    by: &RefundedBy<'_>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let adjustment = Adjustment {
+        id: tablepay_store::new_id(),
+        venue_id: payment.venue_id.clone(),
+        bill_id: payment.bill_id.clone(),
+        item_id: None,
+        kind: REFUND_ADJUSTMENT.to_owned(),
+        amount,
+        percent_bps: None,
+        reason: by.reason.to_owned(),
+        status: AdjustmentStatus::Applied,
+        created_by_id: by.id.to_owned(),
+        created_by_name: by.name.to_owned(),
+        created_by_role: by.role,
+        approved_by_id: None,
+        approved_by_name: None,
+        decided_at: Some(now),
+        created_at: now,
+        refund_id: by.refund_id.map(str::to_owned),
+    };
+    Ok(tablepay_store::adjustments::insert(conn, &adjustment)?)
 }
 
 /// `bill.updated` for the bill as it now stands.

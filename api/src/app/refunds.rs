@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::app::access::Permission;
 use crate::app::access::VenueCaller;
 use crate::app::approvals::{self, Decided, Outcome, Pending, Request};
-use crate::app::outcomes::record_refunded;
+use crate::app::outcomes::{RefundedBy, record_refunded};
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit::{self, Entry};
@@ -66,6 +66,8 @@ pub struct NewRefund {
     pub reason: String,
     /// The request's `Idempotency-Key`: a retry after an unknown outcome resumes the refund.
     pub key: Option<String>,
+    /// Take the amount off the bill (the default), or make it payable again (open bills only).
+    pub adjust_bill: bool,
 }
 
 /// Requests a refund of a captured payment of the caller's venue: asked of the provider at
@@ -94,7 +96,10 @@ fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: Ne
     if let Some(key) = &new.key
         && let Some(earlier) = stored::by_key(conn, &payment.id, key)?
     {
-        if earlier.amount != new.amount.unwrap_or(earlier.amount) || earlier.reason != new.reason {
+        if earlier.amount != new.amount.unwrap_or(earlier.amount)
+            || earlier.reason != new.reason
+            || earlier.adjust_bill != new.adjust_bill
+        {
             return Err(AppError::KeyReused);
         }
         return Ok(earlier);
@@ -103,6 +108,12 @@ fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: Ne
         return Err(AppError::conflict(
             Code::Conflict,
             format!("the payment is {}; only captured payments are refunded", payment.status),
+        ));
+    }
+    if !new.adjust_bill && !tablepay_store::bills::status_of(conn, &payment.bill_id)?.accepts_changes() {
+        return Err(AppError::conflict(
+            Code::BillNotOpen,
+            "the bill is no longer open: a refund on it is taken off the bill (adjust_bill: true)",
         ));
     }
     let left = refundable(conn, &payment)?;
@@ -134,6 +145,7 @@ fn request_in(conn: &mut DbConn, caller: &VenueCaller, payment_id: &str, new: Ne
         decided_at: None,
         created_at: now(),
         idempotency_key: new.key,
+        adjust_bill: new.adjust_bill,
     };
     stored::insert(conn, &refund)?;
     if status.awaits_approval() {
@@ -260,7 +272,16 @@ fn record_outcome(
             // What the provider confirmed so far; a `charge.refunded` event may already have
             // counted this refund, so the larger figure wins and nothing counts twice.
             let confirmed: i64 = stored::succeeded_amounts(conn, &payment.id)?.into_iter().sum();
-            record_refunded(conn, &payment, payment.refunded_amount.max(confirmed), decided_at)?;
+            let doer = approver.unwrap_or(actor);
+            let by = RefundedBy {
+                refund_id: Some(&refund.id),
+                adjust_bill: refund.adjust_bill,
+                id: doer.actor_id(),
+                name: doer.actor_name(),
+                role: doer.role,
+                reason: &refund.reason,
+            };
+            record_refunded(conn, &payment, payment.refunded_amount.max(confirmed), &by, decided_at)?;
         }
         Err(reason) => {
             let failed = stored::RefundOutcome {

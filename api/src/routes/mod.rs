@@ -12,6 +12,7 @@ pub mod refunds;
 pub mod staff;
 pub mod system;
 pub mod tables;
+pub mod tenders;
 pub mod venues;
 pub mod webhooks;
 
@@ -70,6 +71,8 @@ route_table! {
     post "/v1/bills/{bill_id}/items" => bills::add_items,
     delete "/v1/bills/{bill_id}/items/{item_id}" => bills::void_item,
     post "/v1/bills/{bill_id}/close" => bills::close,
+    post "/v1/bills/{bill_id}/tenders" => tenders::create,
+    post "/v1/tenders/{tender_id}/void" => tenders::void,
     get "/v1/t/{qr_token}" => guest::view,
     post "/v1/t/{qr_token}/payments" => payments::create,
     get "/v1/t/{qr_token}/payments/{payment_id}" => payments::get,

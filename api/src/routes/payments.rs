@@ -33,6 +33,10 @@ use tablepay_store::rows::{Payment, PaymentItem};
 struct CreatePaymentBody {
     #[schema(min_length = 1, max_length = 64, example = "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77")]
     bill_id: String,
+    /// The bill's `version` as the guest last saw it: if its items, prices or adjustments
+    /// changed since, the answer is 409 `bill_changed` with the current bill, and nothing is held.
+    #[schema(minimum = 1, maximum = 9007199254740991_i64)]
+    bill_version: Option<i64>,
     split: SplitInput,
     tip: Option<TipInput>,
     #[schema(max_length = 254, example = "guest@example.com")]
@@ -206,6 +210,7 @@ pub async fn create(
             tip: parse_tip(input.tip.as_ref())?,
             email: parse_email(input.email.as_deref())?,
             bill_id: parse_id::<BillId>(&input.bill_id)?.into(),
+            bill_version: input.bill_version,
             table_id: table.id.clone(),
             split: split_request(&input.split),
             idempotency_key,

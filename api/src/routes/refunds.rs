@@ -29,9 +29,13 @@ struct CreateRefund {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     reason: String,
+    /// `true` (the default, and the only choice once the bill is paid or closed): the amount is
+    /// also taken off the bill, so what remains to pay does not move. `false`, on an open bill
+    /// only: the amount becomes payable again.
+    adjust_bill: Option<bool>,
 }
 
-/// `POST /v1/payments/{payment_id}/refunds` (server, manager) `{amount?, reason}`.
+/// `POST /v1/payments/{payment_id}/refunds` (server, manager) `{amount?, reason, adjust_bill?}`.
 #[utoipa::path(
     post, path = "/v1/payments/{payment_id}/refunds", tag = "staff", request_body = CreateRefund,
     responses(
@@ -55,7 +59,7 @@ pub async fn create(
             return Err(ApiError::invalid("amount must be at least 1"));
         }
         let key = idempotency::key_of(&req)?;
-        let new = NewRefund { amount: input.amount, reason, key };
+        let new = NewRefund { amount: input.amount, reason, key, adjust_bill: input.adjust_bill.unwrap_or(true) };
         render(app::request(&state.db, &state.providers, &caller, payment_id, new).await?)
     })
     .await
