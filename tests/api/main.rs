@@ -8,6 +8,7 @@ mod helpers;
 mod bills;
 mod browser;
 mod errors;
+mod ledger;
 mod pages;
 mod payments;
 mod receiver;

@@ -64,16 +64,19 @@ async fn equal_shares_of_one_hundred_in_three(app: TestApp) {
         let p = app.pay(&qr, share.clone()).await.expect(201);
         amounts.push(p["amount"].as_i64().unwrap());
         if i == 0 {
-            // The first equal payment fixed N = 3 for the bill.
+            // The first equal payment fixed N = 3 for the bill while its share is held.
             app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 4, "count": 1}}))
                 .await
-                .assert_problem(409, "conflict");
+                .assert_problem(409, "split_in_progress");
         }
         app.confirm(&id(&p), CARD_OK).await.expect(200);
     }
     assert_eq!(amounts, vec![3334, 3333, 3333]);
     let view = app.guest(&qr).await;
-    assert_eq!(view["bill"]["split"], json!({"type": "equal", "parts": 3, "paid_parts": 3, "taken_parts": 3}));
+    assert_eq!(
+        view["bill"]["split"],
+        json!({"type": "equal", "parts": 3, "paid_parts": 3, "taken_parts": 3, "open_shares": []})
+    );
     assert_eq!(view["bill"]["status"], "paid");
     assert_eq!(view["bill"]["totals"]["paid"], 10000);
 }
