@@ -92,13 +92,15 @@ async function api(method, url, body, key) {
   if (res.ok) return d;
   throw { status: res.status, code: d.code || '', detail: String(d.detail || ''), retry: parseInt(res.headers.get('Retry-After'), 10) || 0 };
 }
-const TAKEN = ['items_unavailable', 'amount_exceeds_remaining', 'bill_not_open'];
+const TAKEN = ['items_unavailable', 'amount_exceeds_remaining', 'bill_not_open', 'bill_changed', 'split_in_progress'];
 // May the same request be sent again with the same Idempotency-Key?
 const retryable = (e) => e.network || e.status >= 500 || e.status === 429 || e.code === 'idempotency_key_in_use';
 function errorText(e) {
   if (e.network) return t('offline');
   if (e.status === 429) return t('rate', { n: e.retry || 10 });
   if (e.code === 'bill_not_open') return t('not_open');
+  if (e.code === 'bill_changed') return t('changed');
+  if (e.code === 'split_in_progress') return t('eq_running');
   if (TAKEN.includes(e.code)) return t('taken');
   if (e.code === 'idempotency_key_in_use') return t('busy');
   const d = e.status < 500 ? e.detail.trim() : '';
@@ -213,17 +215,17 @@ function renderBill() {
 
 // What the guest pays.
 function eqInfo() {
-  const b = st.bill, sp = b.split, taken = sp ? sp.taken_parts ?? sp.paid_parts : 0;
+  const b = st.bill, sp = b.split, rem = b.totals.remaining;
   if (sp && !st.eqSeen) { st.eqSeen = true; st.eqParts = clamp(sp.parts, 2, 20); }
-  // Once an equal share is paid or held, N is the bill's.
-  const fixed = taken > 0 ? sp.parts : 0, N = fixed || clamp(st.eqParts, 2, 20), done = fixed ? taken : 0;
-  const free = N - done, k = clamp(st.eqCount, 1, Math.max(1, free));
-  // Largest remainder: the first total % N shares carry one more minor unit.
-  const total = b.totals.total, share = (x) => Math.floor(total / N) + (x < total % N ? 1 : 0);
-  let amount = 0;
-  if (free > 0 && done + k === N) amount = b.totals.remaining; // the last share pays what is left
-  else if (free > 0) for (let x = done; x < done + k; x++) amount += share(x);
-  return { N, k, free, fixed, done, amount, each: share(Math.min(done, N - 1)) };
+  // A split runs while shares are open or held: N is the bill's, and the open shares are the
+  // server's (of what is left, following every change of the bill). Otherwise a new split
+  // divides what is left now.
+  const running = !!sp && (sp.taken_parts < sp.parts || sp.taken_parts > sp.paid_parts);
+  const fixed = running ? sp.parts : 0, N = fixed || clamp(st.eqParts, 2, 20), done = running ? sp.taken_parts : 0;
+  const shares = running ? sp.open_shares || [] : Array.from({ length: N }, (_, x) => Math.floor(rem / N) + (x < rem % N ? 1 : 0));
+  const free = shares.length, k = clamp(st.eqCount, 1, Math.max(1, free));
+  const amount = shares.slice(0, k).reduce((a, x) => a + x, 0);
+  return { N, k, free, fixed, done, amount, each: shares[0] || 0 };
 }
 function pickables() {
   return active().map((i) => {
@@ -243,10 +245,14 @@ function compute() {
   if (!b || b.status !== 'open') return { amount: 0, tip: {} };
   const rem = b.totals.remaining;
   let amount = rem, split = { type: 'remaining' }, err = '';
+  const running = eqInfo().fixed > 0;
   if (st.mode === 'equal') {
     const e = eqInfo();
     amount = e.amount; split = { type: 'equal', parts: e.N, count: e.k };
     if (e.free <= 0) err = t('eq_full');
+  } else if (running && st.mode !== 'remaining') {
+    // While an equal split runs, guests pay shares or everything left.
+    amount = 0; err = t('eq_running');
   } else if (st.mode === 'items') {
     const items = [];
     amount = 0;
@@ -309,7 +315,8 @@ function renderSplit() {
   if (st.view === 'paying') return;
   const total = a ? a.total : c.amount + c.tip.amount;
   text('pay-amount', money(total));
-  text('pay-detail', a ? t('retry_same') : c.tip.amount > 0 ? t('incl_tip', { amount: money(c.amount), tip: money(c.tip.amount) }) : '');
+  const why = c.err && st.mode !== 'amount' ? c.err : '';
+  text('pay-detail', a ? t('retry_same') : why || (c.tip.amount > 0 ? t('incl_tip', { amount: money(c.amount), tip: money(c.tip.amount) }) : ''));
   text('pay', t(a ? 'pay_retry' : 'pay', { amount: money(total) }));
   syncPay();
 }
@@ -433,7 +440,7 @@ async function create(body, total) {
 $('pay').addEventListener('click', () => busy($('pay'), async () => {
   const c = compute(), a = st.attempt;
   if (!a && !c.ok) return;
-  const body = a ? JSON.parse(a.json) : { bill_id: st.bill.id, split: c.split };
+  const body = a ? JSON.parse(a.json) : { bill_id: st.bill.id, bill_version: st.bill.version, split: c.split };
   if (!a && c.tip.body) body.tip = c.tip.body;
   try { enterPaying(await create(body, c.amount + c.tip.amount), body); } catch (e) { fail(e); update(); }
 }));

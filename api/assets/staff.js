@@ -83,11 +83,11 @@
   }
   function hideToast() { $('toast').classList.remove('show'); }
   const announce = (text) => { $('announcer').textContent = text; };
-  function alertBox(kind, id, text, ms) {
+  function alertBox(kind, id, text, ms, action) {
     const old = document.querySelector(`.alert[data-id="${CSS.escape(id)}"]`);
     if (old) old.remove();
     const box = h('div', { class: `alert ${kind}`, 'data-id': id },
-      h('p', { text }),
+      h('p', { text }), action || '',
       h('button', { type: 'button', class: 'close', 'aria-label': t('dismiss'), text: '×', onclick: () => box.remove() }));
     $('alerts').prepend(box);
     if (ms) setTimeout(() => box.remove(), ms);
@@ -301,11 +301,29 @@
       soon('assist', loadAssistance);
     }
     if (type === 'assistance.resolved') soon('assist', loadAssistance);
+    if (type === 'webhook.delivery_failed') missed(d);
     const decided = /^(adjustment|refund)\.(approved|rejected)$/.exec(type);
     if (decided) tellRequester(decided[1], decided[2], d[decided[1]] || {});
     const bill = (d.bill && d.bill.id) || (d.payment && d.payment.bill_id) || (d.adjustment && d.adjustment.bill_id) ||
       (d.refund && d.refund.bill_id) || d.bill_id;
     if (S.billId && bill === S.billId) soon('bill', () => loadBill(S.billId), 200);
+  }
+
+  // The POS missed an event: staff see it at once; whoever keeps the webhooks retries it here.
+  function missed(d) {
+    const text = t('deliveryFailed', { type: d.event_type, label: d.table_label || '—', url: d.url });
+    const retries = (S.role === 'pos' || S.role === 'manager') && d.delivery_id;
+    const button = retries && h('button', { type: 'button', class: 'secondary', 'data-testid': 'delivery-retry', text: t('retry'),
+      onclick: async (e) => {
+        e.currentTarget.disabled = true;
+        try {
+          await api('POST', `/v1/webhook-deliveries/${encodeURIComponent(d.delivery_id)}/retry`);
+          say(t('retried'), 'ok');
+          e.target.closest('.alert')?.remove();
+        } catch (err) { report(err); e.target.disabled = false; }
+      } });
+    alertBox('missed', `missed-${d.delivery_id || d.event_id}`, text, 0, button);
+    announce(text);
   }
 
   // A server hears at once what a manager decided on their request.
@@ -646,7 +664,51 @@
       $('refund-limit').textContent = staff ? t('noLimit') : t('posReadOnly');
     }
     renderPayments(b, staff);
+    renderTenders(b, open);
   }
+
+  // Money taken outside tablepay: listed with who recorded it; recorded in two taps (the
+  // amount starts as what is left); voided by the POS or a manager while the bill is open.
+  function renderTenders(b, open) {
+    const voids = open && (S.role === 'pos' || S.role === 'manager');
+    $('bill-tenders').replaceChildren(...(b.tenders.length ? b.tenders.map((x) => h('li', { class: 'row', 'data-testid': 'tender', 'data-status': x.status, 'data-id': x.id },
+      h('div', { class: 'grow' },
+        h('p', { class: 'title' }, `${t('tender_' + x.type)} · `, h('strong', { class: 'num', text: fmt(x.amount) }), x.tip_amount ? ` + ${t('tips').toLowerCase()} ${fmt(x.tip_amount)}` : ''),
+        h('p', { class: 'muted small', text: [x.reference, t('by', { name: x.recorded_by.name }), x.status === 'void' ? t('void') : ''].filter(Boolean).join(' · ') })),
+      voids && x.status === 'recorded' ? h('button', { type: 'button', class: 'secondary', 'data-testid': 'tender-void', text: t('voidTender'), onclick: (e) => voidTender(x, e.currentTarget) }) : ''))
+      : [h('li', { class: 'muted', text: t('none') })]));
+    $('tender-section').hidden = !open;
+    const left = b.totals.remaining;
+    if (S.tenderFor !== b.id + ':' + left) { S.tenderFor = b.id + ':' + left; $('tender-amount').value = left > 0 ? toDec(left) : ''; }
+    $('tender-submit').textContent = t('recordTender');
+  }
+
+  async function voidTender(x, button) {
+    const reason = prompt(t('voidReason'));
+    if (!reason || !reason.trim()) return;
+    button.disabled = true;
+    try {
+      await api('POST', `/v1/tenders/${encodeURIComponent(x.id)}/void`, { reason: reason.trim() });
+      say(t('tenderVoided'), 'ok');
+      soon('floor', loadFloor);
+      if (S.billId) await loadBill(S.billId);
+    } catch (e) { report(e); } finally { button.disabled = false; }
+  }
+
+  $('tender-form').addEventListener('input', () => idem.delete($('tender-form')));
+  $('tender-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const b = S.bill;
+    if (!b) return;
+    const amount = parseDec($('tender-amount').value.trim(), S.exp);
+    if (!amount) { say(t('invalidAmount', { example: toDec(1250) }), 'error'); $('tender-amount').focus(); return; }
+    const res = await send($('tender-form'), `/v1/bills/${encodeURIComponent(b.id)}/tenders`, { type: $('tender-type').value, amount });
+    if (!res) return;
+    say(t('tenderRecorded', { amount: fmt(amount) }), 'ok');
+    S.tenderFor = null;
+    soon('floor', loadFloor);
+    if (S.billId === b.id) await loadBill(b.id);
+  });
 
   function renderPayments(b, staff) {
     const list = $('bill-payments');

@@ -344,6 +344,14 @@ pub fn bump(conn: &mut DbConn, bill_id: &str, now: NaiveDateTime) -> StoreResult
     Ok(())
 }
 
+/// Seats the bill at another table (the party moved).
+pub fn move_to_table(conn: &mut DbConn, bill_id: &str, table_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(bills::table.find(bill_id))
+        .set((bills::table_id.eq(table_id), bills::version.eq(bills::version + 1), bills::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A bill's status, read on its own.
 pub fn status_of(conn: &mut DbConn, bill_id: &str) -> StoreResult<BillStatus> {
     let status: String = bills::table.find(bill_id).select(bills::status).first(conn)?;

@@ -46,6 +46,12 @@ pub struct NewEvent {
 /// write transaction: numbering under the venue's row lock makes the order of numbers the
 /// order of commits.
 pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
+    append_except(conn, new, None)
+}
+
+/// [`append`], with no delivery to `except` (the endpoint the event is about, which just
+/// failed to receive: telling it that it failed would only fail again).
+pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> StoreResult<Event> {
     diesel::update(venues::table.find(&new.venue_id)).set(venues::event_seq.eq(venues::event_seq + 1)).execute(conn)?;
     let seq = current_seq(conn, &new.venue_id)?;
     let event = Event {
@@ -60,7 +66,7 @@ pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
     let endpoints = crate::endpoints::enabled_of_venue(conn, &event.venue_id)?;
     let deliveries: Vec<WebhookDelivery> = endpoints
         .iter()
-        .filter(|e| subscribes(e, &event.event_type))
+        .filter(|e| subscribes(e, &event.event_type) && Some(e.id.as_str()) != except)
         .map(|e| new_delivery(&e.id, &event, event.created_at))
         .collect();
     crate::batch_insert!(conn, webhook_deliveries::table, deliveries.clone());

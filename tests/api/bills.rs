@@ -27,7 +27,7 @@ async fn inclusive_tax_in_eur_is_shown_not_added(app: TestApp) {
     assert_eq!(
         bill["totals"],
         json!({"subtotal": 3450, "discounts": 0, "tax": 450, "service_charge": 0, "total": 3450,
-               "paid": 0, "pending": 0, "remaining": 3450, "tips": 0})
+               "paid": 0, "pending": 0, "remaining": 3450, "tips": 0, "refunded": 0, "tendered": 0})
     );
     assert_eq!(amounts(&bill), vec![2380, 1070]);
     assert_eq!(bill["items"][0]["tax_rate_bps"], 1900);

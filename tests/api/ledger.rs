@@ -179,7 +179,11 @@ async fn tenders_count_toward_paid_and_settle_the_table(app: TestApp) {
         (t["paid"].clone(), t["tendered"].clone(), t["remaining"].clone(), t["tips"].clone()),
         (json!(2000), json!(2000), json!(3000), json!(200))
     );
-    assert_eq!(now["tenders"][0]["recorded_by"]["name"].as_str().is_some(), true);
+    let recorder = &now["tenders"][0]["recorded_by"];
+    assert!(
+        recorder["id"].is_string() && !recorder["name"].as_str().unwrap().is_empty(),
+        "who recorded it: {recorder}"
+    );
 
     // More than is left is refused; what a guest holds is not left.
     app.post(&tenders, Some(&venue.pos_key), json!({"type": "cash", "amount": 3001}))
@@ -367,7 +371,54 @@ async fn refunds_keep_the_ledger_true(app: TestApp) {
     assert_eq!(report["totals"]["refunds"], 1000 + 4500 + 1000 + 500);
 }
 
+async fn parties_move_tables_and_staff_close_them(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let server = app
+        .post(
+            &format!("/v1/venues/{}/staff", venue.id),
+            Some(&venue.manager_key),
+            json!({"name": "Sam", "role": "server"}),
+        )
+        .await
+        .expect(201);
+    let server_key = server["key"].as_str().unwrap().to_owned();
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
+    let free = app.create_table(&venue, "T2").await;
+    let (_, _) = bill_with_qr(&app, &venue, "T3", json!([{"name": "Café", "quantity": 1, "unit_price": 250}])).await;
+    let occupied =
+        app.get(&format!("/v1/venues/{}/tables?limit=200", venue.id), Some(&venue.pos_key)).await.expect(200);
+    let t3 = occupied["data"].as_array().unwrap().iter().find(|t| t["label"] == "T3").unwrap()["id"].clone();
+    let path = format!("/v1/bills/{}/move", id(&bill));
+
+    app.post(&path, Some(&server_key), json!({"table_id": t3})).await.assert_problem(409, "table_occupied");
+    let paying =
+        app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 1000}})).await.expect(201);
+    app.post(&path, Some(&server_key), json!({"table_id": free["id"]})).await.assert_problem(409, "payments_pending");
+    app.post(&format!("/v1/t/{qr}/payments/{}/cancel", id(&paying)), None, json!({})).await.expect(200);
+    app.post(&path, Some(&server_key), json!({"table_id": "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77"}))
+        .await
+        .assert_problem(404, "not_found");
+    app.post(&path, Some(&server_key), json!({"table_id": "T2"})).await.assert_problem(404, "not_found");
+
+    let moved = app.post(&path, Some(&server_key), json!({"table_id": free["id"]})).await.expect(200);
+    assert_eq!((moved["table_label"].clone(), moved["table_id"].clone()), (json!("T2"), free["id"].clone()));
+    assert!(app.guest(&qr).await["bill"].is_null(), "the old table's QR code shows no bill");
+    let new_qr = free["qr_token"].as_str().unwrap();
+    assert_eq!(app.guest(new_qr).await["bill"]["id"], bill["id"], "the new one shows this bill");
+    totals(&moved);
+
+    // A server closes a paid bill, not an open one.
+    let close = format!("/v1/bills/{}/close", id(&bill));
+    app.post(&close, Some(&server_key), json!({})).await.assert_problem(403, "forbidden");
+    pay(&app, new_qr, &bill, json!({"type": "remaining"})).await;
+    let closed = app.post(&close, Some(&server_key), json!({})).await.expect(200);
+    assert_eq!(closed["status"], "closed");
+    assert!(app.guest(new_qr).await["bill"].is_null(), "the table is free again");
+}
+
 backend_tests!(
+    parties_move_tables_and_staff_close_them,
     equal_shares_are_of_what_is_left,
     another_number_of_parts_starts_the_split_over,
     tenders_count_toward_paid_and_settle_the_table,

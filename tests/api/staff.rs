@@ -443,7 +443,9 @@ async fn the_floor_costs_the_same_for_two_tables_or_two_hundred(app: TestApp) {
     let (large_queries, large_tables) = cost(&large).await;
     assert_eq!((small_tables, large_tables), (2, 200));
     assert_eq!(small_queries, large_queries, "the floor view's SQL does not grow with the tables");
-    assert!(small_queries <= 12, "{small_queries} queries");
+    // Ten reads of the floor (two of them since tenders and refunds count toward `paid`), the
+    // credential, and the transaction around them.
+    assert!(small_queries <= 14, "{small_queries} queries");
 }
 
 async fn the_daily_report_adds_up_by_server_and_provider(app: TestApp) {

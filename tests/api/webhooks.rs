@@ -373,6 +373,51 @@ async fn two_processes_deliver_each_settlement_once(app: TestApp) {
     assert_eq!(bills.len(), 5);
 }
 
+async fn a_delivery_that_used_up_its_retries_reaches_staff_and_other_endpoints(app: TestApp) {
+    let app = app_with(app.backend, &[]).await;
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let pos = Receiver::start().await;
+    pos.script(&[Answer { status: 500, delay: Duration::ZERO }; 20]);
+    let other = Receiver::start().await;
+    let failing = endpoint(&app, &venue, &pos.url, json!(["bill.opened", "webhook.delivery_failed"])).await;
+    endpoint(&app, &venue, &other.url, json!(["webhook.delivery_failed", "webhook_endpoint.disabled"])).await;
+    let feed = app
+        .client
+        .get(app.url(&format!("/v1/venues/{}/events", venue.id)))
+        .bearer_auth(&venue.manager_key)
+        .send()
+        .await
+        .unwrap();
+    let (bill, _) =
+        bill_with_qr(&app, &venue, "T9", json!([{"name": "Menu", "quantity": 1, "unit_price": 2000}])).await;
+    let failed = other.wait_for("webhook.delivery_failed", 1, WAIT).await;
+    let data = failed[0].json()["data"].clone();
+    assert_eq!(data["endpoint_id"], failing["id"]);
+    assert_eq!(data["url"], pos.url.as_str());
+    assert_eq!(data["event_type"], "bill.opened");
+    assert_eq!(data["bill_id"], bill["id"]);
+    assert_eq!(data["table_label"], "T9");
+    assert_eq!(data["attempts"], 3, "after the last of the schedule's attempts");
+    assert!(data["last_error"].as_str().unwrap().contains("500"), "{data}");
+    let text = read_until(feed, "event: webhook.delivery_failed", WAIT).await;
+    assert!(text.contains("\"event_type\":\"bill.opened\""), "staff see it live: {text}");
+    // The endpoint that failed is not told that it failed.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(pos.of_type("webhook.delivery_failed").len(), 0);
+    assert_eq!(pos.of_type("bill.opened").len(), 3);
+    // Switching an endpoint off is announced too.
+    app.call(
+        Method::PATCH,
+        &format!("/v1/webhook-endpoints/{}", failing["id"].as_str().unwrap()),
+        Some(&venue.manager_key),
+        Some(json!({"enabled": false})),
+    )
+    .await
+    .expect(200);
+    let disabled = other.wait_for("webhook_endpoint.disabled", 1, WAIT).await;
+    assert_eq!(disabled[0].json()["data"]["endpoint_id"], failing["id"]);
+}
+
 async fn the_live_feed_streams_and_resumes(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
     let feed = app
@@ -498,6 +543,7 @@ pub async fn read_until(mut response: reqwest::Response, marker: &str, within: D
 }
 
 backend_tests!(
+    a_delivery_that_used_up_its_retries_reaches_staff_and_other_endpoints,
     rotations_are_idempotent_and_keep_every_secret_in_its_overlap,
     table_settled_arrives_exactly_once_signed_as_specified,
     a_failing_receiver_gets_the_same_event_again,

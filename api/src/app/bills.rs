@@ -311,8 +311,9 @@ fn apply(conn: &mut DbConn, record: &BillRecord, plan: Plan) -> AppResult<()> {
     Ok(())
 }
 
-/// Frees the table. A paid bill closes; an unpaid one only by a manager giving a reason: it
-/// becomes `void`, or `closed` when part of it was paid. Closing a closed bill changes nothing.
+/// Frees the table. A paid bill closes (the POS or any staff member); an unpaid one only by a
+/// manager giving a reason: it becomes `void`, or `closed` when part of it was paid. Closing a
+/// closed bill changes nothing.
 pub async fn close(
     store: &Store,
     caller: VenueCaller,
@@ -322,7 +323,10 @@ pub async fn close(
     store
         .write(move |conn| -> AppResult<_> {
             let record = lock_venue_bill(conn, bill_id.as_str(), &caller)?;
-            caller.require(Permission::KeepBills)?;
+            caller.require(Permission::TakeMoney)?;
+            if caller.role == Role::Server && record.bill.status == BillStatus::Open {
+                return Err(AppError::forbidden("a server closes a paid bill; a manager closes an unpaid one"));
+            }
             let totals = record.state()?.totals;
             let from = record.bill.status;
             let to = match from {

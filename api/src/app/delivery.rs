@@ -149,11 +149,61 @@ fn record(conn: &mut DbConn, job: &Job, outcome: &Outcome, attempted: bool, sche
         outbox::insert_attempt(conn, attempt)?;
     }
     let gone = outcome.status_code == Some(410);
-    if gone {
+    if gone && job.endpoint.enabled {
         tablepay_store::endpoints::disable(conn, &job.endpoint.id, GONE, now)?;
+        endpoint_disabled(conn, &job.endpoint, GONE)?;
     }
     let changes = next_state(outcome, attempted, attempts, schedule, now);
     outbox::update_delivery(conn, &current.id, &changes)?;
+    if attempted && changes.status == DeliveryStatus::Failed {
+        delivery_failed(conn, job, &changes)?;
+    }
+    Ok(())
+}
+
+/// Events about webhooks themselves: a failure to deliver one of them is not announced again
+/// (two failing endpoints would otherwise tell each other forever).
+const ABOUT_WEBHOOKS: [&str; 2] = ["webhook.delivery_failed", "webhook_endpoint.disabled"];
+
+/// `webhook.delivery_failed`: a delivery used up its retries, so the POS (or whoever listens
+/// there) missed this event. Staff hear it on the live stream and the venue's other
+/// endpoints receive it; the endpoint that failed does not.
+fn delivery_failed(conn: &mut DbConn, job: &Job, changes: &DeliveryChanges) -> AppResult<()> {
+    if ABOUT_WEBHOOKS.contains(&job.event.event_type.as_str()) {
+        return Ok(());
+    }
+    let payload: serde_json::Value = serde_json::from_str(&job.event.payload).unwrap_or_default();
+    let data = &payload["data"];
+    let bill_id = [&data["bill_id"], &data["bill"]["id"], &data["payment"]["bill_id"], &data["tender"]["bill_id"]]
+        .into_iter()
+        .find(|v| v.is_string())
+        .cloned()
+        .unwrap_or_default();
+    let table_label = [&data["table_label"], &data["bill"]["table_label"]]
+        .into_iter()
+        .find(|v| v.is_string())
+        .cloned()
+        .unwrap_or_default();
+    let data = serde_json::json!({
+        "endpoint_id": job.endpoint.id,
+        "url": job.endpoint.url,
+        "delivery_id": job.delivery.id,
+        "event_id": job.event.id,
+        "event_type": job.event.event_type,
+        "bill_id": bill_id,
+        "table_label": table_label,
+        "attempts": changes.attempts,
+        "last_error": changes.last_error,
+    });
+    crate::app::events::emit_except(conn, &job.event.venue_id, ABOUT_WEBHOOKS[0], data, Some(&job.endpoint.id))?;
+    Ok(())
+}
+
+/// `webhook_endpoint.disabled`: an endpoint stopped receiving (its receiver answered 410, or
+/// a manager or the POS switched it off).
+pub fn endpoint_disabled(conn: &mut DbConn, endpoint: &WebhookEndpoint, reason: &str) -> AppResult<()> {
+    let data = serde_json::json!({"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason});
+    crate::app::events::emit_except(conn, &endpoint.venue_id, ABOUT_WEBHOOKS[1], data, Some(&endpoint.id))?;
     Ok(())
 }
 

@@ -41,6 +41,17 @@ pub const EVENT_TYPES: &[&str] = &[
 /// Writes an event of `venue_id` and its deliveries; answers the event's id. Call inside a
 /// write transaction, so the event commits (or not) with the change it reports.
 pub fn emit(conn: &mut DbConn, venue_id: &str, event_type: &str, data: Value) -> AppResult<String> {
+    emit_except(conn, venue_id, event_type, data, None)
+}
+
+/// [`emit`], delivered to every subscribed endpoint but `except`.
+pub fn emit_except(
+    conn: &mut DbConn,
+    venue_id: &str,
+    event_type: &str,
+    data: Value,
+    except: Option<&str>,
+) -> AppResult<String> {
     debug_assert!(EVENT_TYPES.contains(&event_type));
     let now = tablepay_store::now();
     let payload = json!({"type": event_type, "timestamp": Timestamp(now), "data": data});
@@ -50,7 +61,7 @@ pub fn emit(conn: &mut DbConn, venue_id: &str, event_type: &str, data: Value) ->
         payload: payload.to_string(),
         created_at: now,
     };
-    Ok(outbox::append(conn, new)?.id)
+    Ok(outbox::append_except(conn, new, except)?.id)
 }
 
 /// `bill.opened` / `bill.updated`: the bill as staff see it.

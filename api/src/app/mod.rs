@@ -13,6 +13,7 @@ pub mod floor;
 pub mod guest;
 pub mod operations;
 pub mod outcomes;
+pub mod parties;
 pub mod providers;
 pub mod receipts;
 pub mod refunds;

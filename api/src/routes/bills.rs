@@ -19,7 +19,7 @@ use crate::billing::{Audience, BillRecord, BillRecordExt};
 use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id, text_field};
 use crate::idempotency;
-use tablepay_domain::{BillId, ItemId, VenueId};
+use tablepay_domain::{BillId, ItemId, TableId, VenueId};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -257,9 +257,9 @@ struct CloseBill {
     reason: Option<String>,
 }
 
-/// `POST /v1/bills/{bill_id}/close` (POS, manager): frees the table. A paid bill closes;
-/// an unpaid one only by a manager giving a reason: it becomes `void`, or `closed` when part
-/// of it was paid.
+/// `POST /v1/bills/{bill_id}/close` (POS, staff): frees the table. A paid bill closes (the POS
+/// or any staff member); an unpaid one only by a manager giving a reason: it becomes `void`,
+/// or `closed` when part of it was paid.
 #[utoipa::path(
     post, path = "/v1/bills/{bill_id}/close", tag = "bills", request_body = Option<CloseBill>,
     responses(
@@ -276,5 +276,35 @@ pub async fn close(
     let input: CloseBill = body.json_or_default()?;
     let reason = input.reason.as_deref().map(|r| text_field("reason", r, 500)).transpose()?;
     let record = app::close(&state.db, caller.0, bill_id, reason).await?;
+    Ok(respond(StatusCode::OK, &record)?.into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MoveBill {
+    /// The table the party moved to: a table of the same venue without a bill.
+    #[schema(min_length = 1, max_length = 64, example = "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77")]
+    table_id: String,
+}
+
+/// `POST /v1/bills/{bill_id}/move` (POS, staff) `{table_id}`: the party changed tables. The old
+/// table's QR code shows no bill any more, the new one shows this bill. 409 `table_occupied`
+/// when the target table has a bill, 409 `payments_pending` while a guest is paying part of it.
+#[utoipa::path(
+    post, path = "/v1/bills/{bill_id}/move", tag = "bills", request_body = MoveBill,
+    responses(
+        (status = 200, description = "The bill at its new table", body = crate::billing::BillView),
+    )
+)]
+pub async fn move_bill(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let bill_id: BillId = parse_id(&path)?;
+    let input: MoveBill = body.json()?;
+    let table_id: TableId = parse_id(&input.table_id)?;
+    let record = crate::app::parties::move_bill(&state.db, caller.0, bill_id, table_id).await?;
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }

@@ -118,6 +118,7 @@ pub async fn update(
     store
         .write(move |conn| -> AppResult<_> {
             let mut endpoint = load(conn, id.as_str(), &caller)?;
+            let was_enabled = endpoint.enabled;
             if let Some(url) = url {
                 endpoint.url = url;
             }
@@ -132,6 +133,9 @@ pub async fn update(
             }
             endpoint.updated_at = tablepay_store::now();
             endpoints::update_settings(conn, &endpoint)?;
+            if was_enabled && !endpoint.enabled {
+                super::endpoint_disabled(conn, &endpoint, &format!("switched off by {}", caller.actor_name()))?;
+            }
             Ok(endpoint)
         })
         .await
