@@ -217,9 +217,7 @@ function renderBill() {
 function eqInfo() {
   const b = st.bill, sp = b.split, rem = b.totals.remaining;
   if (sp && !st.eqSeen) { st.eqSeen = true; st.eqParts = clamp(sp.parts, 2, 20); }
-  // A split runs while shares are open or held: N is the bill's, and the open shares are the
-  // server's (of what is left, following every change of the bill). Otherwise a new split
-  // divides what is left now.
+  // A running split's shares are the server's; a new split divides what is left.
   const running = !!sp && (sp.taken_parts < sp.parts || sp.taken_parts > sp.paid_parts);
   const fixed = running ? sp.parts : 0, N = fixed || clamp(st.eqParts, 2, 20), done = running ? sp.taken_parts : 0;
   const shares = running ? sp.open_shares || [] : Array.from({ length: N }, (_, x) => Math.floor(rem / N) + (x < rem % N ? 1 : 0));
@@ -251,7 +249,6 @@ function compute() {
     amount = e.amount; split = { type: 'equal', parts: e.N, count: e.k };
     if (e.free <= 0) err = t('eq_full');
   } else if (running && st.mode !== 'remaining') {
-    // While an equal split runs, guests pay shares or everything left.
     amount = 0; err = t('eq_running');
   } else if (st.mode === 'items') {
     const items = [];
