@@ -105,6 +105,9 @@ pub struct BillView {
     pub opened_at: Timestamp,
     pub paid_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
+    /// For a `merged` bill: the bill that took everything on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 /// Who is looking: staff and POS see ids; a guest sees names only.
@@ -250,6 +253,7 @@ impl BillRecordExt for BillRecord {
             opened_at: Timestamp(self.bill.opened_at),
             paid_at: self.bill.paid_at.map(Timestamp),
             closed_at: self.bill.closed_at.map(Timestamp),
+            merged_into: self.bill.merged_into.clone(),
         })
     }
 }

@@ -101,13 +101,14 @@ pub(crate) use text_enum;
 text_enum! {
     /// A bill's life. It is `open` while guests pay and staff change it, `paid` once every
     /// part is captured (the table has settled, but it is still seated), and leaves the table
-    /// as `closed` (paid, or partly paid and closed by a manager) or `void` (nothing paid,
-    /// closed by a manager).
+    /// as `closed` (paid, or partly paid and closed by a manager), `void` (nothing paid,
+    /// closed by a manager) or `merged` (another bill took everything on it).
     pub enum BillStatus {
         Open = "open",
         Paid = "paid",
         Closed = "closed",
         Void = "void",
+        Merged = "merged",
     }
 }
 
@@ -116,12 +117,13 @@ impl BillStatus {
     /// - `open → paid`: the last part was captured, or the bill was lowered to exactly what is paid;
     /// - `open → closed`: a manager closes a partly paid bill, with a reason;
     /// - `open → void`: a manager closes a bill nobody paid, with a reason;
-    /// - `paid → closed`: the POS or a manager frees the table.
+    /// - `paid → closed`: the POS or a manager frees the table;
+    /// - `open → merged`: another open bill took its items, payments and tenders.
     ///
-    /// A closed or void bill never moves again: closing it twice changes nothing.
+    /// A closed, void or merged bill never moves again: closing it twice changes nothing.
     pub fn can_become(self, next: BillStatus) -> bool {
         use BillStatus::*;
-        matches!((self, next), (Open, Paid | Closed | Void) | (Paid, Closed))
+        matches!((self, next), (Open, Paid | Closed | Void | Merged) | (Paid, Closed))
     }
 
     /// Only an open bill takes new payments: once paid or closed there is nothing to pay.
@@ -141,9 +143,9 @@ impl BillStatus {
         matches!(self, BillStatus::Open | BillStatus::Paid)
     }
 
-    /// Closed and void bills are history.
+    /// Closed, void and merged bills are history.
     pub fn is_terminal(self) -> bool {
-        matches!(self, BillStatus::Closed | BillStatus::Void)
+        matches!(self, BillStatus::Closed | BillStatus::Void | BillStatus::Merged)
     }
 }
 

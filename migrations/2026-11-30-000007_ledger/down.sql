@@ -40,3 +40,4 @@ ALTER TABLE refunds DROP COLUMN adjust_bill;
 ALTER TABLE payments DROP COLUMN split_round;
 ALTER TABLE bills DROP COLUMN split_round;
 ALTER TABLE bills DROP COLUMN content_version;
+ALTER TABLE bills DROP COLUMN merged_into;

@@ -9,6 +9,10 @@ ALTER TABLE bills ADD COLUMN content_version BIGINT NOT NULL DEFAULT 1;
 -- the bill's current round count.
 ALTER TABLE bills ADD COLUMN split_round INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE payments ADD COLUMN split_round INTEGER NOT NULL DEFAULT 0;
+-- A bill merged into another: everything on it now belongs to `merged_into`. Its status is
+-- stored as 'void' (the status CHECK predates merging and cannot be altered portably) and read
+-- back as `merged` wherever `merged_into` is set.
+ALTER TABLE bills ADD COLUMN merged_into TEXT REFERENCES bills (id);
 -- Whether a refund also took its amount off the bill (the default), or made it payable again.
 ALTER TABLE refunds ADD COLUMN adjust_bill BOOLEAN NOT NULL DEFAULT TRUE;
 

@@ -49,7 +49,10 @@ pub fn load(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>>
         .select((Bill::as_select(), Venue::as_select(), DiningTable::as_select(), Option::<Staff>::as_select()))
         .first::<(Bill, Venue, DiningTable, Option<Staff>)>(conn)
         .optional()?;
-    let Some((bill, venue, table, server)) = header else { return Ok(None) };
+    let Some((mut bill, venue, table, server)) = header else { return Ok(None) };
+    if bill.merged_into.is_some() {
+        bill.status = BillStatus::Merged;
+    }
     let children = Children { bill_id };
     let rows: Vec<WideRow> = match conn {
         DbConn::Pg(c) => children.load(c)?,
@@ -352,6 +355,48 @@ pub fn move_to_table(conn: &mut DbConn, bill_id: &str, table_id: &str, now: Naiv
     Ok(())
 }
 
+/// Moves everything on bill `from` to bill `into` (lines after its own, payments with their
+/// parts, adjustments, tenders, refunds) and marks `from` merged. Both are locked by the caller.
+pub fn merge(conn: &mut DbConn, into: &str, from: &str, reason: &str, now: NaiveDateTime) -> StoreResult<()> {
+    use crate::schema::{adjustment_lines, adjustments, payment_items, payments, refunds, tenders};
+    let after: Option<i32> = bill_items::table
+        .filter(bill_items::bill_id.eq(into))
+        .select(diesel::dsl::max(bill_items::position))
+        .first(conn)?;
+    let shift = after.unwrap_or(0) + 1;
+    diesel::update(bill_items::table.filter(bill_items::bill_id.eq(from)))
+        .set((bill_items::bill_id.eq(into), bill_items::position.eq(bill_items::position + shift)))
+        .execute(conn)?;
+    diesel::update(payments::table.filter(payments::bill_id.eq(from))).set(payments::bill_id.eq(into)).execute(conn)?;
+    diesel::update(payment_items::table.filter(payment_items::bill_id.eq(from)))
+        .set(payment_items::bill_id.eq(into))
+        .execute(conn)?;
+    diesel::update(adjustments::table.filter(adjustments::bill_id.eq(from)))
+        .set(adjustments::bill_id.eq(into))
+        .execute(conn)?;
+    diesel::update(adjustment_lines::table.filter(adjustment_lines::bill_id.eq(from)))
+        .set(adjustment_lines::bill_id.eq(into))
+        .execute(conn)?;
+    diesel::update(tenders::table.filter(tenders::bill_id.eq(from))).set(tenders::bill_id.eq(into)).execute(conn)?;
+    diesel::update(refunds::table.filter(refunds::bill_id.eq(from))).set(refunds::bill_id.eq(into)).execute(conn)?;
+    // The merged bill's equal split ends: its shares were of another bill.
+    diesel::update(bills::table.find(into))
+        .set((bills::equal_parts.eq(None::<i32>), bills::split_round.eq(bills::split_round + 1)))
+        .execute(conn)?;
+    diesel::update(bills::table.find(from))
+        .set((
+            bills::status.eq(BillStatus::Void.as_str()),
+            bills::merged_into.eq(into),
+            bills::close_reason.eq(reason),
+            bills::closed_at.eq(now),
+            bills::version.eq(bills::version + 1),
+            bills::content_version.eq(bills::version + 1),
+            bills::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A bill's status, read on its own.
 pub fn status_of(conn: &mut DbConn, bill_id: &str) -> StoreResult<BillStatus> {
     let status: String = bills::table.find(bill_id).select(bills::status).first(conn)?;
@@ -404,6 +449,7 @@ pub fn insert(conn: &mut DbConn, new: NewBill, now: NaiveDateTime) -> StoreResul
         closed_at: None,
         content_version: 1,
         split_round: 0,
+        merged_into: None,
     };
     diesel::insert_into(bills::table).values(bill.clone()).execute(conn)?;
     Ok(bill.id)

@@ -93,6 +93,8 @@ pub struct Bill {
     /// The round of the bill's equal split: starting it over with another number of parts
     /// begins a new round, and only shares of the current round count.
     pub split_round: i32,
+    /// The bill that took everything on this one (its status reads `merged`).
+    pub merged_into: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

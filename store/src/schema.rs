@@ -70,6 +70,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         content_version -> BigInt,
         split_round -> Integer,
+        merged_into -> Nullable<Text>,
     }
 }
 

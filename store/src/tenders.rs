@@ -30,10 +30,3 @@ pub fn void(conn: &mut DbConn, id: &str, reason: &str, by: &str, now: NaiveDateT
         .execute(conn)?;
     Ok(moved == 1)
 }
-
-/// Moves a bill's tenders to another bill (a merge).
-pub fn move_to_bill(conn: &mut DbConn, from_bill: &str, to_bill: &str) -> StoreResult<usize> {
-    Ok(diesel::update(tenders::table.filter(tenders::bill_id.eq(from_bill)))
-        .set(tenders::bill_id.eq(to_bill))
-        .execute(conn)?)
-}

@@ -417,7 +417,60 @@ async fn parties_move_tables_and_staff_close_them(app: TestApp) {
     assert!(app.guest(new_qr).await["bill"].is_null(), "the table is free again");
 }
 
+async fn two_parties_merge_into_one_bill(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let server = app
+        .post(
+            &format!("/v1/venues/{}/staff", venue.id),
+            Some(&venue.manager_key),
+            json!({"name": "Sam", "role": "server"}),
+        )
+        .await
+        .expect(201);
+    let server_key = server["key"].as_str().unwrap().to_owned();
+    let two =
+        json!([{"name": "A", "quantity": 1, "unit_price": 3000}, {"name": "B", "quantity": 1, "unit_price": 2000}]);
+    let (a, qr_a) = bill_with_qr(&app, &venue, "T1", two).await;
+    let (b, qr_b) = bill_with_qr(&app, &venue, "T2", json!([{"name": "C", "quantity": 1, "unit_price": 4000}])).await;
+    pay(&app, &qr_a, &a, json!({"type": "items", "items": [{"item_id": a["items"][0]["id"]}]})).await;
+    app.post(&format!("/v1/bills/{}/tenders", id(&b)), Some(&server_key), json!({"type": "cash", "amount": 1000}))
+        .await
+        .expect(201);
+    let merge = format!("/v1/bills/{}/merge", id(&a));
+    let paying =
+        app.pay(&qr_b, json!({"bill_id": b["id"], "split": {"type": "amount", "amount": 500}})).await.expect(201);
+    app.post(&merge, Some(&server_key), json!({"bill_id": b["id"]})).await.assert_problem(409, "payments_pending");
+    app.post(&format!("/v1/t/{qr_b}/payments/{}/cancel", id(&paying)), None, json!({})).await.expect(200);
+    app.post(&merge, Some(&server_key), json!({"bill_id": a["id"]})).await.assert_problem(422, "validation_failed");
+
+    let merged = app.post(&merge, Some(&server_key), json!({"bill_id": b["id"]})).await.expect(200);
+    let t = totals(&merged);
+    assert_eq!(
+        (t["total"].clone(), t["paid"].clone(), t["tendered"].clone(), t["remaining"].clone()),
+        (json!(9000), json!(4000), json!(1000), json!(5000))
+    );
+    let names: Vec<&str> = merged["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["A", "B", "C"], "the other's lines come after this bill's");
+    assert_eq!(merged["payments"].as_array().unwrap().len(), 2, "every payment is kept, the cancelled one too");
+    assert_eq!(merged["tenders"].as_array().unwrap().len(), 1);
+    let gone = bill_of(&app, &venue, &b).await;
+    assert_eq!((gone["status"].clone(), gone["merged_into"].clone()), (json!("merged"), a["id"].clone()));
+    assert!(app.guest(&qr_b).await["bill"].is_null(), "the other table is free");
+    assert_eq!(app.guest(&qr_a).await["bill"]["totals"]["total"], 9000);
+    app.post(&merge, Some(&server_key), json!({"bill_id": b["id"]})).await.assert_problem(409, "bill_not_open");
+    let other_venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (foreign, _) =
+        bill_with_qr(&app, &other_venue, "T1", json!([{"name": "X", "quantity": 1, "unit_price": 100}])).await;
+    app.post(&merge, Some(&server_key), json!({"bill_id": foreign["id"]})).await.assert_problem(404, "not_found");
+    // The rest is paid on the merged bill: it settles at the sum of both.
+    let rest = pay(&app, &qr_a, &a, json!({"type": "remaining"})).await;
+    assert_eq!(rest["amount"], 5000);
+    let paid = bill_of(&app, &venue, &a).await;
+    assert_eq!((paid["status"].clone(), totals(&paid)["paid"].clone()), (json!("paid"), json!(9000)));
+}
+
 backend_tests!(
+    two_parties_merge_into_one_bill,
     parties_move_tables_and_staff_close_them,
     equal_shares_are_of_what_is_left,
     another_number_of_parts_starts_the_split_over,

@@ -308,3 +308,35 @@ pub async fn move_bill(
     let record = crate::app::parties::move_bill(&state.db, caller.0, bill_id, table_id).await?;
     Ok(respond(StatusCode::OK, &record)?.into_response())
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MergeBill {
+    /// The other open bill of the venue, whose items, adjustments, payments and tenders this
+    /// bill takes.
+    #[schema(min_length = 1, max_length = 64, example = "0199a0de-3c55-7b2e-9d41-6f3b8a1c2e77")]
+    bill_id: String,
+}
+
+/// `POST /v1/bills/{bill_id}/merge` (POS, staff) `{bill_id}`: two parties join. This bill takes
+/// the other's items, adjustments, payments and tenders; the other becomes `merged` (with
+/// `merged_into`) and its table is free. Both must be open (409 `bill_not_open`) with no
+/// payment pending (409 `payments_pending`).
+#[utoipa::path(
+    post, path = "/v1/bills/{bill_id}/merge", tag = "bills", request_body = MergeBill,
+    responses(
+        (status = 200, description = "The bill with everything of both", body = crate::billing::BillView),
+    )
+)]
+pub async fn merge(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let bill_id: BillId = parse_id(&path)?;
+    let input: MergeBill = body.json()?;
+    let other: BillId = parse_id(&input.bill_id)?;
+    let record = crate::app::parties::merge(&state.db, caller.0, bill_id, other).await?;
+    Ok(respond(StatusCode::OK, &record)?.into_response())
+}

@@ -72,6 +72,7 @@ route_table! {
     delete "/v1/bills/{bill_id}/items/{item_id}" => bills::void_item,
     post "/v1/bills/{bill_id}/close" => bills::close,
     post "/v1/bills/{bill_id}/move" => bills::move_bill,
+    post "/v1/bills/{bill_id}/merge" => bills::merge,
     post "/v1/bills/{bill_id}/tenders" => tenders::create,
     post "/v1/tenders/{tender_id}/void" => tenders::void,
     get "/v1/t/{qr_token}" => guest::view,
