@@ -193,6 +193,13 @@ impl PaymentStatus {
         self.holds() || self.captured()
     }
 
+    /// The hold ended without money: declined, cancelled or expired. A provider that captures
+    /// such a payment anyway (a 3-D Secure finished late, a confirm raced a cancel) captured
+    /// money the bill no longer reserved for it.
+    pub fn is_released(self) -> bool {
+        matches!(self, PaymentStatus::Failed | PaymentStatus::Canceled | PaymentStatus::Expired)
+    }
+
     /// Nothing happens to the payment any more: it never held money, released its hold, or
     /// gave everything back.
     pub fn is_terminal(self) -> bool {

@@ -158,6 +158,23 @@ pub fn insert(conn: &mut DbConn, payment: &Payment, parts: &[PaymentItem]) -> St
 }
 
 /// Writes `changes` to the payment.
+/// Released payments the provider captured anyway and that still await their refund.
+pub fn late_captures_to_refund(conn: &mut DbConn, limit: i64) -> StoreResult<Vec<Payment>> {
+    use tablepay_domain::PaymentStatus;
+    let released: Vec<&str> = PaymentStatus::ALL.iter().filter(|s| s.is_released()).map(|s| s.as_str()).collect();
+    Ok(payments::table
+        .filter(payments::failure_code.eq(LATE_CAPTURE))
+        .filter(payments::status.eq_any(released))
+        .filter(payments::refunded_amount.lt(payments::amount + payments::tip_amount))
+        .order(payments::updated_at.asc())
+        .limit(limit)
+        .select(Payment::as_select())
+        .load(conn)?)
+}
+
+/// The `failure_code` of a payment the provider captured after its hold was released.
+pub const LATE_CAPTURE: &str = "captured_after_release";
+
 pub fn update(conn: &mut DbConn, payment_id: &str, changes: &PaymentChanges) -> StoreResult<()> {
     diesel::update(payments::table.find(payment_id)).set(changes).execute(conn)?;
     Ok(())

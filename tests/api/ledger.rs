@@ -469,7 +469,77 @@ async fn two_parties_merge_into_one_bill(app: TestApp) {
     assert_eq!((paid["status"].clone(), totals(&paid)["paid"].clone()), (json!("paid"), json!(9000)));
 }
 
+/// A guest's confirmation racing her own cancel, sixty times: every amount the card was charged
+/// (the confirmation answered 200) is either counted on the bill or refunded in full, and each
+/// late capture is announced as `payment.captured_after_release`.
+async fn a_confirm_racing_a_cancel_never_keeps_money_silently(app: TestApp) {
+    let app = private_app(app).await;
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let receiver = Receiver::start().await;
+    app.post(
+        &format!("/v1/venues/{}/webhook-endpoints", venue.id),
+        Some(&venue.pos_key),
+        json!({"url": receiver.url, "event_types": ["payment.captured_after_release"]}),
+    )
+    .await
+    .expect(201);
+    let (mut late, mut counted, mut refused, mut given_back) = (0, 0, 0, 0);
+    for round in 0..60 {
+        let (bill, qr) = bill_with_qr(
+            &app,
+            &venue,
+            &format!("R{round}"),
+            json!([{"name": "Menu", "quantity": 1, "unit_price": 1500}]),
+        )
+        .await;
+        let p = app
+            .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}, "tip": {"amount": 100}}))
+            .await
+            .expect(201);
+        let cancel = format!("/v1/t/{qr}/payments/{}/cancel", id(&p));
+        let payment_id = id(&p);
+        let (confirmed, cancelled) =
+            tokio::join!(app.confirm(&payment_id, CARD_OK), app.post(&cancel, None, json!({})));
+        let charged = confirmed.status.as_u16() == 200;
+        assert!(charged || confirmed.status.as_u16() == 409, "confirm: {:?}", confirmed.body);
+        assert!([200, 409].contains(&cancelled.status.as_u16()), "cancel: {:?}", cancelled.body);
+        let now = app.get(&format!("/v1/t/{qr}/payments/{}", id(&p)), None).await.expect(200);
+        let bill = bill_of(&app, &venue, &bill).await;
+        totals(&bill);
+        match now["status"].as_str().unwrap() {
+            "succeeded" => {
+                assert!(charged, "round {round}: succeeded without a charge");
+                assert_eq!((bill["status"].clone(), bill["totals"]["paid"].clone()), (json!("paid"), json!(1500)));
+                counted += 1;
+                late += usize::from(now["failure_code"] == "captured_after_release");
+            }
+            "canceled" if now["failure_code"] == "captured_after_release" => {
+                assert!(charged);
+                assert_eq!(now["refunded_amount"], 1600, "round {round}: refunded in full, tip included");
+                assert_eq!(bill["totals"]["paid"], 0);
+                late += 1;
+                given_back += 1;
+            }
+            "canceled" => {
+                assert!(!charged, "round {round}: the card was charged and the money is nowhere: {now}");
+                assert_eq!(bill["totals"]["paid"], 0);
+                refused += 1;
+            }
+            other => panic!("round {round}: {other}"),
+        }
+    }
+    assert_eq!(counted + given_back + refused, 60);
+    receiver.wait_for("payment.captured_after_release", late, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.of_type("payment.captured_after_release").len(), late, "every late capture is announced once");
+    println!(
+        "confirm vs cancel ×60: {counted} counted ({} of them captured after release), {given_back} refunded, {refused} refused before any charge",
+        late - given_back
+    );
+}
+
 backend_tests!(
+    a_confirm_racing_a_cancel_never_keeps_money_silently,
     two_parties_merge_into_one_bill,
     parties_move_tables_and_staff_close_them,
     equal_shares_are_of_what_is_left,

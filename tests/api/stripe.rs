@@ -299,7 +299,75 @@ async fn a_declined_card_keeps_the_hold_for_another_try(app: TestApp) {
     assert_eq!(app.guest(&qr).await["bill"]["status"], "paid");
 }
 
+/// Money Stripe captured after we released the hold: applied when its part is still payable,
+/// refunded in full at once otherwise; `payment.captured_after_release` tells staff either way.
+async fn money_captured_after_release_is_applied_or_refunded(app: TestApp) {
+    let stripe = MockServer::start().await;
+    mount_create(&stripe).await;
+    mount_cancel(&stripe, 2).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .and(wiremock::matchers::body_string_contains("amount=4000"))
+        .and(wiremock::matchers::header_regex("idempotency-key", "^tablepay-late-capture-[0-9a-f-]{36}$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "re_late", "object": "refund", "amount": 4000, "created": 1_700_000_000, "currency": "eur", "status": "succeeded"
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    let app = stripe_app(app.backend, &stripe).await;
+    let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
+    let feed = app
+        .client
+        .get(app.url(&format!("/v1/venues/{}/events", venue.id)))
+        .bearer_auth(&venue.manager_key)
+        .send()
+        .await
+        .unwrap();
+    let menu = json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}]);
+    let succeeded = |n: &str, intent: &str| {
+        let body = event(&format!("evt_{n}"), "payment_intent.succeeded", intent);
+        let t = now();
+        (body.clone(), format!("t={t},v1={}", sign(&body, WEBHOOK_SECRET, t)))
+    };
+    let cancel = |qr: &str, p: &Value| format!("/v1/t/{qr}/payments/{}/cancel", p["id"].as_str().unwrap());
+
+    // The guest cancelled, but 3-D Secure completed anyway: nothing else took the bill, so it counts.
+    let (bill, qr) = bill_with_qr(&app, &venue, "S1", menu.clone()).await;
+    let late = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    app.post(&cancel(&qr, &late), None, json!({})).await.expect(200);
+    let (body, signature) = succeeded("applied", &intent_of(&late));
+    deliver(&app, &body, &signature).await.expect(200);
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["status"], "paid");
+    assert_eq!(
+        (view["bill"]["totals"]["paid"].clone(), view["bill"]["payments"][0]["status"].clone()),
+        (json!(4000), json!("succeeded"))
+    );
+
+    // Another guest paid the part meanwhile: the late money goes back in full, the bill counts it once.
+    let (bill, qr) = bill_with_qr(&app, &venue, "S2", menu).await;
+    let late = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    app.post(&cancel(&qr, &late), None, json!({})).await.expect(200);
+    let other = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    let (body, signature) = succeeded("other", &intent_of(&other));
+    deliver(&app, &body, &signature).await.expect(200);
+    let (body, signature) = succeeded("refunded", &intent_of(&late));
+    deliver(&app, &body, &signature).await.expect(200);
+    let paid = app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!((paid["status"].clone(), paid["totals"]["paid"].clone()), (json!("paid"), json!(4000)));
+    let refunded = paid["payments"].as_array().unwrap().iter().find(|p| p["id"] == late["id"]).unwrap().clone();
+    assert_eq!((refunded["status"].clone(), refunded["refunded_amount"].clone()), (json!("canceled"), json!(4000)));
+    // Replaying Stripe's event changes nothing and refunds nothing twice (the mock expects one refund).
+    deliver(&app, &body, &signature).await.expect(200);
+
+    let text = crate::webhooks::read_until(feed, "event: payment.refunded", Duration::from_secs(10)).await;
+    assert_eq!(text.matches("event: payment.captured_after_release").count(), 2, "{text}");
+    assert!(text.contains("\"outcome\":\"applied\"") && text.contains("\"outcome\":\"refunding\""), "{text}");
+}
+
 backend_tests!(
+    money_captured_after_release_is_applied_or_refunded,
     a_declined_card_keeps_the_hold_for_another_try,
     stripe_payment_settles_through_a_signed_webhook,
     a_payment_that_loses_the_race_creates_no_intent,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod floor;
 pub mod guest;
+pub mod late;
 pub mod operations;
 pub mod outcomes;
 pub mod parties;

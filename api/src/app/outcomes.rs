@@ -84,12 +84,9 @@ fn apply_to_payment(conn: &mut DbConn, provider: &str, event: &ProviderEvent, pa
             if current == PaymentStatus::Pending {
                 transition(conn, payment, PaymentStatus::Succeeded, None, now)?;
                 settle_if_paid(conn, &payment.bill_id, now)?;
-            } else if !current.captured() {
-                // Captured after its hold was released: the money is real, the part may be
-                // gone. Keep the payment as it is and flag it for a refund by staff.
-                tracing::error!(payment = %payment.id, status = current.as_str(), "provider captured a released payment");
-                let flagged = PaymentChanges::at(now).failure_code(Some("captured_after_release"));
-                stored::update(conn, &payment.id, &flagged)?;
+            } else if current.is_released() {
+                // Captured after its hold was released: applied if it still fits, else refunded.
+                crate::app::late::capture_after_release(conn, payment, now)?;
             }
         }
         ProviderEvent::PaymentFailed { code, retryable, .. } => {
@@ -367,6 +364,9 @@ pub async fn sweeper(
             Ok(n) if n > 0 => tracing::info!(expired = n, "released expired holds"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+        }
+        if let Err(e) = crate::app::late::refund_late_captures(&store, &providers).await {
+            tracing::warn!(error = %e, "refunding late captures failed");
         }
     }
 }

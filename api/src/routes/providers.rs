@@ -8,11 +8,13 @@ use tablepay_payments::{PaymentProvider, SandboxProvider, WebhookError};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::app::outcomes;
+use crate::app::{AppResult, late, outcomes};
 use crate::error::ApiError;
 use crate::http::{Body, Reply, parse_id};
 use crate::routes::payments::payment_view;
 use tablepay_domain::PaymentId;
+use tablepay_store::payments::LATE_CAPTURE;
+use tablepay_store::rows::Payment;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +44,7 @@ pub async fn sandbox_confirm(
         ApiError::invalid("card_number is not a sandbox test card: use 4242424242424242 (succeeds), 4000000000000002 (declined) or 4000000000009995 (insufficient funds)")
     })?;
     let (payment, parts) = outcomes::confirm_sandbox(&state.db, payment_id, outcome).await?;
+    let payment = refund_late(&state, payment).await?;
     if outcome != CardOutcome::Succeeds {
         tracing::info!(payment = %payment.id, code = ?payment.failure_code, "sandbox payment declined");
     }
@@ -82,6 +85,10 @@ pub async fn stripe_webhook(
     })?;
     let applied = outcomes::receive(&state.db, "stripe", event).await?;
     tracing::info!(?applied, "stripe event");
+    if let Err(e) = late::refund_late_captures(&state.db, &state.providers).await {
+        // The sweeper retries; Stripe must not resend an event we applied.
+        tracing::warn!(error = %e, "refunding a late capture failed");
+    }
     Ok(Reply::ok(Received { received: true })?.into_response())
 }
 
@@ -89,4 +96,18 @@ pub async fn stripe_webhook(
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct Received {
     received: bool,
+}
+
+/// A capture that arrived after its hold was released and could not be applied is refunded at
+/// once (the sweeper retries what the provider did not confirm); answers the payment as it
+/// then stands.
+async fn refund_late(state: &AppState, payment: Payment) -> Result<Payment, ApiError> {
+    if payment.failure_code.as_deref() != Some(LATE_CAPTURE) || !payment.status.is_released() {
+        return Ok(payment);
+    }
+    if let Err(e) = late::refund_late_captures(&state.db, &state.providers).await {
+        tracing::warn!(error = %e, "refunding a late capture failed");
+    }
+    let id = payment.id.clone();
+    Ok(state.db.run(move |conn| -> AppResult<_> { Ok(tablepay_store::payments::get(conn, &id)?) }).await?)
 }
