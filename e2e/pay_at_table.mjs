@@ -187,6 +187,12 @@ try {
   await audit('sign-in', `${base}/staff`, { width: 390, height: 844 }, (page) => page.waitForSelector('[data-testid="staff-key"]'));
   await audit('API reference', `${base}/docs`, { width: 1280, height: 800 }, (page) => page.waitForSelector('details.op'));
 
+  step = 'the server closes the paid table from the dashboard';
+  await staff.click(table);
+  await staff.waitForSelector('[data-testid="bill-detail"][open]');
+  await staff.click('[data-testid="close-table"]');
+  await staff.waitForSelector(`${table}[data-status="free"]`, { timeout: 10_000 });
+
   if (problems.length) throw new Error(problems.join('\n'));
   console.log('pay at table in the browser: ok');
 } catch (e) {

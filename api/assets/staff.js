@@ -665,7 +665,61 @@
     }
     renderPayments(b, staff);
     renderTenders(b, open);
+    renderTableActions(b, open);
   }
+
+  // Move the party, merge another table's bill into this one, close the table: the choices
+  // come from the floor (free tables; other open bills).
+  function renderTableActions(b, open) {
+    const seated = open || b.status === 'paid';
+    $('table-section').hidden = !seated;
+    if (!seated) return;
+    const byLabel = (x, y) => x.label.localeCompare(y.label, locale, { numeric: true });
+    const options = (sel, list, ofBill) => {
+      const keep = sel.value;
+      sel.replaceChildren(...list.sort(byLabel).map((tb) => h('option', { value: ofBill ? tb.bill.id : tb.id, text: tb.label })));
+      if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+      sel.disabled = !list.length;
+    };
+    const tables = [...S.floor.values()];
+    options($('move-to'), tables.filter((tb) => tb.status === 'free'), false);
+    options($('merge-from'), open ? tables.filter((tb) => tb.bill && tb.bill.id !== b.id && tb.status !== 'paid') : [], true);
+    $('move').disabled = $('move-to').disabled;
+    $('merge').disabled = $('merge-from').disabled;
+    // A server closes a paid table; a manager any, with a reason; the POS a paid one.
+    $('close-table').hidden = !(b.status === 'paid' || S.role === 'manager');
+  }
+
+  async function tableAction(button, path, body, done) {
+    const b = S.bill;
+    if (!b) return;
+    button.disabled = true;
+    try {
+      await api('POST', `/v1/bills/${encodeURIComponent(b.id)}/${path}`, body);
+      say(done, 'ok');
+      soon('floor', loadFloor);
+      if (S.billId === b.id) await loadBill(b.id);
+    } catch (e) { report(e); } finally { button.disabled = false; }
+  }
+  $('move').addEventListener('click', (e) => {
+    const to = S.floor.get($('move-to').value);
+    if (to) tableAction(e.currentTarget, 'move', { table_id: to.id }, t('moved', { label: to.label }));
+  });
+  $('merge').addEventListener('click', (e) => {
+    const from = [...S.floor.values()].find((tb) => tb.bill && tb.bill.id === $('merge-from').value);
+    if (from) tableAction(e.currentTarget, 'merge', { bill_id: from.bill.id }, t('merged', { label: from.label }));
+  });
+  $('close-table').addEventListener('click', (e) => {
+    const b = S.bill;
+    if (!b) return;
+    let body = {};
+    if (b.status === 'open') {
+      const reason = prompt(t('closeReason'));
+      if (!reason || !reason.trim()) return;
+      body = { reason: reason.trim() };
+    }
+    tableAction(e.currentTarget, 'close', body, t('tableClosed', { label: b.table_label }));
+  });
 
   // Money taken outside tablepay: listed with who recorded it; recorded in two taps (the
   // amount starts as what is left); voided by the POS or a manager while the bill is open.

@@ -129,7 +129,8 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
 
     // What the clicks did, through the API.
     let bill = app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(manager)).await.expect(200);
-    assert_eq!(bill["status"], "paid", "{bill}");
+    assert_eq!(bill["status"], "closed", "paid, then closed by the server from the dashboard: {bill}");
+    assert!(bill["paid_at"].is_string() && bill["closed_at"].is_string(), "{bill}");
     assert_eq!(bill["totals"]["total"], 4400, "the water (4.00) is comped");
     assert_eq!(bill["totals"]["paid"], 4400);
     assert_eq!(bill["totals"]["remaining"], 0);
