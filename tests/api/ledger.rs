@@ -323,9 +323,16 @@ async fn refunds_keep_the_ledger_true(app: TestApp) {
         now["adjustments"].as_array().unwrap().iter().filter(|a| a["type"] == "refund").collect();
     assert_eq!(taken_off.len(), 1);
     assert_eq!((taken_off[0]["amount"].clone(), taken_off[0]["status"].clone()), (json!(1000), json!("applied")));
-    // Refunding the rest and the tip: the bill's part first, then the tip.
+    // The table is freed; refunding the rest and the tip of the closed bill: the bill's part
+    // first, then the tip, still taken off the bill.
+    app.post(&format!("/v1/bills/{}/close", id(&bill)), Some(&venue.pos_key), json!({})).await.expect(200);
+    app.post(&refunds, Some(&venue.manager_key), json!({"amount": 1, "reason": "x", "adjust_bill": false}))
+        .await
+        .assert_problem(409, "bill_not_open");
     app.post(&refunds, Some(&venue.manager_key), json!({"reason": "all of it"})).await.expect(201);
-    let t = totals(&bill_of(&app, &venue, &bill).await);
+    let closed = bill_of(&app, &venue, &bill).await;
+    assert_eq!(closed["status"], "closed");
+    let t = totals(&closed);
     assert_eq!(
         (t["total"].clone(), t["paid"].clone(), t["refunded"].clone(), t["tips"].clone()),
         (json!(0), json!(0), json!(5000), json!(0))
