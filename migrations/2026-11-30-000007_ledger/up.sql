@@ -59,6 +59,20 @@ ALTER TABLE adjustment_lines_v2 RENAME TO adjustment_lines;
 CREATE INDEX adjustments_bill ON adjustments (bill_id);
 CREATE INDEX adjustment_lines_bill ON adjustment_lines (bill_id);
 
+-- Refunds made before this migration lowered nothing: now that `paid` is net of refunds, each
+-- payment's refunded bill part is taken off its bill, as a refund made now would be by default,
+-- so no bill owes refunded money again and a settled bill stays exactly paid. One adjustment
+-- per payment, with the payment's id (a UUID of its own table).
+INSERT INTO adjustments (id, venue_id, bill_id, item_id, kind, amount, percent_bps, reason, status,
+                         created_by_id, created_by_name, created_by_role, approved_by_id, approved_by_name,
+                         decided_at, created_at, refund_id)
+SELECT id, venue_id, bill_id, NULL, 'refund',
+       CASE WHEN refunded_amount < amount THEN refunded_amount ELSE amount END,
+       NULL, 'refunded before refunds were taken off bills', 'applied',
+       'tablepay', 'tablepay', 'pos', NULL, NULL, updated_at, updated_at, NULL
+FROM payments
+WHERE refunded_amount > 0 AND amount > 0 AND status IN ('succeeded', 'partially_refunded', 'refunded');
+
 -- Money taken outside tablepay and recorded on a bill: cash, the venue's own card terminal, a
 -- voucher. A recorded tender counts toward `paid`; a void one counts nothing.
 CREATE TABLE tenders (

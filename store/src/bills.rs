@@ -156,6 +156,27 @@ pub fn merge(conn: &mut DbConn, into: &str, from: &str, reason: &str, now: Naive
     Ok(())
 }
 
+/// The table label of the bill that the venue's newest bill with this POS reference was merged
+/// into, while that bill still sits on its table.
+pub fn merged_check(conn: &mut DbConn, venue_id: &str, external_ref: &str) -> StoreResult<Option<String>> {
+    let merged_into: Option<Option<String>> = bills::table
+        .filter(bills::venue_id.eq(venue_id))
+        .filter(bills::external_ref.eq(external_ref))
+        .order(bills::opened_at.desc())
+        .select(bills::merged_into)
+        .first(conn)
+        .optional()?;
+    let Some(Some(into)) = merged_into else { return Ok(None) };
+    Ok(bills::table
+        .inner_join(dining_tables::table.on(dining_tables::id.eq(bills::table_id)))
+        .filter(bills::id.eq(into))
+        .filter(bills::status.eq_any(occupying()))
+        .filter(bills::merged_into.is_null())
+        .select(dining_tables::label)
+        .first(conn)
+        .optional()?)
+}
+
 /// A bill's status, read on its own.
 pub fn status_of(conn: &mut DbConn, bill_id: &str) -> StoreResult<BillStatus> {
     let status: String = bills::table.find(bill_id).select(bills::status).first(conn)?;

@@ -116,14 +116,15 @@ pub fn delete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<()
     Ok(())
 }
 
-/// Stops deliveries to an endpoint until the venue enables it again, saying why.
-pub fn disable(conn: &mut DbConn, id: &str, reason: &str, now: NaiveDateTime) -> StoreResult<()> {
-    diesel::update(webhook_endpoints::table.find(id))
+/// Stops deliveries to an endpoint until the venue enables it again, saying why; false when
+/// it was off already.
+pub fn disable(conn: &mut DbConn, id: &str, reason: &str, now: NaiveDateTime) -> StoreResult<bool> {
+    let changed = diesel::update(webhook_endpoints::table.find(id).filter(webhook_endpoints::enabled.eq(true)))
         .set((
             webhook_endpoints::enabled.eq(false),
             webhook_endpoints::disabled_reason.eq(reason),
             webhook_endpoints::updated_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(changed == 1)
 }

@@ -469,11 +469,45 @@ async fn two_parties_merge_into_one_bill(app: TestApp) {
     let (foreign, _) =
         bill_with_qr(&app, &other_venue, "T1", json!([{"name": "X", "quantity": 1, "unit_price": 100}])).await;
     app.post(&merge, Some(&server_key), json!({"bill_id": foreign["id"]})).await.assert_problem(404, "not_found");
+    // A POS check merged into another bill is not opened again by the next sync (its lines are
+    // on the bill it joined), and a sync that only changes the server is no stale-bill change.
+    let t3 = app.create_table(&venue, "T3").await;
+    let by_ref = format!("/v1/venues/{}/bills/by-ref/CHK-9", venue.id);
+    let check = json!({"table_id": t3["id"], "items": [{"name": "D", "quantity": 1, "unit_price": 700}]});
+    let pos_bill = app.call(reqwest::Method::PUT, &by_ref, Some(&venue.pos_key), Some(check.clone())).await.expect(201);
+    let seen = app.guest(&qr_a).await["bill"]["version"].as_i64().unwrap();
+    app.post(&merge, Some(&server_key), json!({"bill_id": pos_bill["id"]})).await.expect(200);
+    app.call(reqwest::Method::PUT, &by_ref, Some(&venue.pos_key), Some(check)).await.assert_problem(409, "conflict");
+    assert_eq!(totals(&bill_of(&app, &venue, &a).await)["total"], 9700, "D is billed once");
+    let stale = app
+        .pay(&qr_a, json!({"bill_id": a["id"], "bill_version": seen, "split": {"type": "amount", "amount": 100}}))
+        .await;
+    stale.assert_problem(409, "bill_changed");
+    let t5 = app.create_table(&venue, "T5").await;
+    let qr_5 = t5["qr_token"].as_str().unwrap();
+    let by_ref_5 = format!("/v1/venues/{}/bills/by-ref/CHK-11", venue.id);
+    let lines = json!([{"name": "E", "quantity": 1, "unit_price": 900}]);
+    let opened = app
+        .call(
+            reqwest::Method::PUT,
+            &by_ref_5,
+            Some(&venue.pos_key),
+            Some(json!({"table_id": t5["id"], "items": lines})),
+        )
+        .await
+        .expect(201);
+    let seen = app.guest(qr_5).await["bill"]["version"].as_i64().unwrap();
+    let served = json!({"table_id": t5["id"], "server_id": server["staff"]["id"], "items": lines});
+    let reassigned = app.call(reqwest::Method::PUT, &by_ref_5, Some(&venue.pos_key), Some(served)).await.expect(200);
+    assert_eq!(reassigned["server"]["name"], "Sam");
+    app.pay(qr_5, json!({"bill_id": opened["id"], "bill_version": seen, "split": {"type": "remaining"}}))
+        .await
+        .expect(201);
     // The rest is paid on the merged bill: it settles at the sum of both.
     let rest = pay(&app, &qr_a, &a, json!({"type": "remaining"})).await;
-    assert_eq!(rest["amount"], 5000);
+    assert_eq!(rest["amount"], 5700);
     let paid = bill_of(&app, &venue, &a).await;
-    assert_eq!((paid["status"].clone(), totals(&paid)["paid"].clone()), (json!("paid"), json!(9000)));
+    assert_eq!((paid["status"].clone(), totals(&paid)["paid"].clone()), (json!("paid"), json!(9700)));
 }
 
 /// A guest's confirmation racing her own cancel, sixty times: every amount the card was charged

@@ -62,7 +62,17 @@ fn reload(conn: &mut DbConn, bill_id: &str) -> AppResult<BillRecord> {
 /// Records that the bill changed (version, `bill.updated`) and returns it re-read. Voiding
 /// what nobody paid for can leave a bill exactly paid: it settles here.
 fn bump(conn: &mut DbConn, bill_id: &str) -> AppResult<BillRecord> {
-    stored::bump_content(conn, bill_id, now())?;
+    bump_as(conn, bill_id, true)
+}
+
+/// [`bump`]; `content` says whether items or prices changed (what the stale-bill check
+/// compares), as opposed to where the bill sits or who serves it.
+fn bump_as(conn: &mut DbConn, bill_id: &str, content: bool) -> AppResult<BillRecord> {
+    if content {
+        stored::bump_content(conn, bill_id, now())?;
+    } else {
+        stored::bump(conn, bill_id, now())?;
+    }
     let mut record = reload(conn, bill_id)?;
     bill_event(conn, &record, "bill.updated")?;
     if settle_if_paid(conn, bill_id, now())? {
@@ -210,17 +220,28 @@ pub async fn upsert(
         .write(move |conn| -> AppResult<_> {
             let (table_id, server_id) = check.placement.resolve(conn, venue_id.as_str())?;
             let Some(latest) = stored::occupying_by_external_ref(conn, venue_id.as_str(), &check.external_ref)? else {
+                if let Some(label) = stored::merged_check(conn, venue_id.as_str(), &check.external_ref)? {
+                    // Opening it again would bill its lines twice: they are on the bill it joined.
+                    return Err(AppError::conflict(
+                        Code::Conflict,
+                        format!("this check was merged into the bill at table {label}; send that bill's check"),
+                    ));
+                }
                 let new =
                     NewBill { venue_id: venue_id.into(), table_id, external_ref: Some(check.external_ref), server_id };
                 return Ok((insert_bill(conn, new, &check.lines)?, true));
             };
             let record = lock_venue_bill(conn, &latest.id, &caller)?;
             let plan = reconcile(&record.items, &check.lines);
-            let moved = record.bill.table_id != table_id || record.bill.server_id != server_id;
+            let seated_elsewhere = record.bill.table_id != table_id;
+            let moved = seated_elsewhere || record.bill.server_id != server_id;
             if plan.is_empty() && !moved {
                 return Ok((record, false));
             }
             require_open(&record.bill)?;
+            if seated_elsewhere {
+                crate::app::parties::require_nothing_pending(&record)?;
+            }
             let ledger = record.state()?;
             let touched = plan.void.iter().chain(plan.update.iter().map(|(id, _)| id));
             if touched.filter_map(|id| ledger.lines.get(id)).any(|s| s.claimed != Fraction::ZERO) {
@@ -229,11 +250,12 @@ pub async fn upsert(
                     "the check changes an item that is partly paid or held",
                 ));
             }
+            let plan_was_empty = plan.is_empty();
             apply(conn, &record, plan)?;
             if moved {
                 stored::reassign(conn, &record.bill.id, &table_id, server_id.as_deref()).map_err(open_bill_conflict)?;
             }
-            Ok((bump(conn, &record.bill.id)?, false))
+            Ok((bump_as(conn, &record.bill.id, !plan_was_empty)?, false))
         })
         .await
 }

@@ -17,7 +17,7 @@ use tablepay_store::rows::{DiningTable, Payment, PaymentItem, Venue};
 use tablepay_store::{DbConn, Store, lock_bill, now};
 
 use crate::app::guest::table_by_token;
-use crate::app::outcomes::{bill_updated, bump_bill, transition};
+use crate::app::outcomes::{bill_updated, bump_bill, lock_payment, transition};
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
 use crate::billing::{Audience, BillRecordExt, currency};
@@ -291,9 +291,7 @@ async fn ensure_provider_payment(store: &Store, providers: &Providers, payment: 
             tracing::warn!(payment = %id, %reason, "provider rejected the payment");
             store
                 .write(move |conn| -> AppResult<()> {
-                    let bill_id = stored::bill_of(conn, &id)?;
-                    lock_bill(conn, &bill_id)?;
-                    let payment = stored::get(conn, &id)?;
+                    let payment = lock_payment(conn, &id)?;
                     if payment.status == PaymentStatus::Pending {
                         transition(conn, &payment, PaymentStatus::Failed, Some("provider_rejected"), now())?;
                     }
@@ -339,7 +337,7 @@ pub async fn cancel(
     }
     store
         .write(move |conn| -> AppResult<_> {
-            lock_bill(conn, &payment.bill_id)?;
+            lock_payment(conn, &payment.id)?;
             let (current, parts) = stored::with_parts(conn, &payment.id)?.ok_or(AppError::NotFound("payment"))?;
             match current.status {
                 PaymentStatus::Pending => transition(conn, &current, PaymentStatus::Canceled, None, now())?,

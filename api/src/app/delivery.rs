@@ -149,8 +149,8 @@ fn record(conn: &mut DbConn, job: &Job, outcome: &Outcome, attempted: bool, sche
         outbox::insert_attempt(conn, attempt)?;
     }
     let gone = outcome.status_code == Some(410);
-    if gone && job.endpoint.enabled {
-        tablepay_store::endpoints::disable(conn, &job.endpoint.id, GONE, now)?;
+    // Several deliveries in flight may all hear 410: the one that switches the endpoint off tells.
+    if gone && tablepay_store::endpoints::disable(conn, &job.endpoint.id, GONE, now)? {
         endpoint_disabled(conn, &job.endpoint, GONE)?;
     }
     let changes = next_state(outcome, attempted, attempts, schedule, now);

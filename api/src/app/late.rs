@@ -14,10 +14,10 @@ use tablepay_domain::PaymentStatus;
 use tablepay_payments::{ProviderError, RefundRequest};
 use tablepay_store::payments::{self as stored, LATE_CAPTURE, PaymentChanges};
 use tablepay_store::rows::Payment;
-use tablepay_store::{DbConn, Store, lock_bill, now};
+use tablepay_store::{DbConn, Store, now};
 
 use crate::app::events;
-use crate::app::outcomes::{bump_bill, settle_if_paid};
+use crate::app::outcomes::{bump_bill, lock_payment, settle_if_paid};
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult};
 use crate::billing::{BillRecordExt, load_bill};
@@ -116,9 +116,8 @@ pub async fn refund_late_captures(store: &Store, providers: &Providers) -> AppRe
 /// The provider gave the late capture back: recorded on the payment (its status stays released;
 /// the bill never counted it), told to staff as `payment.refunded`.
 fn record_refund(conn: &mut DbConn, payment_id: &str) -> AppResult<()> {
-    let bill_id = stored::bill_of(conn, payment_id)?;
-    lock_bill(conn, &bill_id)?;
-    let payment = stored::get(conn, payment_id)?;
+    let payment = lock_payment(conn, payment_id)?;
+    let bill_id = payment.bill_id.clone();
     let full = payment.amount + payment.tip_amount;
     if payment.refunded_amount >= full || !payment.status.is_released() {
         return Ok(());

@@ -68,9 +68,8 @@ pub fn apply_event(conn: &mut DbConn, provider: &str, event: &ProviderEvent) -> 
         return Ok(Applied::Duplicate(record.payment_id));
     }
     let Some(payment) = payment else { return Ok(Applied::Ignored) };
-    lock_bill(conn, &payment.bill_id)?;
     // Read again under the lock: a concurrent outcome may have moved it.
-    let payment = stored::get(conn, &payment.id)?;
+    let payment = lock_payment(conn, &payment.id)?;
     apply_to_payment(conn, provider, event, &payment)?;
     Ok(Applied::Payment(payment.id))
 }
@@ -144,6 +143,21 @@ pub async fn confirm_sandbox(
             Ok((payment, parts))
         })
         .await
+}
+
+/// Locks the bill a payment belongs to and reads the payment under that lock. A merge may
+/// move the payment to another bill between the two: then that bill is locked too, and the
+/// payment read again, until the bill locked is the payment's.
+pub fn lock_payment(conn: &mut DbConn, payment_id: &str) -> AppResult<Payment> {
+    let mut bill_id = stored::bill_of(conn, payment_id)?;
+    loop {
+        lock_bill(conn, &bill_id)?;
+        let payment = stored::get(conn, payment_id)?;
+        if payment.bill_id == bill_id {
+            return Ok(payment);
+        }
+        bill_id = payment.bill_id;
+    }
 }
 
 /// Moves a payment along a legal transition and records that its bill changed.
@@ -304,9 +318,7 @@ pub async fn sweep_expired(store: &Store, providers: &Providers) -> AppResult<us
         let id = payment.id.clone();
         let changed = store
             .write(move |conn| -> AppResult<bool> {
-                let bill_id = stored::bill_of(conn, &id)?;
-                lock_bill(conn, &bill_id)?;
-                let payment = stored::get(conn, &id)?;
+                let payment = lock_payment(conn, &id)?;
                 if payment.status != PaymentStatus::Pending {
                     return Ok(false);
                 }

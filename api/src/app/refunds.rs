@@ -6,13 +6,13 @@ use serde::Serialize;
 use tablepay_domain::{Approval, RefundStatus, Role};
 use tablepay_payments::{ProviderError, ProviderRefund, RefundRequest};
 use tablepay_store::rows::{Payment, Refund};
-use tablepay_store::{DbConn, Store, lock_bill, now, refunds as stored};
+use tablepay_store::{DbConn, Store, now, refunds as stored};
 use utoipa::ToSchema;
 
 use crate::app::access::Permission;
 use crate::app::access::VenueCaller;
 use crate::app::approvals::{self, Decided, Outcome, Pending, Request};
-use crate::app::outcomes::{RefundedBy, record_refunded};
+use crate::app::outcomes::{RefundedBy, lock_payment, record_refunded};
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
 use crate::audit::{self, Entry};
@@ -187,8 +187,7 @@ fn exceeds(left: i64) -> AppError {
 fn locked_payment(conn: &mut DbConn, payment_id: &str, caller: &VenueCaller) -> AppResult<Payment> {
     let payment = tablepay_store::payments::find(conn, payment_id)?.ok_or(AppError::NotFound("payment"))?;
     caller.require_venue(&payment.venue_id, "payment")?;
-    lock_bill(conn, &payment.bill_id)?;
-    Ok(tablepay_store::payments::get(conn, payment_id)?)
+    lock_payment(conn, payment_id)
 }
 
 /// Asks the provider, then records the outcome: succeeded (the payment's refunded amount
