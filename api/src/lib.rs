@@ -37,6 +37,8 @@ pub struct AppState {
     pub providers: app::providers::Providers,
     pub rate_limiter: limits::RateLimiter,
     pub metrics: metrics::Metrics,
+    /// Open guest streams per table.
+    pub guest_streams: routes::guest_events::GuestStreams,
     /// Turns true when the process stops: background work finishes what it holds and ends.
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Turns true when the process starts stopping: live streams end so the server can drain.
@@ -57,6 +59,7 @@ impl AppState {
             providers,
             rate_limiter: limits::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
+            guest_streams: routes::guest_events::GuestStreams::default(),
             shutdown,
             closing,
             background: std::sync::Mutex::new(Vec::new()),

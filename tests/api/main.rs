@@ -9,6 +9,7 @@ mod bills;
 mod browser;
 mod errors;
 mod ledger;
+mod live;
 mod pages;
 mod payments;
 mod receiver;

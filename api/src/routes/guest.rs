@@ -31,7 +31,7 @@ struct GuestTable {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct GuestView {
+pub(crate) struct GuestView {
     venue: GuestVenue,
     table: GuestTable,
     bill: Option<BillView>,
@@ -46,8 +46,14 @@ struct GuestView {
     )
 )]
 pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (table, venue, record) = app::view(&state.db, path.into_inner()).await?;
-    let view = GuestView {
+    let view = guest_view(&state, path.into_inner()).await?;
+    Ok(Reply::ok(view)?.into_response())
+}
+
+/// What `GET /v1/t/{qr_token}` answers (the guests' live stream sends it too).
+pub(crate) async fn guest_view(state: &AppState, qr_token: String) -> Result<GuestView, ApiError> {
+    let (table, venue, record) = app::view(&state.db, qr_token).await?;
+    Ok(GuestView {
         venue: GuestVenue {
             tip_presets_bps: tip_presets(&venue),
             currency_exponent: crate::routes::venues::currency_exponent(&venue.currency),
@@ -57,8 +63,7 @@ pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result
         },
         table: GuestTable { label: table.label },
         bill: record.map(|r| r.view(Audience::Guest)).transpose()?,
-    };
-    Ok(Reply::ok(view)?.into_response())
+    })
 }
 
 #[derive(Debug, Default, serde::Deserialize, ToSchema)]

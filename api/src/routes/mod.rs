@@ -5,6 +5,7 @@ pub mod bills;
 pub mod events;
 pub mod floor;
 pub mod guest;
+pub mod guest_events;
 pub mod openapi;
 pub mod payments;
 pub mod providers;
@@ -76,6 +77,7 @@ route_table! {
     post "/v1/bills/{bill_id}/tenders" => tenders::create,
     post "/v1/tenders/{tender_id}/void" => tenders::void,
     get "/v1/t/{qr_token}" => guest::view,
+    get "/v1/t/{qr_token}/events" => guest_events::stream,
     post "/v1/t/{qr_token}/payments" => payments::create,
     get "/v1/t/{qr_token}/payments/{payment_id}" => payments::get,
     post "/v1/t/{qr_token}/payments/{payment_id}/cancel" => payments::cancel,

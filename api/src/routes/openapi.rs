@@ -371,7 +371,6 @@ mod tests {
     /// with the issue that builds each. The test below fails when one of them is built (take
     /// it off) and when any other operation of the contract is missing.
     const NOT_BUILT_YET: &[(&str, &str, u32)] = &[
-        ("get", "/v1/t/{}/events", 15),
         ("post", "/v1/t/{}/payments/{}/invoice", 16),
         ("post", "/v1/t/{}/payments/{}/receipt/email", 16),
         ("get", "/v1/venues/{}/feedback", 16),

@@ -1,0 +1,167 @@
+//! The guests' own live stream: another guest's payment reaches every phone at the table at
+//! once, a reconnect misses nothing, a table holds at most 50 streams, and a second process
+//! on the same PostgreSQL database streams what the first one did.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, CARD_OK, ServerProcess, TestApp, backend_tests, bill_with_qr};
+
+/// An open event stream, read frame by frame.
+struct Stream {
+    response: reqwest::Response,
+    text: String,
+}
+
+impl Stream {
+    async fn open(app: &TestApp, qr: &str, last_event_id: Option<&str>) -> Stream {
+        let mut request = app.client.get(app.url(&format!("/v1/t/{qr}/events")));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{:?}", response.headers());
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        Stream { response, text: String::new() }
+    }
+
+    /// Reads until the stream holds `n` events of `event_type`; returns their data and ids.
+    async fn until(&mut self, event_type: &str, n: usize, within: Duration) -> Vec<(String, Value)> {
+        let deadline = Instant::now() + within;
+        loop {
+            let found = self.events(event_type);
+            if found.len() >= n {
+                return found;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => panic!("{n} × {event_type} not within {within:?}; got:\n{}", self.text),
+            }
+        }
+    }
+
+    fn events(&self, event_type: &str) -> Vec<(String, Value)> {
+        self.text
+            .split("\n\n")
+            .filter(|frame| frame.lines().any(|l| l == format!("event: {event_type}")))
+            .map(|frame| {
+                let id = frame.lines().find_map(|l| l.strip_prefix("id: ")).unwrap_or_default().to_owned();
+                let data = frame.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
+                (id, serde_json::from_str(data).unwrap())
+            })
+            .collect()
+    }
+}
+
+async fn a_guests_phone_sees_another_guests_payment_at_once(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 2, "unit_price": 2000}])).await;
+    let mut phone = Stream::open(&app, &qr, None).await;
+    let first = phone.until("bill.updated", 1, Duration::from_secs(2)).await;
+    assert_eq!(first[0].1["bill"]["totals"]["remaining"], 4000, "the bill as it stands, at once");
+    assert_eq!(first[0].1["table"]["label"], "T1");
+
+    // Another guest holds half: the phone sees it within a second.
+    let started = Instant::now();
+    let half = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 2, "count": 1}}))
+        .await
+        .expect(201);
+    let seen = phone.until("bill.updated", 2, Duration::from_secs(1)).await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(seen[1].1["bill"]["totals"]["pending"], 2000);
+    app.confirm(half["id"].as_str().unwrap(), CARD_OK).await.expect(200);
+    let seen = phone.until("bill.updated", 3, Duration::from_secs(1)).await;
+    assert_eq!(seen[2].1["bill"]["totals"]["paid"], 2000);
+    let resume_from = seen[2].0.clone();
+    drop(phone);
+
+    // While the phone is away the rest is paid and staff answer a call; reconnecting with
+    // Last-Event-ID it misses nothing, and settles once.
+    let call = app.post(&format!("/v1/t/{qr}/assistance"), None, json!({})).await.expect(201);
+    let rest = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    app.confirm(rest["id"].as_str().unwrap(), CARD_OK).await.expect(200);
+    app.post(&format!("/v1/assistance/{}/resolve", call["id"].as_str().unwrap()), Some(&venue.manager_key), json!({}))
+        .await
+        .expect(200);
+    let mut back = Stream::open(&app, &qr, Some(&resume_from)).await;
+    let settled = back.until("table.settled", 1, Duration::from_secs(2)).await;
+    assert_eq!(settled[0].1["total"], 4000);
+    assert_eq!(settled[0].1["bill_id"], bill["id"]);
+    let resolved = back.until("assistance.resolved", 1, Duration::from_secs(2)).await;
+    assert_eq!(resolved[0].1["assistance"]["status"], "resolved");
+    let updated = back.until("bill.updated", 1, Duration::from_secs(2)).await;
+    assert_eq!(updated.last().unwrap().1["bill"]["status"], "paid");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), back.response.chunk()).await;
+    assert_eq!(back.events("table.settled").len(), 1, "table.settled once");
+    // Nothing a guest may not see: no staff or venue ids, no e-mails, no provider references.
+    for secret in [venue.id.as_str(), "venue_id", "provider_ref", "email", "server_id", "resolved_by"] {
+        assert!(!back.text.contains(secret), "{secret} in the guest stream:\n{}", back.text);
+    }
+}
+
+async fn a_table_holds_at_most_fifty_streams(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 1000}])).await;
+    let mut open = Vec::new();
+    for _ in 0..50 {
+        open.push(Stream::open(&app, &qr, None).await);
+    }
+    let refused = app.client.get(app.url(&format!("/v1/t/{qr}/events"))).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert_eq!(crate::helpers::read(refused).await.body["code"], "rate_limited");
+    // A phone that goes away frees its place once the server finds its connection closed: a
+    // write to it fails (after changes of the bill here; the keep-alives within 30 s otherwise).
+    open.pop();
+    for name in ["Café", "Thé"] {
+        app.post(
+            &format!("/v1/bills/{}/items", bill["id"].as_str().unwrap()),
+            Some(&venue.pos_key),
+            json!({"items": [{"name": name, "quantity": 1, "unit_price": 250}]}),
+        )
+        .await
+        .expect(200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Stream::open(&app, &qr, None).await;
+    app.client
+        .get(app.url("/v1/t/not-a-token/events"))
+        .send()
+        .await
+        .map(|r| assert_eq!(r.status().as_u16(), 404))
+        .unwrap();
+    let bad = app.client.get(app.url(&format!("/v1/t/{qr}/events"))).header("Last-Event-ID", "x").send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
+
+async fn a_second_process_streams_what_the_first_did(app: TestApp) {
+    if app.backend != Backend::Postgres {
+        return; // SQLite serves one process; its streams are covered above.
+    }
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
+    let other = ServerProcess::start(&app.database_url, &[]).await;
+    let b = app.aimed_at(&other.address);
+    let mut phone = Stream::open(&b, &qr, None).await;
+    phone.until("bill.updated", 1, Duration::from_secs(2)).await;
+    let started = Instant::now();
+    let p = app.pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    let seen = phone.until("bill.updated", 2, Duration::from_secs(1)).await;
+    assert!(started.elapsed() < Duration::from_secs(1), "within a second across processes");
+    assert_eq!(seen[1].1["bill"]["totals"]["pending"], 3000);
+    app.confirm(p["id"].as_str().unwrap(), CARD_OK).await.expect(200);
+    phone.until("table.settled", 1, Duration::from_secs(2)).await;
+    assert_eq!(b.guest(&qr).await["bill"]["status"], "paid", "a read on B reflects A's payment");
+}
+
+backend_tests!(
+    a_guests_phone_sees_another_guests_payment_at_once,
+    a_table_holds_at_most_fifty_streams,
+    a_second_process_streams_what_the_first_did,
+);
