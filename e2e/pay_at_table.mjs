@@ -70,6 +70,14 @@ try {
   await a.waitForFunction(() => document.querySelector('[data-testid="total"]')?.textContent.includes('44.00'));
   await a.screenshot({ path: join(shots, 'guest-bill.png') });
 
+  step = 'guest B, whose phone speaks French, opens the bill too and leaves the page open';
+  const b = await open('guest B', guestUrl, { width: 390, height: 844 }, 'fr-FR');
+  await b.waitForSelector('body[data-state="bill"]');
+  await b.waitForSelector('html[lang="fr"]');
+  // From now on B's page must learn everything from the table's live stream, not by polling.
+  let bPolls = 0;
+  b.on('request', (r) => { if (r.method() === 'GET' && /^\/v1\/t\/[^/]+$/.test(new URL(r.url()).pathname)) bPolls++; });
+
   step = 'guest A types "1,000" as an amount: refused, not read as 1.00';
   await a.check('input[name="split"][value="amount"]');
   await a.fill('[data-testid="custom-amount"]', '1,000');
@@ -113,12 +121,10 @@ try {
   await a.waitForSelector('body[data-state="receipt"]');
   await a.screenshot({ path: join(shots, 'guest-receipt.png') });
 
-  step = 'guest B, whose phone speaks French, pays the rest as two equal shares';
-  const b = await open('guest B', guestUrl, { width: 390, height: 844 }, 'fr-FR');
-  await b.waitForSelector('body[data-state="bill"]');
-  await b.waitForSelector('html[lang="fr"]');
+  step = "guest B's open page shows guest A's payment, live, and B pays the rest as two equal shares";
   // French amounts: decimal comma, the euro sign after (with a narrow no-break space).
-  await b.waitForFunction(() => /17,50\s?€/.test(document.querySelector('[data-testid="remaining"]')?.textContent));
+  await b.waitForFunction(() => /17,50\s?€/.test(document.querySelector('[data-testid="remaining"]')?.textContent), null, { timeout: 5000 });
+  if (bPolls) throw new Error(`guest B's page polled the bill ${bPolls} times instead of living on the stream`);
   await b.check('input[name="split"][value="equal"]');
   await b.fill('[data-testid="equal-parts"]', '2');
   await b.fill('[data-testid="equal-count"]', '2');

@@ -1,4 +1,4 @@
-// tablepay guest page: the table's live bill; split, tip, pay, receipt. Plain script, no build.
+// tablepay guest page: the live bill; split, tip, pay, receipt. Plain script, no build.
 (() => {
 'use strict';
 const $ = (id) => document.getElementById(id);
@@ -17,7 +17,7 @@ function t(key, v) {
   return v ? s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m)) : s;
 }
 
-// Minor-unit exponents are ISO 4217's, as the server's: Intl's (CLDR) differ for HUF, IDR, IQD...
+// ISO 4217 exponents, as the server's (Intl's CLDR ones differ for HUF, IDR, IQD...).
 const EXP = { CLF: 4, UYW: 4 };
 for (const c of 'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ')) EXP[c] = 0;
 for (const c of 'BHD IQD JOD KWD LYD OMR TND'.split(' ')) EXP[c] = 3;
@@ -36,14 +36,14 @@ function money(minor) {
   s = (minor < 0 ? '-' : '') + s;
   return nf ? nf.format(Number(s)) : s + ' ' + cur;
 }
-// v × num / den rounded half up, as the server rounds percentage tips and parts of a line.
+// v × num / den, half up, as the server rounds tips and parts of a line.
 const halfUp = (v, num, den) => Number((2n * BigInt(v) * BigInt(num) + BigInt(den)) / (2n * BigInt(den)));
 // "12,5" → 1250 for EUR, by string construction: never a float multiplication.
 function parseMinor(text) {
   const s = String(text).replace(/[\s\u00a0\u202f']/g, ''), m = /^(\d{0,11})(?:([.,])(\d{0,8}))?$/.exec(s);
   if (!s) return { value: 0 };
   const frac = (m && m[3]) || '';
-  // The other mark before three digits is a thousands separator ("1,000" in en, "1.000" in fr).
+  // Another mark before three digits separates thousands ("1,000" en, "1.000" fr).
   if (!m || !(m[1] + frac) || (m[2] !== dec && frac.length === 3)) return { error: t('am_bad', { example: exp ? '12' + dec + '5'.padEnd(exp, '0') : '12' }) };
   if (frac.length > exp) return { error: exp ? t('am_dec', { cur, n: exp }) : t('am_bad', { example: '12' }) };
   return { value: Number((m[1] || '0') + frac.padEnd(exp, '0')) };
@@ -55,7 +55,7 @@ function h(tag, attrs, ...kids) {
   e.append(...kids.flat(9).filter((c) => c != null && c !== false && c !== ''));
   return e;
 }
-// Replacing unchanged text makes Chrome's scroll anchoring jump (and a tap miss its button).
+// Unchanged text is not replaced: Chrome's scroll anchoring would jump (and a tap miss).
 const setText = (e, s) => { if (e.textContent !== s) e.textContent = s; };
 const text = (id, s) => setText($(id), s);
 const showEl = (id, on) => { $(id).hidden = !on; };
@@ -136,7 +136,7 @@ function show(view, focusId) {
 }
 const restingView = () => (!st.bill ? (st.sawPaid ? 'settled' : 'empty') : st.bill.status === 'paid' ? 'settled' : 'bill');
 
-// The bill: loaded at once, then every 3 s while the page is visible.
+// The bill: loaded at once, then live.
 let pollTimer = 0, fetching = null, backoff = 0, stopped = false;
 function refresh() {
   if (stopped) return Promise.resolve();
@@ -149,7 +149,16 @@ function refresh() {
 }
 function schedule() {
   clearTimeout(pollTimer);
-  if (!stopped && document.visibilityState === 'visible') pollTimer = setTimeout(() => refresh().then(schedule), backoff || 3000);
+  if (!stopped && !live && document.visibilityState === 'visible') pollTimer = setTimeout(() => refresh().then(schedule), backoff || 30000);
+}
+// Live stream; a 30 s poll only while it is down.
+let live = 0, es;
+function listen() {
+  if (stopped || es) return;
+  es = new EventSource(base + '/events');
+  es.addEventListener('bill.updated', (e) => applyGuest(JSON.parse(e.data)));
+  es.onopen = () => { live = 1; schedule(); };
+  es.onerror = () => { live = 0; if (es.readyState > 1) { es = null; setTimeout(listen, 5e3); } schedule(); };
 }
 const now = () => refresh().then(schedule);
 document.addEventListener('visibilitychange', () => { clearTimeout(pollTimer); if (document.visibilityState === 'visible') now(); });
@@ -199,13 +208,13 @@ function renderBill() {
   if (!b) return;
   $('items').replaceChildren(...active().map((i) => {
     const s = itemState(i);
-    // The menu price: lines add up to the subtotal; discounts, service and tax follow below.
+    // Menu prices: lines sum to the subtotal; discounts, service and tax follow.
     return line([nameOf(i), badge(s)], i.unit_price * i.quantity, { 'data-testid': 'item', 'data-item-id': i.id, 'data-state': s, class: 'line ' + s });
   }));
   $('adjustments').replaceChildren(...(b.adjustments || []).filter((a) => a.status === 'applied')
     .map((a) => line(t(a.type === 'comp' ? 'adj_comp' : 'adj_discount'), -a.amount)));
   const T = b.totals, row = (id, v, on = true) => { showEl(id, on); setText(qs(`#${id} dd`), money(v)); };
-  // Tax added on top (exclusive) is part of the sum; tax inside the prices is only shown.
+  // Tax on top (exclusive) is in the sum; tax inside prices is only shown.
   const mode = st.guest && st.guest.venue.tax_mode;
   const added = T.tax > 0 && (mode ? mode === 'exclusive' : T.subtotal - T.discounts + T.service_charge + T.tax === T.total);
   row('t-subtotal', T.subtotal); row('t-discounts', -T.discounts, T.discounts > 0); row('t-service', T.service_charge, T.service_charge > 0);
@@ -231,7 +240,7 @@ function pickables() {
     return { i, left, state: itemState(i), partial: left < i.amount, ok: left > 0 };
   });
 }
-// A picked line: its claim and estimated cost. Of a partly taken line: the rest or a share.
+// A picked line: its claim and cost (of a partly taken line: the rest or a share).
 function claim(p, s) {
   const i = p.i, id = i.id;
   if (s.share) return { req: { item_id: id, share: { parts: s.share } }, cost: Math.min(p.left, halfUp(i.amount, 1, s.share)) };
@@ -418,8 +427,8 @@ split.addEventListener('click', (ev) => {
 // Paying.
 const SESSION = 'tablepay:' + token;
 function remember(v) { try { sessionStorage[v ? 'setItem' : 'removeItem'](SESSION, JSON.stringify(v)); } catch (e) { /* storage off */ } }
-// One Idempotency-Key per attempt, reused when the same attempt is re-sent after a network error;
-// kept across a reload, as its payment may exist and hold the bill.
+// One Idempotency-Key per attempt, re-sent after a network error, kept across a reload (its
+// payment may exist and hold the bill).
 function setAttempt(a) { st.attempt = a; try { sessionStorage[a ? 'setItem' : 'removeItem'](SESSION + ':a', JSON.stringify(a)); } catch (e) { /* storage off */ } }
 async function create(body, total) {
   const json = JSON.stringify(body);
@@ -433,7 +442,7 @@ async function create(body, total) {
     throw e;
   }
 }
-// An attempt awaiting its retry (its payment may hold the bill) is re-sent as it was.
+// An attempt awaiting its retry (it may hold the bill) is re-sent as it was.
 $('pay').addEventListener('click', () => busy($('pay'), async () => {
   const c = compute(), a = st.attempt;
   if (!a && !c.ok) return;
@@ -488,7 +497,7 @@ function outcome(p) {
     backToBill();
   }
 }
-// A failed payment has released its hold: trying again is a new payment for the same request.
+// A failed payment released its hold: trying again is a new payment.
 async function renew() {
   const pay = st.pay, old = pay.payment;
   if (old.status === 'pending') await api('POST', payUrl(old.id, '/cancel')).catch(() => null);
@@ -668,5 +677,5 @@ async function resume() {
   remember(null);
   if (p && p.status === 'succeeded') showReceipt(p);
 }
-refresh().then(() => stopped || resume()).then(schedule);
+refresh().then(() => stopped || resume()).then(schedule).then(listen);
 })();
