@@ -6,7 +6,7 @@ use tablepay_domain::AssistanceStatus;
 
 use crate::new_id;
 use crate::rows::{AssistanceRequest, Feedback};
-use crate::schema::{assistance_requests, bills, feedback, payments};
+use crate::schema::{assistance_requests, bills, dining_tables, feedback, payments, staff};
 use crate::{DbConn, StoreResult};
 
 pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<AssistanceRequest>> {
@@ -99,4 +99,55 @@ pub fn insert_feedback(conn: &mut DbConn, new: NewFeedback, now: NaiveDateTime) 
     };
     diesel::insert_into(feedback::table).values(&row).execute(conn)?;
     Ok(row)
+}
+
+/// A feedback as staff list it: with its table's label and the server of its bill.
+#[derive(Debug, Clone)]
+pub struct FeedbackEntry {
+    pub feedback: Feedback,
+    pub table_label: String,
+    /// `(id, name)` of the bill's server.
+    pub server: Option<(String, String)>,
+}
+
+/// A page of the venue's feedback, newest first, after `cursor` (a feedback id), only the
+/// flagged (or only the unflagged) ones when `flagged` says so. Two statements.
+pub fn feedback_page(
+    conn: &mut DbConn,
+    venue_id: &str,
+    flagged: Option<bool>,
+    cursor: Option<&str>,
+    fetch: i64,
+) -> StoreResult<Vec<FeedbackEntry>> {
+    let mut query = feedback::table
+        .inner_join(dining_tables::table.on(dining_tables::id.eq(feedback::table_id)))
+        .filter(feedback::venue_id.eq(venue_id))
+        .into_boxed();
+    if let Some(flagged) = flagged {
+        query = query.filter(feedback::flagged.eq(flagged));
+    }
+    if let Some(cursor) = cursor {
+        query = query.filter(feedback::id.lt(cursor));
+    }
+    let rows: Vec<(Feedback, String)> = query
+        .order(feedback::id.desc())
+        .limit(fetch)
+        .select((Feedback::as_select(), dining_tables::label))
+        .load(conn)?;
+    let bill_ids: Vec<&str> = rows.iter().filter_map(|(f, _)| f.bill_id.as_deref()).collect();
+    let servers: Vec<(String, String, String)> = bills::table
+        .inner_join(staff::table.on(bills::server_id.eq(staff::id.nullable())))
+        .filter(bills::id.eq_any(&bill_ids))
+        .select((bills::id, staff::id, staff::name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(feedback, table_label)| {
+            let server = servers
+                .iter()
+                .find(|(bill, _, _)| Some(bill.as_str()) == feedback.bill_id.as_deref())
+                .map(|(_, id, name)| (id.clone(), name.clone()));
+            FeedbackEntry { feedback, table_label, server }
+        })
+        .collect())
 }

@@ -578,7 +578,63 @@ async fn a_refund_with_an_unknown_outcome_is_retried_not_repeated(app: TestApp) 
     assert_eq!(now["refunded_amount"], 700);
 }
 
+async fn staff_list_the_feedback_newest_first(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let ana = app
+        .post(
+            &format!("/v1/venues/{}/staff", venue.id),
+            Some(&venue.manager_key),
+            json!({"name": "Ana", "role": "server"}),
+        )
+        .await
+        .expect(201);
+    let ana_key = ana["key"].as_str().unwrap().to_owned();
+    let t1 = app.create_table(&venue, "T1").await;
+    app.post(
+        &format!("/v1/venues/{}/bills", venue.id),
+        Some(&venue.pos_key),
+        json!({"table_id": t1["id"], "server_id": ana["staff"]["id"], "items": [{"name": "Menu", "quantity": 1, "unit_price": 2000}]}),
+    )
+    .await
+    .expect(201);
+    let t2 = app.create_table(&venue, "T2").await;
+    let qr = |t: &Value| t["qr_token"].as_str().unwrap().to_owned();
+    let low = app
+        .post(&format!("/v1/t/{}/feedback", qr(&t1)), None, json!({"rating": 2, "comment": "Cold soup"}))
+        .await
+        .expect(201);
+    let high = app.post(&format!("/v1/t/{}/feedback", qr(&t2)), None, json!({"rating": 5})).await.expect(201);
+    let path = format!("/v1/venues/{}/feedback", venue.id);
+
+    let all = app.get(&path, Some(&ana_key)).await.expect(200);
+    let ids: Vec<&Value> = all["data"].as_array().unwrap().iter().map(|f| &f["id"]).collect();
+    assert_eq!(ids, [&high["id"], &low["id"]], "newest first");
+    let flagged = app.get(&format!("{path}?flagged=true"), Some(&venue.manager_key)).await.expect(200);
+    assert_eq!(flagged["data"].as_array().unwrap().len(), 1);
+    let f = &flagged["data"][0];
+    assert_eq!(
+        (f["rating"].clone(), f["comment"].clone(), f["flagged"].clone(), f["table_label"].clone()),
+        (json!(2), json!("Cold soup"), json!(true), json!("T1"))
+    );
+    assert_eq!(f["server"]["name"], "Ana");
+    assert!(f["bill_id"].is_string() && f["created_at"].is_string());
+    let calm = app.get(&format!("{path}?flagged=false"), Some(&ana_key)).await.expect(200);
+    assert_eq!((calm["data"].as_array().unwrap().len(), calm["data"][0]["server"].clone()), (1, Value::Null));
+    // Pages.
+    let first = app.get(&format!("{path}?limit=1"), Some(&ana_key)).await.expect(200);
+    assert_eq!(first["data"][0]["id"], high["id"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app.get(&format!("{path}?limit=1&cursor={cursor}"), Some(&ana_key)).await.expect(200);
+    assert_eq!((second["data"][0]["id"].clone(), second["next_cursor"].clone()), (low["id"].clone(), Value::Null));
+    // Staff only, of this venue; bad filters are refused.
+    app.get(&path, Some(&venue.pos_key)).await.assert_problem(403, "forbidden");
+    let other = app.create_venue("EUR", "inclusive", 0, 0).await;
+    app.get(&path, Some(&other.manager_key)).await.assert_problem(404, "not_found");
+    app.get(&format!("{path}?flagged=maybe"), Some(&ana_key)).await.assert_problem(400, "validation_failed");
+}
+
 backend_tests!(
+    staff_list_the_feedback_newest_first,
     a_discount_down_to_what_is_paid_settles_the_table,
     a_refund_with_an_unknown_outcome_is_retried_not_repeated,
     comps_apply_within_the_limit_and_wait_above_it,

@@ -3,6 +3,7 @@
 pub mod adjustments;
 pub mod bills;
 pub mod events;
+pub mod feedback;
 pub mod floor;
 pub mod guest;
 pub mod guest_events;
@@ -107,4 +108,5 @@ route_table! {
     post "/v1/assistance/{assistance_id}/resolve" => floor::resolve_assistance,
     post "/v1/t/{qr_token}/assistance" => guest::assistance,
     post "/v1/t/{qr_token}/feedback" => guest::feedback,
+    get "/v1/venues/{venue_id}/feedback" => feedback::list,
 }
