@@ -14,6 +14,7 @@ use tablepay_domain::VenueId;
 use tablepay_store::assistance::FeedbackEntry;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackQuery {
     /// `true`: only ratings of 2 or less; `false`: only the others.

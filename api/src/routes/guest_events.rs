@@ -172,9 +172,9 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)>
 /// `GET /v1/t/{qr_token}/events`: the table's bill and what staff did for its guests, live.
 #[utoipa::path(
     get, path = "/v1/t/{qr_token}/events", tag = "guest",
-    params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event number")),
+    params(("Last-Event-ID" = Option<i64>, Header, minimum = 0, nullable = false, description = "Resume after this event number")),
     responses(
-        (status = 200, description = "Server-Sent Events: `bill.updated` (data: the guest view), `table.settled`, `assistance.resolved`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events: `bill.updated` (data: the guest view), `table.settled`, `assistance.resolved`; each event's data is a JSON object", content_type = "text/event-stream", body = serde_json::Value),
     )
 )]
 pub async fn stream(
@@ -187,7 +187,8 @@ pub async fn stream(
     let resume = match req.headers().get("last-event-id").map(|v| v.to_str().map(str::trim)) {
         None => None,
         Some(Ok(text)) => {
-            Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("Last-Event-ID must be an event number"))?)
+            let id = text.parse::<i64>().ok().filter(|id| *id >= 0);
+            Some(id.ok_or_else(|| ApiError::bad_request("Last-Event-ID must be an event number"))?)
         }
         Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID must be an event number")),
     };
