@@ -34,6 +34,20 @@ async fn pay(app: &TestApp, qr: &str, bill: &Value, split: Value) -> Value {
     app.confirm(&id(&p), CARD_OK).await.expect(200)
 }
 
+/// A server named Sam, and the key he signs in with.
+async fn server_sam(app: &TestApp, venue: &Venue) -> (Value, String) {
+    let server = app
+        .post(
+            &format!("/v1/venues/{}/staff", venue.id),
+            Some(&venue.manager_key),
+            json!({"name": "Sam", "role": "server"}),
+        )
+        .await
+        .expect(201);
+    let key = server["key"].as_str().unwrap().to_owned();
+    (server, key)
+}
+
 async fn private_app(app: TestApp) -> TestApp {
     spawn_app_with(
         app.backend,
@@ -152,15 +166,7 @@ async fn tenders_count_toward_paid_and_settle_the_table(app: TestApp) {
     let app = private_app(app).await;
     let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
     let receiver = settled_hook(&app, &venue).await;
-    let server = app
-        .post(
-            &format!("/v1/venues/{}/staff", venue.id),
-            Some(&venue.manager_key),
-            json!({"name": "Sam", "role": "server"}),
-        )
-        .await
-        .expect(201);
-    let server_key = server["key"].as_str().unwrap().to_owned();
+    let (_, server_key) = server_sam(&app, &venue).await;
     let (bill, qr) =
         bill_with_qr(&app, &venue, "T4", json!([{"name": "Plat", "quantity": 2, "unit_price": 2500}])).await;
     let tenders = format!("/v1/bills/{}/tenders", id(&bill));
@@ -380,15 +386,7 @@ async fn refunds_keep_the_ledger_true(app: TestApp) {
 
 async fn parties_move_tables_and_staff_close_them(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
-    let server = app
-        .post(
-            &format!("/v1/venues/{}/staff", venue.id),
-            Some(&venue.manager_key),
-            json!({"name": "Sam", "role": "server"}),
-        )
-        .await
-        .expect(201);
-    let server_key = server["key"].as_str().unwrap().to_owned();
+    let (_, server_key) = server_sam(&app, &venue).await;
     let (bill, qr) =
         bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
     let free = app.create_table(&venue, "T2").await;
@@ -426,15 +424,7 @@ async fn parties_move_tables_and_staff_close_them(app: TestApp) {
 
 async fn two_parties_merge_into_one_bill(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
-    let server = app
-        .post(
-            &format!("/v1/venues/{}/staff", venue.id),
-            Some(&venue.manager_key),
-            json!({"name": "Sam", "role": "server"}),
-        )
-        .await
-        .expect(201);
-    let server_key = server["key"].as_str().unwrap().to_owned();
+    let (server, server_key) = server_sam(&app, &venue).await;
     let two =
         json!([{"name": "A", "quantity": 1, "unit_price": 3000}, {"name": "B", "quantity": 1, "unit_price": 2000}]);
     let (a, qr_a) = bill_with_qr(&app, &venue, "T1", two).await;

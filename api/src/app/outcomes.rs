@@ -237,8 +237,10 @@ pub fn record_refunded(
         return Err(AppError::conflict(Code::Conflict, format!("the payment is {}", current.as_str())));
     }
     stored::update(conn, &payment.id, &PaymentChanges::at(now).refunded_amount(refunded).status(next))?;
-    let adjust = by.adjust_bill || !tablepay_store::bills::status_of(conn, &payment.bill_id)?.accepts_changes();
-    if of_bill > 0 && adjust {
+    // The bill's status matters only for a bill part not asked to be taken off.
+    let adjust =
+        of_bill > 0 && (by.adjust_bill || !tablepay_store::bills::status_of(conn, &payment.bill_id)?.accepts_changes());
+    if adjust {
         take_off_bill(conn, payment, of_bill, by, now)?;
         tablepay_store::bills::bump_content(conn, &payment.bill_id, now)?;
     } else {

@@ -64,6 +64,13 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)>
     }
 }
 
+/// The `Last-Event-ID` a reconnecting client sends, as a number; 400 when it is not one.
+pub(crate) fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get("last-event-id") else { return Ok(None) };
+    let number = value.to_str().ok().and_then(|text| text.trim().parse::<i64>().ok());
+    number.map(Some).ok_or_else(|| ApiError::bad_request("Last-Event-ID must be an event number"))
+}
+
 /// `GET /v1/venues/{venue_id}/events` (any credential of the venue).
 #[utoipa::path(
     get, path = "/v1/venues/{venue_id}/events", tag = "staff", params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event number")),
@@ -79,13 +86,7 @@ pub async fn stream(
 ) -> Result<HttpResponse, ApiError> {
     let venue_id: VenueId = parse_id(&path)?;
     caller.0.require_venue(&venue_id, "venue")?;
-    let resume = match req.headers().get("last-event-id").map(|v| v.to_str().map(str::trim)) {
-        None => None,
-        Some(Ok(text)) => {
-            Some(text.parse::<i64>().map_err(|_| ApiError::bad_request("Last-Event-ID must be an event number"))?)
-        }
-        Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID must be an event number")),
-    };
+    let resume = last_event_id(&req)?;
     // Without Last-Event-ID, the feed starts with what happens next.
     let current = events::latest_seq(&state.db, venue_id.clone()).await?;
     let feed = Feed {

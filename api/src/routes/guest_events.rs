@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::AppState;
 use crate::app::events;
 use crate::error::{ApiError, Code};
+use crate::routes::events::last_event_id;
 use crate::routes::guest::guest_view;
 use tablepay_domain::VenueId;
 use tablepay_store::rows::Event;
@@ -184,13 +185,10 @@ pub async fn stream(
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
     let (table, venue) = crate::app::checkout::guest_table(&state.db, token.clone()).await?;
-    let resume = match req.headers().get("last-event-id").map(|v| v.to_str().map(str::trim)) {
-        None => None,
-        Some(Ok(text)) => {
-            let id = text.parse::<i64>().ok().filter(|id| *id >= 0);
-            Some(id.ok_or_else(|| ApiError::bad_request("Last-Event-ID must be an event number"))?)
-        }
-        Some(Err(_)) => return Err(ApiError::bad_request("Last-Event-ID must be an event number")),
+    // Event numbers start at 1: a negative one is no event number (the schema says so too).
+    let resume = match last_event_id(&req)? {
+        Some(id) if id < 0 => return Err(ApiError::bad_request("Last-Event-ID must be an event number")),
+        other => other,
     };
     let slot = state.guest_streams.enter(&table.id).ok_or_else(|| {
         ApiError::new(
