@@ -340,8 +340,4 @@ pub struct List<T: utoipa::ToSchema> {
 
 /// The table a guest route's QR token names, found by the limiter and left in the request's
 /// extensions for the handler.
-#[derive(Debug, Clone)]
-pub struct KnownTable {
-    pub table_id: String,
-    pub payment_provider: String,
-}
+pub use crate::app::live::GuestTable as KnownTable;

@@ -73,9 +73,7 @@ where
     let Some(key) = key_of(req)? else {
         return Ok(work().await?.into_response());
     };
-    let mut material = format!("{} {}\n", req.method(), req.path()).into_bytes();
-    material.extend_from_slice(&body.canonical());
-    let fingerprint = digest(&String::from_utf8_lossy(&material));
+    let fingerprint = fingerprint(req, body);
 
     let store: &Store = &state.db;
     let start = {
@@ -83,12 +81,7 @@ where
         store.write(move |conn| begin(conn, &scope, &key, &fingerprint)).await?
     };
     if let Start::Replay(reply) = start {
-        let mut response = reply.into_response();
-        response.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
-            actix_web::http::header::HeaderValue::from_static("true"),
-        );
-        return Ok(response);
+        return Ok(replayed(reply.into_response()));
     }
 
     let outcome = work().await;
@@ -99,6 +92,7 @@ where
     };
     let finish = store
         .write(move |conn| -> StoreResult<()> {
+            tablepay_store::changes::touches_no_guest_view();
             match stored {
                 Some(reply) => {
                     records::complete(conn, &scope, &key, i32::from(reply.status.as_u16()), &reply.body.to_string())
@@ -113,9 +107,94 @@ where
     outcome.map(Reply::into_response)
 }
 
+/// The key of a request whose work keeps its own record, in its own write transaction
+/// (creating a payment: see [`crate::app::checkout::AnswerKey`]), so the request costs one
+/// write transaction instead of three. The record is read first, for a replay; the work takes
+/// it; [`Keyed::settle_failure`] records a refusal after the work's transaction rolled back.
+pub struct Keyed {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+    /// A record past its retention, or abandoned by a dead process, stands in the way.
+    pub take_over: bool,
+}
+
+impl Keyed {
+    /// The request's key in `scope`, if it sent one.
+    pub fn of(req: &HttpRequest, scope: String, body: &Body) -> Result<Option<Keyed>, ApiError> {
+        let Some(key) = key_of(req)? else { return Ok(None) };
+        Ok(Some(Keyed { scope, key, fingerprint: fingerprint(req, body), take_over: false }))
+    }
+
+    /// The stored answer when the key was used before (with `Idempotent-Replayed`), 409 while
+    /// the request that took it runs, 422 when it was taken by a different request.
+    pub async fn replay(&mut self, store: &Store) -> Result<Option<HttpResponse>, ApiError> {
+        let (scope, key) = (self.scope.clone(), self.key.clone());
+        let Some(record) = store.run(move |conn| -> StoreResult<_> { records::find(conn, &scope, &key) }).await? else {
+            return Ok(None);
+        };
+        match reuse(record, &self.fingerprint, Utc::now().naive_utc())? {
+            Some(Start::Replay(reply)) => Ok(Some(replayed(reply.into_response()))),
+            Some(Start::Fresh) | None => {
+                self.take_over = true;
+                Ok(None)
+            }
+        }
+    }
+
+    /// After the work failed: a refusal (below 500) is kept for replay like an answer; a
+    /// failure of ours lets go of the key so the client can retry for real.
+    pub async fn settle_failure(self, store: &Store, err: &ApiError) {
+        let answer = (err.status.as_u16() < 500).then(|| (i32::from(err.status.as_u16()), err.body().to_string()));
+        let settled = store
+            .write(move |conn| -> StoreResult<()> {
+                tablepay_store::changes::touches_no_guest_view();
+                let now = Utc::now().naive_utc();
+                match (records::find(conn, &self.scope, &self.key)?, answer) {
+                    // Taken by the work, whose provider call then failed.
+                    (Some(record), Some((status, body)))
+                        if record.in_flight && record.fingerprint == self.fingerprint =>
+                    {
+                        records::complete(conn, &self.scope, &self.key, status, &body)
+                    }
+                    (Some(record), None) if record.in_flight && record.fingerprint == self.fingerprint => {
+                        records::forget(conn, &self.scope, &self.key)
+                    }
+                    (None, Some((status, body))) => {
+                        records::claim_answered(conn, &self.scope, &self.key, &self.fingerprint, now, (status, &body))
+                            .map(drop)
+                    }
+                    // Answered meanwhile by a request with the same key, or nothing to keep.
+                    _ => Ok(()),
+                }
+            })
+            .await;
+        if let Err(err) = settled {
+            tracing::error!(%err, "could not record the idempotent answer");
+        }
+    }
+}
+
+/// Digest of what makes two requests the same: method, path and body.
+fn fingerprint(req: &HttpRequest, body: &Body) -> String {
+    let mut material = format!("{} {}\n", req.method(), req.path()).into_bytes();
+    material.extend_from_slice(&body.canonical());
+    digest(&String::from_utf8_lossy(&material))
+}
+
+/// Marks an answer as the replay of an earlier one.
+pub fn replayed(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+        actix_web::http::header::HeaderValue::from_static("true"),
+    );
+    response
+}
+
 /// Takes the key for this request, or says why not: the stored answer to replay, a key in
 /// use by another request, or a key used for a different request. One transaction.
 fn begin(conn: &mut DbConn, scope: &str, key: &str, fingerprint: &str) -> Result<Start, ApiError> {
+    tablepay_store::changes::touches_no_guest_view();
     let now = Utc::now().naive_utc();
     if let Some(record) = records::find(conn, scope, key)? {
         if let Some(start) = reuse(record, fingerprint, now)? {

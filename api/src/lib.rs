@@ -37,6 +37,8 @@ pub struct AppState {
     pub providers: app::providers::Providers,
     pub rate_limiter: limits::RateLimiter,
     pub metrics: metrics::Metrics,
+    /// What guests read, kept true without asking the database (see [`app::live`]).
+    pub guests: app::live::GuestCache,
     /// Open guest streams per table.
     pub guest_streams: routes::guest_events::GuestStreams,
     /// Turns true when the process stops: background work finishes what it holds and ends.
@@ -59,6 +61,7 @@ impl AppState {
             providers,
             rate_limiter: limits::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
+            guests: app::live::GuestCache::default(),
             guest_streams: routes::guest_events::GuestStreams::default(),
             shutdown,
             closing,

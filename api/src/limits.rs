@@ -123,10 +123,10 @@ pub async fn guest_limits(
     let settings = &state.settings;
     let client = client_address(&req, &settings.trusted_proxies);
     let shaped = crate::app::tables::is_qr_token(&token);
-    let found = crate::app::tables::provider_by_qr_token(&state.db, token).await;
+    let found = state.guests.table(&state.db, &token).await;
     // Answered here, as a response, so the outer layers still add the request id.
-    let known = match found {
-        Ok(found) => found.map(|(table_id, payment_provider)| KnownTable { table_id, payment_provider }),
+    let known: Option<KnownTable> = match found {
+        Ok(found) => found,
         Err(e) => return Ok(req.into_response(actix_web::ResponseError::error_response(&ApiError::from(e)))),
     };
     let verdict = match &known {

@@ -223,6 +223,42 @@ impl Api {
     async fn post(&self, path: &str, key: Option<&str>, body: Value) -> anyhow::Result<Value> {
         self.send(reqwest::Method::POST, path, key, Some(&body)).await
     }
+
+    /// The server's database work so far, from `/metrics`: (SQL statements, write transactions).
+    async fn database_work(&self) -> anyhow::Result<(u64, u64)> {
+        let text = self.client.get(format!("{}/metrics", self.base)).send().await?.text().await?;
+        let counter = |name: &str| -> anyhow::Result<u64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                .ok_or_else(|| anyhow::anyhow!("/metrics has no {name}"))
+        };
+        Ok((counter("tablepay_db_statements_total ")?, counter("tablepay_db_write_transactions_total ")?))
+    }
+
+    /// Starts counting the database work of what follows (see [`Work::per`]).
+    async fn count_work(&self) -> anyhow::Result<Work> {
+        let first = self.database_work().await?;
+        let start = self.database_work().await?;
+        // What one scrape itself costs (its gauges read the database).
+        Ok(Work { start, scrape: (start.0 - first.0, start.1 - first.1) })
+    }
+}
+
+/// Database work counted from a start, net of the scrapes that count it.
+struct Work {
+    start: (u64, u64),
+    scrape: (u64, u64),
+}
+
+impl Work {
+    /// (SQL statements, write transactions) per operation, over `operations` since the start.
+    async fn per(&self, api: &Api, operations: u64) -> anyhow::Result<(f64, f64)> {
+        let end = api.database_work().await?;
+        let n = operations.max(1) as f64;
+        let statements = end.0.saturating_sub(self.start.0 + self.scrape.0) as f64 / n;
+        let writes = end.1.saturating_sub(self.start.1 + self.scrape.1) as f64 / n;
+        Ok((statements, writes))
+    }
 }
 
 struct Venue {
@@ -431,7 +467,7 @@ async fn main() -> anyhow::Result<()> {
     for v in 0..4 {
         venues.push(seed_venue(&api, &mut rng, 50, &format!("Bench {v}")).await?);
     }
-    let read_rss = phases::guest_read(&o, &server, &api, &venues, &mut report).await;
+    let read_rss = phases::guest_read(&o, &server, &api, &venues, &mut report).await?;
     let pay_rss = phases::pay_flow(&o, &server, &api, &venues, &mut report).await?;
     let hook_rss = phases::settle_to_webhook(&server, &api, &mut rng, &mut report).await?;
     let floor_rss = phases::floor_view(&server, &api, &mut rng, &mut report).await?;

@@ -113,6 +113,12 @@ pub trait PaymentProvider: Send + Sync {
     fn name(&self) -> &'static str;
     /// Idempotent by `req.idempotency_key`.
     fn create_payment(&self, req: CreatePayment) -> BoxFuture<'_, Result<ProviderPayment, ProviderError>>;
+    /// The provider's side of a new payment when it needs no remote call (the sandbox), so it
+    /// is stored in the transaction that holds the payment; `None` when the provider must be
+    /// asked with [`PaymentProvider::create_payment`] after that transaction commits.
+    fn create_locally(&self, _req: &CreatePayment) -> Option<ProviderPayment> {
+        None
+    }
     fn cancel_payment<'a>(&'a self, provider_ref: &'a str) -> BoxFuture<'a, Result<(), ProviderError>>;
     fn refund(&self, req: RefundRequest) -> BoxFuture<'_, Result<ProviderRefund, ProviderError>>;
     /// Verifies the signature and translates the event.

@@ -7,11 +7,11 @@ use std::time::Duration;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::{Connection, RunQueryDsl};
-use tokio::sync::watch;
 
-use crate::{DatabaseUrl, DbConn, StoreError};
+use crate::changes::Touched;
+use crate::{DatabaseUrl, DbConn, Signals, StoreError};
 
-/// PostgreSQL channel on which committed events are announced to other processes.
+/// PostgreSQL channel on which committed changes are announced to other processes.
 pub const CHANNEL: &str = "tablepay_events";
 
 /// SQLite has one writer at a time. Writers of this process queue here, woken the moment the
@@ -118,13 +118,35 @@ pub fn lock_bill(conn: &mut DbConn, bill_id: &str) -> Result<bool, StoreError> {
     }
 }
 
-/// Tells other processes that events were committed. Only PostgreSQL has `NOTIFY` (delivered
-/// at commit); SQLite runs in one process, where [`crate::Store::write`] wakes the listeners.
-pub fn notify_events(conn: &mut DbConn) -> Result<(), StoreError> {
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(c)?;
-    }
+/// Tells other processes, at commit, what this transaction touched (see [`crate::changes`])
+/// and whether it wrote events: the payload is `events` or `data`, the sending process's
+/// `origin` (its own listener skips what it already applied at commit), and the venues' ids or
+/// `*` for anything. Only PostgreSQL has `NOTIFY`; on SQLite other processes see the file's
+/// `data_version` move (see [`watch_other_processes`]).
+pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitted: bool) -> Result<(), StoreError> {
+    let DbConn::Pg(c) = conn else { return Ok(()) };
+    let venues = match touched.payload() {
+        Some(venues) => venues,
+        None if emitted => "*".to_owned(),
+        None => return Ok(()),
+    };
+    let kind = if emitted { "events" } else { "data" };
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(format!("{kind} {origin} {venues}"))
+        .execute(c)?;
     Ok(())
+}
+
+/// Reads a payload of [`notify_changes`]: the sender, what was touched, and whether events
+/// were written.
+fn heard_payload(payload: &str) -> (&str, Touched, bool) {
+    let mut words = payload.splitn(3, ' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some(kind), Some(origin), Some(venues)) => (origin, Touched::from_payload(venues), kind == "events"),
+        // Not ours to read: assume the most.
+        _ => ("", Touched::Unknown, true),
+    }
 }
 
 /// Inserts many rows, 500 to a statement (PostgreSQL takes at most 65,535 bound parameters in
@@ -149,10 +171,23 @@ macro_rules! batch_insert {
     }};
 }
 
-/// Polls a dedicated connection for notifications on [`CHANNEL`] and bumps `events` for each
-/// batch heard. PostgreSQL only; ends when the last handle on `events` goes.
-pub(crate) fn listen(url: &str, events: &Weak<watch::Sender<u64>>) {
-    while events.strong_count() > 0 {
+/// Hears what other processes committed, on a connection of its own (its statements are not
+/// counted with the pool's), and tells this process's [`Signals`]; ends when the last handle on
+/// them goes.
+/// - PostgreSQL: `LISTEN` on [`CHANNEL`]; each payload names the venues a transaction touched.
+/// - SQLite: no notifications exist, so `PRAGMA data_version` is read every 100 ms: it moves
+///   when any other connection (another process's, or one of this process's own) committed.
+///   What moved is unknown, so every cached view is dropped; this process's own commits were
+///   already applied at commit, and dropping them again costs one fresh read per table.
+pub(crate) fn watch_other_processes(url: &DatabaseUrl, signals: &Weak<Signals>) {
+    match url {
+        DatabaseUrl::Postgres(url) => listen(url, signals),
+        DatabaseUrl::Sqlite(path) => poll_data_version(path, signals),
+    }
+}
+
+fn listen(url: &str, signals: &Weak<Signals>) {
+    while signals.strong_count() > 0 {
         let mut conn = match PgConnection::establish(url) {
             Ok(c) => c,
             Err(e) => {
@@ -166,13 +201,21 @@ pub(crate) fn listen(url: &str, events: &Weak<watch::Sender<u64>>) {
             std::thread::sleep(Duration::from_secs(1));
             continue;
         }
+        // Whatever was committed while no one listened is unknown: drop every cached view.
+        if let Some(signals) = signals.upgrade() {
+            signals.heard(&Touched::Unknown, true);
+        }
         loop {
-            let Some(sender) = events.upgrade() else { return };
-            let mut heard = false;
+            let Some(signals) = signals.upgrade() else { return };
             let mut broken = false;
             for notification in conn.notifications_iter() {
                 match notification {
-                    Ok(_) => heard = true,
+                    Ok(n) => {
+                        let (origin, touched, emitted) = heard_payload(&n.payload);
+                        if origin != signals.origin {
+                            signals.heard(&touched, emitted);
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "PostgreSQL listener lost its connection");
                         broken = true;
@@ -180,14 +223,51 @@ pub(crate) fn listen(url: &str, events: &Weak<watch::Sender<u64>>) {
                     }
                 }
             }
-            if heard {
-                sender.send_modify(|n| *n = n.wrapping_add(1));
-            }
-            drop(sender);
+            drop(signals);
             if broken {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn poll_data_version(path: &str, signals: &Weak<Signals>) {
+    #[derive(diesel::QueryableByName)]
+    struct DataVersion {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        data_version: i64,
+    }
+    let mut last = None;
+    let mut conn: Option<diesel::SqliteConnection> = None;
+    let mut first = true;
+    while signals.strong_count() > 0 {
+        if !std::mem::take(&mut first) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if conn.is_none() {
+            conn = diesel::SqliteConnection::establish(path)
+                .inspect_err(|e| tracing::warn!(error = %e, "SQLite watcher cannot open the database; retrying"))
+                .ok();
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        match diesel::sql_query("PRAGMA data_version").get_result::<DataVersion>(c) {
+            Ok(DataVersion { data_version }) => {
+                // The first reading hears everything committed since this process started
+                // (its caches and streams may predate it); later ones, what moved since.
+                if last != Some(data_version)
+                    && let Some(signals) = signals.upgrade()
+                {
+                    signals.heard(&Touched::Unknown, true);
+                }
+                last = Some(data_version);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite watcher cannot read data_version; reopening");
+                // What changes until it reads again is heard then, as at the start.
+                conn = None;
+                last = None;
+            }
         }
     }
 }
@@ -246,4 +326,35 @@ pub fn claim_due(conn: &mut DbConn, now: chrono::NaiveDateTime, limit: i64) -> R
             .select(d::id)
             .load(c)?,
     })
+}
+
+#[cfg(test)]
+mod watcher_tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_elsewhere_is_heard_on_sqlite() {
+        let path = std::env::temp_dir().join(format!("tablepay-watch-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let path = path.to_string_lossy().into_owned();
+        let mut writer = diesel::SqliteConnection::establish(&path).expect("open the file");
+        writer.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)").expect("create a table");
+        let (events, mut heard) = tokio::sync::watch::channel(0);
+        let signals = Arc::new(Signals { events, generations: Default::default(), origin: "test".into() });
+        let weak = Arc::downgrade(&signals);
+        let url = DatabaseUrl::Sqlite(path.clone());
+        let watcher = std::thread::spawn(move || watch_other_processes(&url, &weak));
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(heard.has_changed().expect("the signal lives"), "the first reading hears what came before it");
+        heard.borrow_and_update();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!heard.has_changed().expect("the signal lives"), "nothing moved since");
+        writer.batch_execute("INSERT INTO t VALUES (1)").expect("insert");
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(heard.has_changed().expect("the signal lives"), "the commit was heard");
+        heard.borrow_and_update();
+        drop(signals);
+        watcher.join().expect("the watcher ends");
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -58,13 +58,37 @@ pub fn claim(
     fingerprint: &str,
     created_at: NaiveDateTime,
 ) -> StoreResult<bool> {
+    insert(conn, scope, key, fingerprint, created_at, None)
+}
+
+/// Takes `key` in `scope` with its answer at once, for work done in the same transaction
+/// (one statement instead of [`claim`] and [`complete`]). False as for [`claim`].
+pub fn claim_answered(
+    conn: &mut DbConn,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    created_at: NaiveDateTime,
+    answer: (i32, &str),
+) -> StoreResult<bool> {
+    insert(conn, scope, key, fingerprint, created_at, Some(answer))
+}
+
+fn insert(
+    conn: &mut DbConn,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    created_at: NaiveDateTime,
+    answer: Option<(i32, &str)>,
+) -> StoreResult<bool> {
     let row = IdempotencyRecord {
         scope: scope.to_owned(),
         key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
-        status: IN_FLIGHT.to_owned(),
-        response_status: None,
-        response_body: None,
+        status: if answer.is_some() { COMPLETE } else { IN_FLIGHT }.to_owned(),
+        response_status: answer.map(|(status, _)| status),
+        response_body: answer.map(|(_, body)| body.to_owned()),
         created_at,
     };
     match diesel::insert_into(idempotency_keys::table).values(&row).execute(conn) {

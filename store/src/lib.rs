@@ -9,6 +9,7 @@ pub mod adjustments;
 pub mod assistance;
 pub mod audit;
 pub mod bills;
+pub mod changes;
 pub mod dialect;
 pub mod endpoints;
 pub mod error;
@@ -32,6 +33,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
+
+use changes::{Generations, Touched};
 
 use diesel::Connection;
 use diesel::connection::{InstrumentationEvent, SimpleConnection, TransactionManager};
@@ -147,15 +150,39 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
+/// What a process hears about committed changes: its own at commit, other processes' through
+/// [`dialect::watch_other_processes`].
+#[derive(Debug)]
+pub struct Signals {
+    /// Bumped after every commit that may have written an event (here or in another process):
+    /// the delivery worker and the live feeds wait on it.
+    events: watch::Sender<u64>,
+    /// How far each venue's data has moved: caches of guests' views check it.
+    generations: Generations,
+    /// Names this process in its `NOTIFY` payloads.
+    origin: String,
+}
+
+impl Signals {
+    /// A committed change was heard: caches learn what it touched, and listeners of events
+    /// wake up when it wrote some.
+    pub(crate) fn heard(&self, touched: &Touched, emitted: bool) {
+        self.generations.moved(touched);
+        if emitted {
+            self.events.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
+
 /// The application's handle on the database.
 #[derive(Clone)]
 pub struct Store {
     pool: DbPool,
     url: DatabaseUrl,
-    /// Bumped after every commit that wrote an event (here or, on PostgreSQL, in another
-    /// process): the delivery worker and the live feeds wait on it.
-    events: Arc<watch::Sender<u64>>,
+    signals: Arc<Signals>,
     queries: Arc<AtomicU64>,
+    /// Write transactions committed through [`Store::write`].
+    writes: Arc<AtomicU64>,
     /// See [`dialect::WriterQueue`].
     writers: dialect::WriterQueue,
 }
@@ -177,8 +204,9 @@ impl Store {
         Ok(Store {
             pool,
             url: url.clone(),
-            events: Arc::new(events),
+            signals: Arc::new(Signals { events, generations: Generations::default(), origin: new_id() }),
             queries,
+            writes: Arc::new(AtomicU64::new(0)),
             writers: dialect::WriterQueue::for_backend(url),
         })
     }
@@ -188,31 +216,41 @@ impl Store {
         self.queries.load(Ordering::Relaxed)
     }
 
+    /// Write transactions committed through this handle so far.
+    pub fn writes_committed(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
     pub fn backend(&self) -> &'static str {
         self.url.backend()
     }
 
     /// Wakes whoever waits for new events.
     pub fn announce_events(&self) {
-        self.events.send_modify(|n| *n = n.wrapping_add(1));
+        self.signals.events.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A receiver that changes whenever events were committed.
     pub fn event_signal(&self) -> watch::Receiver<u64> {
-        self.events.subscribe()
+        self.signals.events.subscribe()
     }
 
-    /// On PostgreSQL, listens for events committed by other processes (`NOTIFY`) and
-    /// announces them here. The listener stops when the last handle on this database goes.
+    /// How far each venue's data has moved, as this process knows (see [`changes`]).
+    pub fn generations(&self) -> &Generations {
+        &self.signals.generations
+    }
+
+    /// Hears what other processes commit (PostgreSQL `NOTIFY`, SQLite `data_version`) and tells
+    /// this one's caches and listeners. The watcher stops when the last handle on this
+    /// database goes.
     pub fn listen_to_other_processes(&self) {
-        let DatabaseUrl::Postgres(url) = &self.url else { return };
-        let url = url.clone();
-        let events = Arc::downgrade(&self.events);
+        let url = self.url.clone();
+        let signals = Arc::downgrade(&self.signals);
         std::thread::Builder::new()
             .name("tablepay-listen".into())
-            .spawn(move || dialect::listen(&url, &events))
+            .spawn(move || dialect::watch_other_processes(&url, &signals))
             .map(drop)
-            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the PostgreSQL listener"));
+            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the listener for other processes"));
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -258,8 +296,10 @@ impl Store {
     }
 
     /// Runs `f` in one write transaction (see [`dialect::write_transaction`]) after this
-    /// process's earlier writers. Commits when `f` returns `Ok`, rolls back otherwise; wakes
-    /// the delivery worker and the live feeds when the transaction wrote an event.
+    /// process's earlier writers. Commits when `f` returns `Ok`, rolls back otherwise. What the
+    /// transaction touched (see [`changes`]) is sent to other processes in it and, after
+    /// commit, moves this process's generations on and wakes the delivery worker and the live
+    /// feeds, before the caller answers anyone.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -268,21 +308,28 @@ impl Store {
     {
         let writers = self.writers.clone();
         let pool = self.pool.clone();
-        let (value, emitted) = tokio::task::spawn_blocking(move || {
+        let origin = self.signals.origin.clone();
+        let (value, touched, emitted) = tokio::task::spawn_blocking(move || {
             // The writer's turn first, then a connection: waiting writers hold no connection
             // that readers need.
             let _turn = writers.turn();
             let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
+            changes::take();
             outbox::take_emitted();
-            let result = write_transaction(&mut conn, f);
-            let emitted = outbox::take_emitted();
-            result.map(|v| (v, emitted))
+            let result = write_transaction(&mut conn, |conn| -> Result<_, E> {
+                let value = f(conn)?;
+                let (touched, emitted) = (changes::take(), outbox::take_emitted());
+                dialect::notify_changes(conn, &origin, &touched, emitted)?;
+                Ok((value, touched, emitted))
+            });
+            changes::take();
+            outbox::take_emitted();
+            result
         })
         .await
         .map_err(|e| StoreError::Blocking(e.to_string()))??;
-        if emitted {
-            self.announce_events();
-        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.signals.heard(&touched, emitted);
         Ok(value)
     }
 }

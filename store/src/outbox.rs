@@ -42,7 +42,8 @@ pub struct NewEvent {
 }
 
 /// Writes an event, numbered within its venue, and one pending delivery per enabled endpoint
-/// of the venue that subscribes to its type; tells other processes at commit. Call inside a
+/// of the venue that subscribes to its type; [`crate::Store::write`] tells this and other
+/// processes at commit. Call inside a
 /// write transaction: numbering under the venue's row lock makes the order of numbers the
 /// order of commits.
 pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
@@ -70,7 +71,7 @@ pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> 
         .map(|e| new_delivery(&e.id, &event, event.created_at))
         .collect();
     crate::batch_insert!(conn, webhook_deliveries::table, deliveries.clone());
-    dialect::notify_events(conn)?;
+    crate::changes::touch_venue(&event.venue_id);
     mark_emitted();
     Ok(event)
 }

@@ -71,13 +71,13 @@ pub fn by_qr_token(conn: &mut DbConn, qr_token: &str) -> StoreResult<Option<(Din
         .optional()?)
 }
 
-/// The id of the table a QR token names and its venue's payment provider: the little that
-/// the guest routes' rate limiter needs, read on every guest request.
-pub fn provider_by_qr_token(conn: &mut DbConn, qr_token: &str) -> StoreResult<Option<(String, String)>> {
+/// The ids of the table a QR token names and of its venue, and the venue's payment provider:
+/// the little that every guest route needs first.
+pub fn provider_by_qr_token(conn: &mut DbConn, qr_token: &str) -> StoreResult<Option<(String, String, String)>> {
     Ok(dining_tables::table
         .inner_join(venues::table)
         .filter(dining_tables::qr_token.eq(qr_token))
-        .select((dining_tables::id, venues::payment_provider))
+        .select((dining_tables::id, venues::id, venues::payment_provider))
         .first(conn)
         .optional()?)
 }

@@ -437,7 +437,74 @@ async fn reading_and_paying_cost_the_same_sql_for_any_number_of_items(app: TestA
     assert_eq!(costs[0], costs[1], "queries (read, pay items, pay the rest) for 5 and for 120 items");
 }
 
+/// A guest read the cache can answer runs no SQL at all (the rate limiter included); creating a
+/// payment is one write transaction, with or without an `Idempotency-Key`, and so is applying
+/// its outcome; a write is seen by the very next read.
+async fn a_cached_read_runs_no_sql_and_a_payment_is_one_write(app: TestApp) {
+    let quiet = [("TABLEPAY_WEBHOOK_WORKER", "false"), ("TABLEPAY_SWEEP_INTERVAL_MS", "60000")];
+    let app = spawn_app_with(app.backend, &quiet).await.unwrap();
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let items = json!([{"name": "Menu", "quantity": 2, "unit_price": 2000}, {"name": "Vin", "quantity": 1, "unit_price": 1800}]);
+    let (bill, qr) = bill_with_qr(&app, &venue, "T1", items).await;
+    let first = app.guest(&qr).await;
+    let before = app.db.queries_run();
+    let cached = app.guest(&qr).await;
+    assert_eq!(app.db.queries_run() - before, 0, "SQL statements of a cached guest read");
+    assert_eq!(cached, first);
+
+    let writes = app.db.writes_committed();
+    let half = app
+        .pay(&qr, json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 2, "count": 1}}))
+        .await
+        .expect(201);
+    assert_eq!(app.db.writes_committed() - writes, 1, "write transactions to create a payment");
+    assert_eq!(app.guest(&qr).await["bill"]["totals"]["pending"], 2900, "the next read sees the hold");
+
+    let writes = app.db.writes_committed();
+    let body =
+        json!({"bill_id": bill["id"], "split": {"type": "equal", "parts": 2, "count": 1}, "tip": {"amount": 100}});
+    let headers = [("Idempotency-Key", "phone-b-1")];
+    let path = format!("/v1/t/{qr}/payments");
+    let made = app.call_with(Method::POST, &path, None, Some(body.clone()), &headers).await;
+    assert_eq!(app.db.writes_committed() - writes, 1, "write transactions to create a payment with a key");
+    let made = made.expect(201);
+    let writes = app.db.writes_committed();
+    let again = app.call_with(Method::POST, &path, None, Some(body.clone()), &headers).await;
+    assert_eq!(app.db.writes_committed() - writes, 0, "a replay writes nothing");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.expect(201), made, "the same answer");
+    let other = app
+        .call_with(
+            Method::POST,
+            &path,
+            None,
+            Some(json!({"bill_id": bill["id"], "split": {"type": "remaining"}})),
+            &headers,
+        )
+        .await;
+    other.assert_problem(422, "idempotency_key_reused");
+
+    // A refusal is kept for its key like an answer, and replayed as such.
+    let refused_key = [("Idempotency-Key", "phone-c-1")];
+    let too_much = json!({"bill_id": bill["id"], "split": {"type": "remaining"}});
+    let refused = app.call_with(Method::POST, &path, None, Some(too_much.clone()), &refused_key).await;
+    refused.assert_problem(409, "amount_exceeds_remaining");
+    let replayed = app.call_with(Method::POST, &path, None, Some(too_much), &refused_key).await;
+    replayed.assert_problem(409, "amount_exceeds_remaining");
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+
+    for p in [&half, &made] {
+        let writes = app.db.writes_committed();
+        app.confirm(p["id"].as_str().unwrap(), CARD_OK).await.expect(200);
+        assert_eq!(app.db.writes_committed() - writes, 1, "write transactions to apply an outcome");
+    }
+    let view = app.guest(&qr).await;
+    assert_eq!(view["bill"]["status"], "paid", "{view}");
+    assert_eq!(view["bill"]["totals"]["paid"], 5800);
+}
+
 backend_tests!(
+    a_cached_read_runs_no_sql_and_a_payment_is_one_write,
     reading_and_paying_cost_the_same_sql_for_any_number_of_items,
     two_server_processes_on_one_database_never_overcharge,
     paying_everything_settles_the_table,

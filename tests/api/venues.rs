@@ -172,6 +172,13 @@ async fn health_and_readiness(app: TestApp) {
     assert!(metrics.contains("tablepay_payments{status=\"pending\"} 1"));
     assert!(metrics.contains("tablepay_webhook_deliveries{status=\"pending\"} 0"));
     assert!(metrics.contains("tablepay_outbox_lag_seconds 0"));
+    // The database work counters agree with the process's own handle on the database.
+    let counter = |name: &str| -> u64 {
+        metrics.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or_else(|| panic!("{name}"))
+    };
+    let writes = counter("tablepay_db_write_transactions_total ");
+    assert!(writes >= 4 && writes <= app.db.writes_committed(), "{writes} write transactions");
+    assert!(counter("tablepay_db_statements_total ") > writes);
     let ready = app.get("/readyz", None).await.expect(200);
     assert_eq!(ready["database"], if app.backend == crate::helpers::Backend::Sqlite { "sqlite" } else { "postgres" });
 }

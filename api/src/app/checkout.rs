@@ -12,6 +12,7 @@ use tablepay_domain::ledger::{ItemRequest, MAX_ITEMS_IN_SPLIT, MAX_PARTS, Priced
 use tablepay_domain::{ChargeError, ItemId, MinorUnit, PaymentId, PaymentStatus, SplitError, Tip};
 use tablepay_payments::{CreatePayment, ProviderError};
 use tablepay_store::bills::BillRecord;
+use tablepay_store::idempotency as records;
 use tablepay_store::payments::{self as stored, PaymentChanges};
 use tablepay_store::rows::{DiningTable, Payment, PaymentItem, Venue};
 use tablepay_store::{DbConn, Store, lock_bill, now};
@@ -73,19 +74,85 @@ pub(crate) fn guest_payment(
     Ok((table, venue, payment, parts))
 }
 
-/// Creates a payment (or finds the one this `Idempotency-Key` created) and makes sure the
-/// provider has its side of it.
-pub async fn create(store: &Store, providers: &Providers, request: Checkout) -> AppResult<(Payment, Vec<PaymentItem>)> {
-    let registry = providers.clone();
-    let payment = store.write(move |conn| hold_part(conn, &registry, request)).await?;
-    let payment = ensure_provider_payment(store, providers, payment).await?;
-    let id = payment.id.clone();
-    let found = store.run(move |conn| -> AppResult<_> { Ok(stored::with_parts(conn, &id)?) }).await?;
-    found.ok_or_else(|| AppError::internal("payment vanished"))
+/// The client's `Idempotency-Key` record, kept in the transactions that create the payment
+/// rather than in transactions of its own: stored with its answer beside a payment the
+/// provider needs no call for, or taken with the payment and answered with the provider's side.
+pub struct AnswerKey {
+    pub scope: String,
+    pub key: String,
+    /// The digest of the HTTP request (method, path, body).
+    pub fingerprint: String,
+    /// A record past its retention or abandoned by a dead process was found: it goes first.
+    pub take_over: bool,
+    /// The answer to replay for this payment: HTTP status and JSON body.
+    pub answer: Answer,
 }
 
-/// Step one, under the bill's lock: price the split and hold it with a pending payment.
-fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> AppResult<Payment> {
+/// Makes the answer to replay for a payment: HTTP status and JSON body.
+pub type Answer = Box<dyn Fn(&Payment, &[PaymentItem]) -> AppResult<(i32, String)> + Send>;
+
+/// A payment as [`create`] leaves it.
+#[derive(Debug)]
+pub struct Created {
+    pub payment: Payment,
+    pub parts: Vec<PaymentItem>,
+    /// An earlier request with the same key made it.
+    pub replayed: bool,
+}
+
+/// Creates a payment (or finds the one this `Idempotency-Key` created) and makes sure the
+/// provider has its side of it. One write transaction when the provider needs no remote call
+/// (the sandbox): the bill's lock, pricing, the payment and its parts, `bill.updated` and the
+/// key's answer. A remote provider (Stripe) is asked after that commits, and a second
+/// transaction stores its side.
+pub async fn create(
+    store: &Store,
+    providers: &Providers,
+    request: Checkout,
+    key: Option<AnswerKey>,
+) -> AppResult<Created> {
+    let registry = providers.clone();
+    let (created, key) = store
+        .write(move |conn| -> AppResult<_> {
+            let created = hold_part(conn, &registry, request)?;
+            let key = match key {
+                Some(key) if !created.replayed => record_key(conn, &created, key)?,
+                _ => None,
+            };
+            Ok((created, key))
+        })
+        .await?;
+    if created.payment.provider_ref.is_some() || created.payment.status != PaymentStatus::Pending {
+        return Ok(created);
+    }
+    ensure_provider_payment(store, providers, created, key).await
+}
+
+/// Takes the key with the new payment: answered at once when the provider's side is already
+/// there; otherwise in flight, and handed back to be answered with it.
+fn record_key(conn: &mut DbConn, created: &Created, key: AnswerKey) -> AppResult<Option<AnswerKey>> {
+    if key.take_over {
+        records::forget(conn, &key.scope, &key.key)?;
+    }
+    let (payment, now) = (&created.payment, created.payment.created_at);
+    let taken = if payment.provider_ref.is_some() {
+        let (status, body) = (key.answer)(payment, &created.parts)?;
+        records::claim_answered(conn, &key.scope, &key.key, &key.fingerprint, now, (status, &body))?
+    } else {
+        records::claim(conn, &key.scope, &key.key, &key.fingerprint, now)?
+    };
+    if !taken {
+        return Err(AppError::conflict(
+            Code::IdempotencyKeyInUse,
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        ));
+    }
+    Ok(payment.provider_ref.is_none().then_some(key))
+}
+
+/// Step one, under the bill's lock: price the split and hold it with a pending payment, with
+/// the provider's side when it needs no remote call.
+fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> AppResult<Created> {
     let record = locked_bill(conn, &request.bill_id, &request.table_id)?;
     if let Some(key) = &request.idempotency_key
         && let Some(existing) = stored::find_by_idempotency_key(conn, &request.bill_id, key)?
@@ -93,7 +160,9 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         if existing.request_fingerprint.as_deref() != Some(request.fingerprint.as_str()) {
             return Err(AppError::KeyReused);
         }
-        return Ok(existing);
+        let (payment, parts) =
+            stored::with_parts(conn, &existing.id)?.ok_or_else(|| AppError::internal("payment vanished"))?;
+        return Ok(Created { payment, parts, replayed: true });
     }
     if !record.bill.status.accepts_payments() {
         return Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
@@ -144,7 +213,24 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         succeeded_at: None,
         split_round: record.bill.split_round,
     };
-    store_hold(conn, payment, &priced)
+    let payment = match provider.create_locally(&provider_request(&payment)) {
+        Some(side) => Payment { provider_ref: Some(side.provider_ref), client_secret: side.client_secret, ..payment },
+        None => payment,
+    };
+    let (payment, parts) = store_hold(conn, payment, &priced)?;
+    Ok(Created { payment, parts, replayed: false })
+}
+
+/// What the provider is asked to collect for `payment`.
+fn provider_request(payment: &Payment) -> CreatePayment {
+    CreatePayment {
+        payment_id: payment.id.clone(),
+        venue_id: payment.venue_id.clone(),
+        bill_id: payment.bill_id.clone(),
+        amount: payment.amount + payment.tip_amount,
+        currency: payment.currency.clone(),
+        idempotency_key: format!("tablepay-payment-{}", payment.id),
+    }
 }
 
 /// The bill `bill_id` of table `table_id`, locked until the transaction ends; 404 otherwise.
@@ -161,7 +247,7 @@ fn locked_bill(conn: &mut DbConn, bill_id: &str, table_id: &str) -> AppResult<Bi
 
 /// Stores the pending payment with the parts it takes, starts the bill's equal split with its
 /// first share (or over, with another number of parts), and tells the table.
-fn store_hold(conn: &mut DbConn, mut payment: Payment, priced: &PricedSplit) -> AppResult<Payment> {
+fn store_hold(conn: &mut DbConn, mut payment: Payment, priced: &PricedSplit) -> AppResult<(Payment, Vec<PaymentItem>)> {
     if let Some(equal) = priced.equal.filter(|e| e.new_split) {
         payment.split_round = tablepay_store::bills::start_split(conn, &payment.bill_id, equal.parts as i32)?;
     }
@@ -180,7 +266,7 @@ fn store_hold(conn: &mut DbConn, mut payment: Payment, priced: &PricedSplit) -> 
     stored::insert(conn, &payment, &parts)?;
     bump_bill(conn, &payment.bill_id, payment.created_at)?;
     bill_updated(conn, &payment.bill_id)?;
-    Ok(payment)
+    Ok((payment, parts))
 }
 
 /// The split with its item ids in canonical form; an id that is no id names no line.
@@ -259,31 +345,37 @@ fn charge_refusal(err: ChargeError, currency: tablepay_domain::Currency, provide
     }
 }
 
-/// Step two: asks the provider for its side of a pending payment that has none yet.
-/// Idempotent by our payment id, so a retry after a timeout finds the intent the first
-/// attempt created.
-async fn ensure_provider_payment(store: &Store, providers: &Providers, payment: Payment) -> AppResult<Payment> {
-    if payment.provider_ref.is_some() || payment.status != PaymentStatus::Pending {
-        return Ok(payment);
-    }
-    let provider = providers.get(&payment.provider)?;
-    let request = CreatePayment {
-        payment_id: payment.id.clone(),
-        venue_id: payment.venue_id.clone(),
-        bill_id: payment.bill_id.clone(),
-        amount: payment.amount + payment.tip_amount,
-        currency: payment.currency.clone(),
-        idempotency_key: format!("tablepay-payment-{}", payment.id),
-    };
-    let id = payment.id.clone();
-    match provider.create_payment(request).await {
-        Ok(created) => {
+/// Step two, for a remote provider: asks it for its side of the pending payment, and stores
+/// that side with the key's answer. Idempotent by our payment id, so a retry after a timeout
+/// finds the intent the first attempt created. A key left in flight by a failure is settled
+/// by the caller.
+async fn ensure_provider_payment(
+    store: &Store,
+    providers: &Providers,
+    created: Created,
+    key: Option<AnswerKey>,
+) -> AppResult<Created> {
+    let provider = providers.get(&created.payment.provider)?;
+    let id = created.payment.id.clone();
+    match provider.create_payment(provider_request(&created.payment)).await {
+        Ok(side) => {
             store
-                .write(move |conn| -> AppResult<Payment> {
-                    let side = PaymentChanges::at(now())
-                        .provider_side(&created.provider_ref, created.client_secret.as_deref());
-                    stored::update(conn, &id, &side)?;
-                    Ok(stored::get(conn, &id)?)
+                .write(move |conn| -> AppResult<Created> {
+                    let now = now();
+                    let changes =
+                        PaymentChanges::at(now).provider_side(&side.provider_ref, side.client_secret.as_deref());
+                    stored::update(conn, &id, &changes)?;
+                    let payment = Payment {
+                        provider_ref: Some(side.provider_ref),
+                        client_secret: side.client_secret,
+                        updated_at: now,
+                        ..created.payment
+                    };
+                    if let Some(key) = key {
+                        let (status, body) = (key.answer)(&payment, &created.parts)?;
+                        records::complete(conn, &key.scope, &key.key, status, &body)?;
+                    }
+                    Ok(Created { payment, ..created })
                 })
                 .await
         }

@@ -48,6 +48,8 @@ struct Job {
 
 /// Claims what is due now under a fresh lease token.
 fn claim(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Vec<Job>> {
+    // Delivery bookkeeping: nothing a guest reads.
+    tablepay_store::changes::touches_no_guest_view();
     let token = tablepay_store::new_id();
     let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let claimed = outbox::claim_due(conn, now, BATCH, &token, until)?;
@@ -134,6 +136,7 @@ async fn deliver(store: &Store, settings: &WebhookSettings, client: &reqwest::Cl
 /// Writes an attempt back, if the lease is still this process's: the attempt itself, a
 /// receiver's 410 (which disables the endpoint), and where the delivery now stands.
 fn record(conn: &mut DbConn, job: &Job, outcome: &Outcome, attempted: bool, schedule: &[Duration]) -> AppResult<()> {
+    tablepay_store::changes::touches_no_guest_view();
     let now = tablepay_store::now();
     let Some(current) = outbox::find_leased(conn, &job.delivery.id, &job.token)? else { return Ok(()) };
     let attempts = current.attempts + i32::from(attempted);

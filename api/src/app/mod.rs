@@ -12,6 +12,7 @@ pub mod events;
 pub mod floor;
 pub mod guest;
 pub mod late;
+pub mod live;
 pub mod operations;
 pub mod outcomes;
 pub mod parties;

@@ -10,6 +10,7 @@ use tablepay_store::{DbConn, Store};
 
 use crate::app::access::Permission;
 use crate::app::access::VenueCaller;
+use crate::app::live::GuestTable;
 use crate::app::{AppError, AppResult, Code};
 use crate::secrets::random_token;
 use tablepay_domain::{TableId, VenueId};
@@ -163,11 +164,14 @@ fn with_status(table: DiningTable, statuses: &HashMap<String, BillStatus>) -> Ta
     TableOnFloor { table, status }
 }
 
-/// The id of the table a QR token names and its venue's payment provider, or `None`: what
-/// the guest routes' rate limiter needs to count by table instead of by client.
-pub async fn provider_by_qr_token(store: &Store, qr_token: String) -> AppResult<Option<(String, String)>> {
+/// The table a QR token names, or `None`: what every guest route needs first (the rate
+/// limiter counts by table instead of by client). Read through [`crate::app::live::GuestCache`].
+pub async fn by_qr_token(store: &Store, qr_token: String) -> AppResult<Option<GuestTable>> {
     if !is_qr_token(&qr_token) {
         return Ok(None);
     }
-    store.run(move |conn| -> AppResult<_> { Ok(tablepay_store::tables::provider_by_qr_token(conn, &qr_token)?) }).await
+    let found = store
+        .run(move |conn| -> AppResult<_> { Ok(tablepay_store::tables::provider_by_qr_token(conn, &qr_token)?) })
+        .await?;
+    Ok(found.map(|(table_id, venue_id, payment_provider)| GuestTable { table_id, venue_id, payment_provider }))
 }

@@ -1,7 +1,7 @@
 //! What a guest who scanned the table's QR code sees. The token is the capability: no
 //! credential, and nothing that identifies staff or other guests.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -10,7 +10,7 @@ use crate::app::guest::FeedbackView;
 use crate::app::guest::{self as app, Rating, assistance_view, feedback_view};
 use crate::billing::{Audience, BillRecordExt, BillView};
 use crate::error::ApiError;
-use crate::http::{Body, Reply, text_field};
+use crate::http::{Body, KnownTable, Reply, text_field};
 use crate::idempotency;
 use crate::routes::venues::tip_presets;
 
@@ -45,9 +45,31 @@ pub(crate) struct GuestView {
         (status = 200, description = "OK", body = GuestView),
     )
 )]
-pub async fn view(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let view = guest_view(&state, path.into_inner()).await?;
-    Ok(Reply::ok(view)?.into_response())
+pub async fn view(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let table = req.extensions().get::<KnownTable>().cloned();
+    let body = cached_view(&state, table, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+}
+
+/// [`guest_view`] as the JSON sent, from the guests' cache when the table is known (the
+/// limiter found it) and nothing of its venue changed since it was priced.
+pub(crate) async fn cached_view(
+    state: &AppState,
+    table: Option<KnownTable>,
+    qr_token: String,
+) -> Result<web::Bytes, ApiError> {
+    let compute = || async {
+        let view = serde_json::to_value(guest_view(state, qr_token).await?)?;
+        Ok::<_, ApiError>(web::Bytes::from(serde_json::to_vec(&view)?))
+    };
+    match table {
+        Some(table) => state.guests.view(&state.db, &table, compute).await,
+        None => compute().await,
+    }
 }
 
 /// What `GET /v1/t/{qr_token}` answers (the guests' live stream sends it too).

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::stream;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -20,8 +20,9 @@ use tokio::sync::watch;
 use crate::AppState;
 use crate::app::events;
 use crate::error::{ApiError, Code};
+use crate::http::KnownTable;
 use crate::routes::events::last_event_id;
-use crate::routes::guest::guest_view;
+use crate::routes::guest::cached_view;
 use tablepay_domain::VenueId;
 use tablepay_store::rows::Event;
 
@@ -70,8 +71,10 @@ struct Feed {
     table_id: String,
     venue_id: String,
     last: i64,
+    /// The table as the limiter found it: the key of the guests' cache.
+    table: Option<KnownTable>,
     /// The guest view last sent, to send `bill.updated` only when it changed.
-    sent: String,
+    sent: Bytes,
     signal: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
     queued: VecDeque<Bytes>,
@@ -109,10 +112,11 @@ fn for_guests(event: &Event, table_id: &str, bill_changed: &mut bool) -> Option<
     }
 }
 
-/// The guest view as JSON, `None` once the token names no table (it was rotated).
-async fn view(feed: &Feed) -> Option<Value> {
-    match guest_view(&feed.state, feed.token.clone()).await {
-        Ok(view) => serde_json::to_value(view).ok(),
+/// The guest view as JSON text (the one the guests' cache keeps), `None` once the token names
+/// no table (it was rotated).
+async fn view(feed: &Feed) -> Option<Bytes> {
+    match cached_view(&feed.state, feed.table.clone(), feed.token.clone()).await {
+        Ok(view) => Some(view),
         Err(e) => {
             tracing::debug!(error = %e, "guest stream ends");
             None
@@ -123,10 +127,10 @@ async fn view(feed: &Feed) -> Option<Value> {
 /// Queues `bill.updated` with the view, when it differs from the one last sent.
 async fn refresh(feed: &mut Feed, id: i64) -> bool {
     let Some(current) = view(feed).await else { return false };
-    let text = current.to_string();
-    if text != feed.sent {
-        feed.queued.push_back(frame(id, "bill.updated", &current));
-        feed.sent = text;
+    if current != feed.sent {
+        let text = String::from_utf8_lossy(&current);
+        feed.queued.push_back(Bytes::from(format!("id: {id}\nevent: bill.updated\ndata: {text}\n\n")));
+        feed.sent = current;
     }
     true
 }
@@ -205,7 +209,8 @@ pub async fn stream(
         table_id: table.id,
         venue_id: venue.id,
         last: resume.unwrap_or(current).max(0),
-        sent: String::new(),
+        table: req.extensions().get::<KnownTable>().cloned(),
+        sent: Bytes::new(),
         signal: state.db.event_signal(),
         closing: state.closing(),
         queued: VecDeque::from([Bytes::from_static(b"retry: 2000\n\n")]),

@@ -7,7 +7,7 @@
 //! gets 409 and no provider intent is ever created for it.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use tablepay_domain::ledger::{ItemRequest, SplitKind, SplitRequest};
@@ -16,13 +16,14 @@ use tablepay_payments::{NextAction, ProviderPayment};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::app::checkout::{self, Checkout};
+use crate::app::checkout::{self, AnswerKey, Checkout};
 use crate::app::providers::Providers;
 use crate::app::receipts::{self, Receipt};
 use crate::app::venues::{MAX_AMOUNT, MAX_BPS};
+use crate::app::{AppError, AppResult};
 use crate::billing::Timestamp;
 use crate::error::ApiError;
-use crate::http::{Body, Reply, parse_id};
+use crate::http::{Body, KnownTable, Reply, parse_id};
 use crate::idempotency;
 use crate::secrets::digest;
 use tablepay_domain::BillId;
@@ -151,7 +152,7 @@ pub struct PartView {
 }
 
 /// The payment as the guest sees it; a pending one says how to pay it.
-pub fn payment_view(providers: &Providers, payment: &Payment, parts: &[PaymentItem]) -> Result<PaymentView, ApiError> {
+pub fn payment_view(providers: &Providers, payment: &Payment, parts: &[PaymentItem]) -> AppResult<PaymentView> {
     let pending = payment.status == PaymentStatus::Pending;
     let next_action = match &payment.provider_ref {
         Some(reference) if pending => Some(providers.get(&payment.provider)?.next_action(
@@ -195,32 +196,60 @@ pub fn payment_view(providers: &Providers, payment: &Payment, parts: &[PaymentIt
         (status = 201, description = "Pending: the amount is held; next_action says how to pay", body = PaymentView),
     )
 )]
-pub async fn create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, req: HttpRequest, body: Body) -> Result<HttpResponse, ApiError> {
     let input: CreatePaymentBody = body.json()?;
-    let (table, _) = checkout::guest_table(&state.db, path.into_inner()).await?;
+    // The limiter found the table; a token it did not find names none.
+    let table = req.extensions().get::<KnownTable>().cloned().ok_or_else(|| ApiError::not_found("table"))?;
     let idempotency_key = idempotency::key_of(&req)?;
     let fingerprint = digest(&String::from_utf8_lossy(&body.canonical()));
-    idempotency::run(&state, &req, format!("table:{}", table.id), &body, || async {
+    let mut keyed = idempotency::Keyed::of(&req, format!("table:{}", table.table_id), &body)?;
+    if let Some(keyed) = keyed.as_mut()
+        && let Some(replay) = keyed.replay(&state.db).await?
+    {
+        return Ok(replay);
+    }
+    let answer_key = keyed.as_ref().map(|k| {
+        let providers = state.providers.clone();
+        AnswerKey {
+            scope: k.scope.clone(),
+            key: k.key.clone(),
+            fingerprint: k.fingerprint.clone(),
+            take_over: k.take_over,
+            answer: Box::new(move |payment: &Payment, parts: &[PaymentItem]| {
+                let view = serde_json::to_value(payment_view(&providers, payment, parts)?)
+                    .map_err(|e| AppError::internal(format!("payment view: {e}")))?;
+                Ok((201, view.to_string()))
+            }),
+        }
+    });
+    let created = async {
         let request = Checkout {
             tip: parse_tip(input.tip.as_ref())?,
             email: parse_email(input.email.as_deref())?,
             bill_id: parse_id::<BillId>(&input.bill_id)?.into(),
             bill_version: input.bill_version,
-            table_id: table.id.clone(),
+            table_id: table.table_id.clone(),
             split: split_request(&input.split),
             idempotency_key,
             fingerprint,
             hold: Duration::seconds(state.settings.hold_seconds as i64),
         };
-        let (payment, parts) = checkout::create(&state.db, &state.providers, request).await?;
-        Reply::created(payment_view(&state.providers, &payment, &parts)?)
-    })
-    .await
+        Ok::<_, ApiError>(checkout::create(&state.db, &state.providers, request, answer_key).await?)
+    }
+    .await;
+    match created {
+        Ok(created) => {
+            let response = Reply::created(payment_view(&state.providers, &created.payment, &created.parts)?)?;
+            let response = response.into_response();
+            Ok(if created.replayed { idempotency::replayed(response) } else { response })
+        }
+        Err(err) => {
+            if let Some(keyed) = keyed {
+                keyed.settle_failure(&state.db, &err).await;
+            }
+            Err(err)
+        }
+    }
 }
 
 /// `GET /v1/t/{qr_token}/payments/{payment_id}`.

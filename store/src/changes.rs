@@ -1,0 +1,180 @@
+//! What this process knows has changed in the database, so that caches of what guests read can
+//! be trusted without asking the database.
+//!
+//! Every write transaction says which venues it touched: [`crate::outbox::append`] names the
+//! venue of each event it writes, and a writer that touches nothing a guest reads says so with
+//! [`touches_no_guest_view`]. A transaction that said neither may have touched anything. After
+//! commit, [`crate::Store::write`] moves the [`Generations`] of the venues it touched (or of
+//! all venues) on; the same news reaches other processes on PostgreSQL as a `NOTIFY` sent in
+//! the transaction, and on SQLite through the file's `data_version`, which another process's
+//! commit changes (see [`crate::dialect::watch_other_processes`]).
+//!
+//! A cache entry keeps the [`Stamp`] taken *before* it read the database: a write that commits
+//! meanwhile moves the generation past it, so the entry is never trusted with older data.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the transaction running on this thread touched, as far as guests' views go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Touched {
+    /// It did not say: it may have changed anything.
+    #[default]
+    Unknown,
+    /// Nothing any guest reads (delivery bookkeeping, idempotency records).
+    Nothing,
+    /// These venues' data, and nothing else.
+    Venues(Vec<String>),
+}
+
+impl Touched {
+    /// The `NOTIFY` payload that tells other processes: `*` for anything, else the venue ids
+    /// separated by commas; `None` when there is nothing to tell.
+    pub fn payload(&self) -> Option<String> {
+        match self {
+            Touched::Unknown => Some("*".to_owned()),
+            Touched::Nothing => None,
+            Touched::Venues(ids) => Some(ids.join(",")),
+        }
+    }
+
+    /// The inverse of [`Touched::payload`].
+    pub fn from_payload(payload: &str) -> Touched {
+        if payload.is_empty() || payload == "*" {
+            return Touched::Unknown;
+        }
+        Touched::Venues(payload.split(',').map(str::to_owned).collect())
+    }
+}
+
+thread_local! {
+    static TOUCHED: RefCell<Touched> = const { RefCell::new(Touched::Unknown) };
+}
+
+/// Records that the transaction running on this thread changed `venue_id`'s data.
+pub fn touch_venue(venue_id: &str) {
+    TOUCHED.with(|t| {
+        let mut touched = t.borrow_mut();
+        match &mut *touched {
+            Touched::Venues(ids) => {
+                if !ids.iter().any(|id| id == venue_id) {
+                    ids.push(venue_id.to_owned());
+                }
+            }
+            _ => *touched = Touched::Venues(vec![venue_id.to_owned()]),
+        }
+    });
+}
+
+/// Records that the transaction running on this thread changes nothing a guest reads, unless
+/// it also names a venue it touched.
+pub fn touches_no_guest_view() {
+    TOUCHED.with(|t| {
+        let mut touched = t.borrow_mut();
+        if *touched == Touched::Unknown {
+            *touched = Touched::Nothing;
+        }
+    });
+}
+
+/// Clears and returns what was recorded on this thread since the last call.
+pub(crate) fn take() -> Touched {
+    TOUCHED.with(|t| t.take())
+}
+
+/// A point in the history of the data, as this process knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    all: u64,
+    seen: u64,
+}
+
+/// How far each venue's data has moved, as heard by this process.
+#[derive(Debug, Default)]
+pub struct Generations {
+    /// Moves when anything may have changed.
+    all: AtomicU64,
+    /// Numbers the changes of single venues.
+    counter: AtomicU64,
+    /// The number of each venue's latest change; a venue absent has not changed since start.
+    venues: RwLock<HashMap<String, u64>>,
+}
+
+impl Generations {
+    /// Where the data stands now. Take it before reading what it will vouch for, so that a
+    /// change committed meanwhile is newer than the stamp.
+    pub fn stamp(&self) -> Stamp {
+        Stamp { all: self.all.load(Ordering::Acquire), seen: self.counter.load(Ordering::Acquire) }
+    }
+
+    /// True when nothing of `venue_id` is known to have changed since `stamp` was taken.
+    pub fn is_current(&self, venue_id: &str, stamp: Stamp) -> bool {
+        if self.all.load(Ordering::Acquire) != stamp.all {
+            return false;
+        }
+        let venues = self.venues.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        venues.get(venue_id).is_none_or(|&n| n <= stamp.seen)
+    }
+
+    /// Moves the generations a committed transaction touched on.
+    pub fn moved(&self, touched: &Touched) {
+        match touched {
+            Touched::Nothing => {}
+            Touched::Unknown => {
+                self.all.fetch_add(1, Ordering::AcqRel);
+            }
+            Touched::Venues(ids) => {
+                let mut venues = self.venues.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let n = self.counter.fetch_add(1, Ordering::AcqRel) + 1;
+                for id in ids {
+                    venues.insert(id.clone(), n);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_moves_only_the_venues_it_touched() {
+        let gens = Generations::default();
+        let before = gens.stamp();
+        gens.moved(&Touched::Venues(vec!["a".into()]));
+        assert!(!gens.is_current("a", before));
+        assert!(gens.is_current("b", before));
+        let after = gens.stamp();
+        assert!(gens.is_current("a", after), "a stamp taken after the change vouches for it");
+        gens.moved(&Touched::Nothing);
+        assert!(gens.is_current("b", before));
+        gens.moved(&Touched::Unknown);
+        assert!(!gens.is_current("b", before), "an unknown change moves every venue");
+        assert!(!gens.is_current("a", after));
+    }
+
+    #[test]
+    fn a_transaction_that_says_nothing_may_have_touched_anything() {
+        take();
+        assert_eq!(take(), Touched::Unknown);
+        touches_no_guest_view();
+        assert_eq!(take(), Touched::Nothing);
+        touches_no_guest_view();
+        touch_venue("v1");
+        touch_venue("v1");
+        touch_venue("v2");
+        assert_eq!(take(), Touched::Venues(vec!["v1".into(), "v2".into()]));
+        assert_eq!(take(), Touched::Unknown, "taking clears");
+    }
+
+    #[test]
+    fn payloads_round_trip() {
+        for touched in [Touched::Unknown, Touched::Venues(vec!["a".into(), "b".into()])] {
+            assert_eq!(Touched::from_payload(&touched.payload().expect("a payload")), touched);
+        }
+        assert_eq!(Touched::Nothing.payload(), None);
+    }
+}
