@@ -165,6 +165,18 @@ fn server_binary() -> anyhow::Result<PathBuf> {
     if let Ok(cargo) = std::env::var("CARGO") {
         let mut build = Command::new(cargo);
         build.args(["build", "--quiet", "-p", "tablepay-bench", "--bin", "tablepay-bench-server"]);
+        // `cargo run` describes this package to it in the environment; build scripts that watch
+        // such variables would see them change and rebuild half the dependencies every run.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+                || name == "OUT_DIR"
+            {
+                build.env_remove(name.as_ref());
+            }
+        }
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }
@@ -218,6 +230,18 @@ impl Api {
             bail!("{path}: {status} {value}");
         }
         Ok(value)
+    }
+
+    /// A GET whose body is read in full but not parsed: the load generator shares the cores
+    /// with the server, and parsing JSON it throws away would be counted against the server.
+    async fn fetch(&self, path: &str) -> anyhow::Result<()> {
+        let res = self.client.get(format!("{}{path}", self.base)).send().await?;
+        let status = res.status();
+        let body = res.bytes().await?;
+        if !status.is_success() || body.is_empty() {
+            bail!("{path}: {status}");
+        }
+        Ok(())
     }
 
     async fn post(&self, path: &str, key: Option<&str>, body: Value) -> anyhow::Result<Value> {
@@ -370,14 +394,20 @@ fn db_ceiling(url: &str, connections: usize, seconds: u64) -> anyhow::Result<f64
         c.batch_execute("CREATE TABLE IF NOT EXISTS bench_ceiling (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)")?;
         Ok(())
     };
+    // The server may still be writing (its sweeper, its webhook worker): wait for the lock.
+    let sqlite_conn = |path: &str| -> anyhow::Result<SqliteConnection> {
+        let mut c = SqliteConnection::establish(path)?;
+        c.batch_execute("PRAGMA busy_timeout = 10000;")?;
+        Ok(c)
+    };
     match &sqlite {
-        Some(path) => setup(&mut SqliteConnection::establish(path)?)?,
+        Some(path) => setup(&mut sqlite_conn(path)?)?,
         None => setup(&mut PgConnection::establish(url)?)?,
     }
     for id in 0..connections {
         let sql = format!("INSERT INTO bench_ceiling (id, n) VALUES ({id}, 0) ON CONFLICT (id) DO NOTHING");
         match &sqlite {
-            Some(path) => SqliteConnection::establish(path)?.batch_execute(&sql)?,
+            Some(path) => sqlite_conn(path)?.batch_execute(&sql)?,
             None => PgConnection::establish(url)?.batch_execute(&sql)?,
         }
     }

@@ -45,7 +45,7 @@ pub async fn guest_read(
             let (api, tokens) = (api.clone(), tokens.clone());
             async move {
                 let qr = &tokens[(w * 7919 + n as usize) % tokens.len()];
-                api.send(reqwest::Method::GET, &format!("/v1/t/{qr}"), None, None).await.map(drop)
+                api.fetch(&format!("/v1/t/{qr}")).await
             }
         })
         .await
@@ -55,7 +55,7 @@ pub async fn guest_read(
         let api = api.clone();
         drive(o.connections, o.seconds, move |_, _| {
             let api = api.clone();
-            async move { api.send(reqwest::Method::GET, "/healthz", None, None).await.map(drop) }
+            async move { api.fetch("/healthz").await }
         })
         .await
     };
