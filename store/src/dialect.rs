@@ -1,7 +1,7 @@
 //! Every difference between PostgreSQL and SQLite, each with the reason it exists. Code
 //! outside this module writes one query for both backends.
 
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::Weak;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -13,28 +13,6 @@ use crate::{DatabaseUrl, DbConn, Signals, StoreError};
 
 /// PostgreSQL channel on which committed changes are announced to other processes.
 pub const CHANNEL: &str = "tablepay_events";
-
-/// SQLite has one writer at a time. Writers of this process queue here, woken the moment the
-/// previous one commits, instead of in SQLite's busy handler, which sleeps in steps of up to
-/// 100 ms. (Other processes on the same file still meet the busy timeout.) PostgreSQL writers
-/// need no queue: they lock the rows they change.
-#[derive(Clone, Default)]
-pub struct WriterQueue(Option<Arc<Mutex<()>>>);
-
-impl WriterQueue {
-    pub fn for_backend(url: &DatabaseUrl) -> WriterQueue {
-        match url {
-            DatabaseUrl::Sqlite(_) => WriterQueue(Some(Arc::default())),
-            DatabaseUrl::Postgres(_) => WriterQueue(None),
-        }
-    }
-
-    /// Waits for this writer's turn; the turn ends when the guard drops. A poisoned lock only
-    /// means another writer panicked.
-    pub fn turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
-        self.0.as_ref().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
 
 /// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite (the database's write lock
 /// is taken up front, so two writers never deadlock on a lock upgrade), a plain transaction on
@@ -331,6 +309,7 @@ pub fn claim_due(conn: &mut DbConn, now: chrono::NaiveDateTime, limit: i64) -> R
 #[cfg(test)]
 mod watcher_tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn a_commit_elsewhere_is_heard_on_sqlite() {

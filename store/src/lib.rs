@@ -14,6 +14,7 @@ pub mod dialect;
 pub mod endpoints;
 pub mod error;
 pub mod floor;
+mod group;
 pub mod idempotency;
 pub mod outbox;
 pub mod payments;
@@ -183,8 +184,9 @@ pub struct Store {
     queries: Arc<AtomicU64>,
     /// Write transactions committed through [`Store::write`].
     writes: Arc<AtomicU64>,
-    /// See [`dialect::WriterQueue`].
-    writers: dialect::WriterQueue,
+    /// SQLite's writers of this process, committed together (see [`group`]); PostgreSQL
+    /// writers need no queue: they lock the rows they change.
+    group: Option<group::GroupCommit>,
 }
 
 impl Store {
@@ -207,7 +209,7 @@ impl Store {
             signals: Arc::new(Signals { events, generations: Generations::default(), origin: new_id() }),
             queries,
             writes: Arc::new(AtomicU64::new(0)),
-            writers: dialect::WriterQueue::for_backend(url),
+            group: matches!(url, DatabaseUrl::Sqlite(_)).then(group::GroupCommit::default),
         })
     }
 
@@ -295,24 +297,43 @@ impl Store {
         .map_err(|e| StoreError::Blocking(e.to_string()))?
     }
 
-    /// Runs `f` in one write transaction (see [`dialect::write_transaction`]) after this
-    /// process's earlier writers. Commits when `f` returns `Ok`, rolls back otherwise. What the
-    /// transaction touched (see [`changes`]) is sent to other processes in it and, after
-    /// commit, moves this process's generations on and wakes the delivery worker and the live
-    /// feeds, before the caller answers anyone.
+    /// Runs `f` as one write transaction: committed when `f` returns `Ok`, rolled back
+    /// otherwise. On PostgreSQL it is a transaction of its own (see
+    /// [`dialect::write_transaction`]); on SQLite, a savepoint in a transaction shared with the
+    /// other writers queued meanwhile (see [`group`]), which keeps its outcome its own. What it
+    /// touched (see [`changes`]) is sent to other processes in it and, after commit, moves this
+    /// process's generations on and wakes the delivery worker and the live feeds, before the
+    /// caller answers anyone.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let writers = self.writers.clone();
+        let pool = self.pool.clone();
+        let (value, touched, emitted) = if let Some(group) = self.group.clone() {
+            let answered = tokio::task::spawn_blocking(move || group.write(&pool, f))
+                .await
+                .map_err(|e| StoreError::Blocking(e.to_string()))?;
+            answered.await.map_err(|_| StoreError::Blocking("the writer's batch ended without it".into()))??
+        } else {
+            self.write_alone(f).await?
+        };
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.signals.heard(&touched, emitted);
+        Ok(value)
+    }
+
+    /// A write transaction of its own, telling other processes what it touched.
+    async fn write_alone<T, E, F>(&self, f: F) -> Result<group::Written<T>, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let pool = self.pool.clone();
         let origin = self.signals.origin.clone();
-        let (value, touched, emitted) = tokio::task::spawn_blocking(move || {
-            // The writer's turn first, then a connection: waiting writers hold no connection
-            // that readers need.
-            let _turn = writers.turn();
+        tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
             changes::take();
             outbox::take_emitted();
@@ -327,10 +348,7 @@ impl Store {
             result
         })
         .await
-        .map_err(|e| StoreError::Blocking(e.to_string()))??;
-        self.writes.fetch_add(1, Ordering::Relaxed);
-        self.signals.heard(&touched, emitted);
-        Ok(value)
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
     }
 }
 
