@@ -1,8 +1,11 @@
 //! `Idempotency-Key` for every creating POST (API.md, Conventions).
 //!
-//! The key is recorded *before* the work starts, in its own committed transaction, so a
-//! retry that arrives while the first attempt runs gets 409 `idempotency_key_in_use`, and
-//! one that arrives after gets the stored answer. Keys are scoped to the credential.
+//! [`run`]: the key is recorded *before* the work starts, in its own committed transaction, so
+//! a retry that arrives while the first attempt runs gets 409 `idempotency_key_in_use`, and
+//! one that arrives after gets the stored answer. [`Keyed`]: creating a payment records the
+//! key in the payment's own transaction instead (one write transaction, not three); a retry
+//! that arrives while it runs waits for the bill's lock and then gets that payment, or 409
+//! while the provider is still being asked. Keys are scoped to the credential.
 //! Answers below 500 are stored and replayed for 24 h; a 5xx forgets the key so the client
 //! can retry for real.
 
@@ -27,6 +30,11 @@ pub const RETENTION_HOURS: i64 = 24;
 /// An in-flight record older than this belongs to a process that died mid-request: a retry
 /// may take it over.
 const IN_FLIGHT_LEASE_SECONDS: i64 = 300;
+
+/// How long a record in flight belongs to the request that took it.
+pub fn in_flight_lease() -> Duration {
+    Duration::seconds(IN_FLIGHT_LEASE_SECONDS)
+}
 
 /// The request's `Idempotency-Key`, if it sent one: 1 to 255 visible ASCII characters, or
 /// 400. [`refuse_malformed_keys`] applies the same rule to every route, so a key that one
@@ -145,6 +153,10 @@ impl Keyed {
     /// After the work failed: a refusal (below 500) is kept for replay like an answer; a
     /// failure of ours lets go of the key so the client can retry for real.
     pub async fn settle_failure(self, store: &Store, err: &ApiError) {
+        // Refused because another request with the key is running: its record is its own.
+        if err.code == Code::IdempotencyKeyInUse {
+            return;
+        }
         let answer = (err.status.as_u16() < 500).then(|| (i32::from(err.status.as_u16()), err.body().to_string()));
         let settled = store
             .write(move |conn| -> StoreResult<()> {

@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// What the transaction running on this thread touched, as far as guests' views go.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,6 +100,8 @@ pub struct Generations {
     counter: AtomicU64,
     /// The number of each venue's latest change; a venue absent has not changed since start.
     venues: RwLock<HashMap<String, u64>>,
+    /// Other processes' changes cannot be heard (the listener is down): nothing is current.
+    deaf: AtomicBool,
 }
 
 impl Generations {
@@ -111,11 +113,16 @@ impl Generations {
 
     /// True when nothing of `venue_id` is known to have changed since `stamp` was taken.
     pub fn is_current(&self, venue_id: &str, stamp: Stamp) -> bool {
-        if self.all.load(Ordering::Acquire) != stamp.all {
+        if self.deaf.load(Ordering::Acquire) || self.all.load(Ordering::Acquire) != stamp.all {
             return false;
         }
         let venues = self.venues.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         venues.get(venue_id).is_none_or(|&n| n <= stamp.seen)
+    }
+
+    /// Whether other processes' changes can be heard; while they cannot, no stamp is current.
+    pub(crate) fn set_hearing(&self, hearing: bool) {
+        self.deaf.store(!hearing, Ordering::Release);
     }
 
     /// Moves the generations a committed transaction touched on.
@@ -154,6 +161,11 @@ mod tests {
         gens.moved(&Touched::Unknown);
         assert!(!gens.is_current("b", before), "an unknown change moves every venue");
         assert!(!gens.is_current("a", after));
+        let now = gens.stamp();
+        gens.set_hearing(false);
+        assert!(!gens.is_current("a", now), "nothing is current while other processes cannot be heard");
+        gens.set_hearing(true);
+        assert!(gens.is_current("a", now));
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitte
         None if emitted => "*".to_owned(),
         None => return Ok(()),
     };
+    // PostgreSQL refuses payloads of 8000 bytes or more: that many venues is "anything".
+    let venues = if venues.len() > 7_000 { "*".to_owned() } else { venues };
     let kind = if emitted { "events" } else { "data" };
     diesel::sql_query("SELECT pg_notify($1, $2)")
         .bind::<diesel::sql_types::Text, _>(CHANNEL)
@@ -165,7 +167,10 @@ pub(crate) fn watch_other_processes(url: &DatabaseUrl, signals: &Weak<Signals>) 
 }
 
 fn listen(url: &str, signals: &Weak<Signals>) {
-    while signals.strong_count() > 0 {
+    while let Some(strong) = signals.upgrade() {
+        // Until LISTEN runs, other processes' commits go unheard: caches are not trusted.
+        strong.generations.set_hearing(false);
+        drop(strong);
         let mut conn = match PgConnection::establish(url) {
             Ok(c) => c,
             Err(e) => {
@@ -182,6 +187,7 @@ fn listen(url: &str, signals: &Weak<Signals>) {
         // Whatever was committed while no one listened is unknown: drop every cached view.
         if let Some(signals) = signals.upgrade() {
             signals.heard(&Touched::Unknown, true);
+            signals.generations.set_hearing(true);
         }
         loop {
             let Some(signals) = signals.upgrade() else { return };
@@ -219,6 +225,9 @@ fn poll_data_version(path: &str, signals: &Weak<Signals>) {
     let mut last = None;
     let mut conn: Option<diesel::SqliteConnection> = None;
     let mut first = true;
+    if let Some(signals) = signals.upgrade() {
+        signals.generations.set_hearing(false);
+    }
     while signals.strong_count() > 0 {
         if !std::mem::take(&mut first) {
             std::thread::sleep(Duration::from_millis(100));
@@ -237,14 +246,18 @@ fn poll_data_version(path: &str, signals: &Weak<Signals>) {
                     && let Some(signals) = signals.upgrade()
                 {
                     signals.heard(&Touched::Unknown, true);
+                    signals.generations.set_hearing(true);
                 }
                 last = Some(data_version);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "SQLite watcher cannot read data_version; reopening");
-                // What changes until it reads again is heard then, as at the start.
+                // Deaf until it reads again; what changed meanwhile is heard then, as at the start.
                 conn = None;
                 last = None;
+                if let Some(signals) = signals.upgrade() {
+                    signals.generations.set_hearing(false);
+                }
             }
         }
     }
@@ -319,7 +332,12 @@ mod watcher_tests {
         let mut writer = diesel::SqliteConnection::establish(&path).expect("open the file");
         writer.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)").expect("create a table");
         let (events, mut heard) = tokio::sync::watch::channel(0);
-        let signals = Arc::new(Signals { events, generations: Default::default(), origin: "test".into() });
+        let signals = Arc::new(Signals {
+            events,
+            generations: Default::default(),
+            origin: "test".into(),
+            writes: Default::default(),
+        });
         let weak = Arc::downgrade(&signals);
         let url = DatabaseUrl::Sqlite(path.clone());
         let watcher = std::thread::spawn(move || watch_other_processes(&url, &weak));

@@ -4,13 +4,14 @@
 //! SQLite has one writer at a time. Handing its lock from writer to writer costs a thread
 //! wake-up and a lock of the file each time, which on a busy two-core machine is most of a
 //! small write's cost. Here the first writer to find no transaction running becomes the
-//! leader: it takes every writer queued, runs them one after another in one `BEGIN
-//! IMMEDIATE … COMMIT`, and answers each after the commit.
+//! leader: it takes the writers queued (up to [`MAX_BATCH`]), runs them one after another in
+//! one `BEGIN IMMEDIATE … COMMIT`, and answers each after the commit.
 //!
 //! Each writer's outcome stays its own: it runs in a savepoint, so one that fails is rolled
-//! back to its savepoint and the others commit without it. Only a failure of the commit itself
-//! (a full disk) fails them all, and then none of them was written. A writer sees what the
-//! writers before it in the batch wrote, exactly as if they had committed one by one.
+//! back to its savepoint and the others commit without it. What fails the batch as a whole (no
+//! connection, `BEGIN` or `COMMIT` refused, a writer that panics, an error that ends SQLite's
+//! transaction) fails every writer in it, and then none of them was written. A writer sees
+//! what the writers before it in the batch wrote, exactly as if they had committed one by one.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,7 +20,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use tokio::sync::oneshot;
 
 use crate::changes::{self, Touched};
-use crate::{DbConn, DbPool, StoreError, outbox};
+use crate::{DbConn, DbPool, Signals, StoreError, outbox};
 
 /// At most this many writers share one transaction, so the first of them waits for a bounded
 /// number of others.
@@ -38,17 +39,18 @@ trait Job: Send {
 
 /// A writer that ran, waiting for the commit to learn its fate.
 trait Outcome: Send {
-    fn deliver(self: Box<Self>, commit: Result<(), String>);
+    /// Answers the writer; a committed one is first told to `signals`.
+    fn deliver(self: Box<Self>, commit: Result<(), String>, signals: &Signals);
 }
 
 struct Writer<F, T, E> {
     f: F,
-    answer: oneshot::Sender<Result<Written<T>, E>>,
+    answer: oneshot::Sender<Result<T, E>>,
 }
 
 struct Ran<T, E> {
     result: Result<Written<T>, E>,
-    answer: oneshot::Sender<Result<Written<T>, E>>,
+    answer: oneshot::Sender<Result<T, E>>,
 }
 
 impl<F, T, E> Job for Writer<F, T, E>
@@ -72,9 +74,12 @@ where
 }
 
 impl<T: Send, E: From<StoreError> + Send> Outcome for Ran<T, E> {
-    fn deliver(self: Box<Self>, commit: Result<(), String>) {
+    fn deliver(self: Box<Self>, commit: Result<(), String>, signals: &Signals) {
         let result = match (self.result, commit) {
-            (Ok(written), Ok(())) => Ok(written),
+            (Ok((value, touched, emitted)), Ok(())) => {
+                signals.committed(&touched, emitted);
+                Ok(value)
+            }
             (Ok(_), Err(reason)) => Err(E::from(StoreError::Pool(format!("the commit failed: {reason}")))),
             // Rolled back to its savepoint whatever the commit did.
             (Err(err), _) => Err(err),
@@ -100,20 +105,24 @@ fn savepoint<T, E: From<StoreError>>(conn: &mut DbConn, f: impl FnOnce(&mut DbCo
 }
 
 /// The queue of this process's SQLite writers.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct GroupCommit(Arc<Inner>);
 
-#[derive(Default)]
 struct Inner {
     queue: Mutex<Vec<Box<dyn Job>>>,
     /// Held by the leader while its batch runs.
     leader: Mutex<()>,
+    signals: Arc<Signals>,
 }
 
 impl GroupCommit {
+    pub(crate) fn new(signals: Arc<Signals>) -> GroupCommit {
+        GroupCommit(Arc::new(Inner { queue: Mutex::default(), leader: Mutex::default(), signals }))
+    }
+
     /// Queues `f` and waits until it is committed (with the writers queued beside it) or has
     /// failed. Call on a blocking thread: it may lead a batch.
-    pub(crate) fn write<T, E, F>(&self, pool: &DbPool, f: F) -> oneshot::Receiver<Result<Written<T>, E>>
+    pub(crate) fn write<T, E, F>(&self, pool: &DbPool, f: F) -> oneshot::Receiver<Result<T, E>>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -132,7 +141,7 @@ impl GroupCommit {
             if batch.is_empty() {
                 break;
             }
-            run_batch(pool, batch);
+            run_batch(pool, batch, &self.0.signals);
             // Leading again only while our own writer is still queued behind a full batch.
             if !answered.is_empty() || self.0.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
                 break;
@@ -143,7 +152,7 @@ impl GroupCommit {
 }
 
 /// One transaction for the batch; every writer answered after it ends.
-fn run_batch(pool: &DbPool, batch: Vec<Box<dyn Job>>) {
+fn run_batch(pool: &DbPool, batch: Vec<Box<dyn Job>>, signals: &Signals) {
     let mut conn = match pool.get() {
         Ok(conn) => conn,
         Err(e) => return batch.into_iter().for_each(|job| job.abandon(StoreError::Pool(e.to_string()))),
@@ -156,16 +165,53 @@ fn run_batch(pool: &DbPool, batch: Vec<Box<dyn Job>>) {
         let reason = e.to_string();
         return batch.into_iter().for_each(|job| job.abandon(StoreError::Pool(format!("cannot begin: {reason}"))));
     }
-    let ran: Vec<Box<dyn Outcome>> = batch.into_iter().map(|job| job.run(&mut conn)).collect();
-    let commit = <DbConn as Connection>::TransactionManager::commit_transaction(&mut *conn).map_err(|e| {
-        // A failed commit is rolled back, or the pool discards the broken connection.
-        let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(&mut *conn);
-        e.to_string()
-    });
+    let mut ran: Vec<Box<dyn Outcome>> = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    let mut broken = None;
+    for job in jobs.by_ref() {
+        // A writer that panics fails the batch, not the process; its own caller is told when
+        // its answer is dropped.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&mut conn))) {
+            Ok(outcome) => ran.push(outcome),
+            Err(_) => broken = Some("a writer of the batch panicked".to_owned()),
+        }
+        // An error that ends SQLite's whole transaction (a full disk, say) leaves no savepoint
+        // to roll back to: the writers after it must not run outside the transaction.
+        if broken.is_none() && !in_transaction(&mut conn) {
+            broken = Some("the transaction ended under a writer of the batch".to_owned());
+        }
+        if broken.is_some() {
+            break;
+        }
+    }
+    let commit = match broken {
+        None => <DbConn as Connection>::TransactionManager::commit_transaction(&mut *conn).map_err(|e| e.to_string()),
+        Some(reason) => Err(reason),
+    };
+    if commit.is_err() {
+        // Rolled back to the start, savepoints and all, or the pool discards the connection.
+        while matches!(
+            <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(&mut conn).transaction_depth(),
+            Ok(Some(_))
+        ) {
+            if <DbConn as Connection>::TransactionManager::rollback_transaction(&mut *conn).is_err() {
+                break;
+            }
+        }
+    }
     drop(conn);
     for outcome in ran {
-        outcome.deliver(commit.clone());
+        outcome.deliver(commit.clone(), signals);
     }
+    for job in jobs {
+        job.abandon(StoreError::Pool("the batch it was queued in failed; retry".into()));
+    }
+}
+
+/// True while the batch's transaction is open, with no writer's savepoint left behind.
+fn in_transaction(conn: &mut DbConn) -> bool {
+    let status = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn);
+    matches!(status.transaction_depth(), Ok(Some(depth)) if depth.get() == 1)
 }
 
 #[cfg(test)]

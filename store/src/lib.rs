@@ -162,6 +162,8 @@ pub struct Signals {
     generations: Generations,
     /// Names this process in its `NOTIFY` payloads.
     origin: String,
+    /// Write transactions committed through [`Store::write`].
+    writes: AtomicU64,
 }
 
 impl Signals {
@@ -173,6 +175,13 @@ impl Signals {
             self.events.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
+
+    /// This process committed a write: told at once, on the thread that committed it, so that
+    /// it is heard even when the caller has stopped waiting.
+    pub(crate) fn committed(&self, touched: &Touched, emitted: bool) {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.heard(touched, emitted);
+    }
 }
 
 /// The application's handle on the database.
@@ -182,8 +191,6 @@ pub struct Store {
     url: DatabaseUrl,
     signals: Arc<Signals>,
     queries: Arc<AtomicU64>,
-    /// Write transactions committed through [`Store::write`].
-    writes: Arc<AtomicU64>,
     /// SQLite's writers of this process, committed together (see [`group`]); PostgreSQL
     /// writers need no queue: they lock the rows they change.
     group: Option<group::GroupCommit>,
@@ -203,13 +210,18 @@ impl Store {
             .build(Manager { url: url.clone(), queries: queries.clone() })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
         let (events, _) = watch::channel(0);
+        let signals = Arc::new(Signals {
+            events,
+            generations: Generations::default(),
+            origin: new_id(),
+            writes: AtomicU64::new(0),
+        });
         Ok(Store {
             pool,
             url: url.clone(),
-            signals: Arc::new(Signals { events, generations: Generations::default(), origin: new_id() }),
+            group: matches!(url, DatabaseUrl::Sqlite(_)).then(|| group::GroupCommit::new(signals.clone())),
+            signals,
             queries,
-            writes: Arc::new(AtomicU64::new(0)),
-            group: matches!(url, DatabaseUrl::Sqlite(_)).then(group::GroupCommit::default),
         })
     }
 
@@ -220,7 +232,7 @@ impl Store {
 
     /// Write transactions committed through this handle so far.
     pub fn writes_committed(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
+        self.signals.writes.load(Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> &'static str {
@@ -311,28 +323,25 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let (value, touched, emitted) = if let Some(group) = self.group.clone() {
+        if let Some(group) = self.group.clone() {
             let answered = tokio::task::spawn_blocking(move || group.write(&pool, f))
                 .await
                 .map_err(|e| StoreError::Blocking(e.to_string()))?;
-            answered.await.map_err(|_| StoreError::Blocking("the writer's batch ended without it".into()))??
+            answered.await.map_err(|_| StoreError::Blocking("the writer's batch ended without it".into()))?
         } else {
-            self.write_alone(f).await?
-        };
-        self.writes.fetch_add(1, Ordering::Relaxed);
-        self.signals.heard(&touched, emitted);
-        Ok(value)
+            self.write_alone(f).await
+        }
     }
 
     /// A write transaction of its own, telling other processes what it touched.
-    async fn write_alone<T, E, F>(&self, f: F) -> Result<group::Written<T>, E>
+    async fn write_alone<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let origin = self.signals.origin.clone();
+        let signals = self.signals.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
             changes::take();
@@ -340,12 +349,14 @@ impl Store {
             let result = write_transaction(&mut conn, |conn| -> Result<_, E> {
                 let value = f(conn)?;
                 let (touched, emitted) = (changes::take(), outbox::take_emitted());
-                dialect::notify_changes(conn, &origin, &touched, emitted)?;
+                dialect::notify_changes(conn, &signals.origin, &touched, emitted)?;
                 Ok((value, touched, emitted))
             });
             changes::take();
             outbox::take_emitted();
-            result
+            let (value, touched, emitted) = result?;
+            signals.committed(&touched, emitted);
+            Ok(value)
         })
         .await
         .map_err(|e| StoreError::Blocking(e.to_string()))?

@@ -139,6 +139,41 @@ async fn a_table_holds_at_most_fifty_streams(app: TestApp) {
     assert_eq!(bad.status().as_u16(), 400);
 }
 
+/// A rotated QR token names nothing at once, however warm the cache: its reads get 404, and a
+/// stream opened with it ends at the bill's next change instead of following the table.
+async fn a_rotated_token_reads_nothing_and_its_stream_ends(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "T1", json!([{"name": "Menu", "quantity": 1, "unit_price": 3000}])).await;
+    app.guest(&qr).await;
+    app.guest(&qr).await;
+    let mut phone = Stream::open(&app, &qr, None).await;
+    phone.until("bill.updated", 1, Duration::from_secs(2)).await;
+    let rotated = app
+        .post(
+            &format!("/v1/tables/{}/qr-token/rotate", bill["table_id"].as_str().unwrap()),
+            Some(&venue.pos_key),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let new_qr = rotated["qr_token"].as_str().unwrap();
+    app.get(&format!("/v1/t/{qr}"), None).await.assert_problem(404, "not_found");
+    assert_eq!(app.guest(new_qr).await["bill"]["id"], bill["id"]);
+    app.pay(new_qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await.expect(201);
+    let ended = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match phone.response.chunk().await {
+                Ok(Some(chunk)) => phone.text.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the old token's stream ended; it got:\n{}", phone.text);
+    assert_eq!(phone.events("bill.updated").len(), 1, "nothing after the rotation:\n{}", phone.text);
+}
+
 /// Two processes on one database keep each other's caches and streams true: B's cached read
 /// and B's stream show A's payment within a second, and each process's next read after its
 /// own write shows that write.
@@ -191,5 +226,6 @@ async fn two_processes_keep_each_others_caches_and_streams_true(app: TestApp) {
 backend_tests!(
     a_guests_phone_sees_another_guests_payment_at_once,
     a_table_holds_at_most_fifty_streams,
+    a_rotated_token_reads_nothing_and_its_stream_ends,
     two_processes_keep_each_others_caches_and_streams_true,
 );

@@ -459,6 +459,21 @@ async fn a_cached_read_runs_no_sql_and_a_payment_is_one_write(app: TestApp) {
         .expect(201);
     assert_eq!(app.db.writes_committed() - writes, 1, "write transactions to create a payment");
     assert_eq!(app.guest(&qr).await["bill"]["totals"]["pending"], 2900, "the next read sees the hold");
+    // `bill.updated` is written from the bill the transaction holds, not read again: it is the
+    // bill as stored afterwards.
+    let venue_id = venue.id.clone();
+    let events = app
+        .db
+        .run(move |c| tablepay_store::outbox::events_after(c, &venue_id, 0, 1000))
+        .await
+        .map_err(|e: tablepay_store::StoreError| e.to_string())
+        .unwrap();
+    let updated = events.iter().rev().find(|e| e.event_type == "bill.updated").expect("bill.updated");
+    let payload: Value = serde_json::from_str(&updated.payload).unwrap();
+    let stored =
+        app.get(&format!("/v1/bills/{}", bill["id"].as_str().unwrap()), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(payload["data"]["bill"], stored, "the event's bill is the stored bill");
+    assert_eq!(stored["payments"][0]["id"], half["id"]);
 
     let writes = app.db.writes_committed();
     let body =

@@ -190,6 +190,39 @@ async fn a_payment_that_loses_the_race_creates_no_intent(app: TestApp) {
     assert_eq!(stripe.received_requests().await.unwrap().len(), 1, "only the winner reached Stripe");
 }
 
+/// Six phones send one request with one key at once while Stripe is slow: one payment, asked
+/// of Stripe once, never failed by the duplicates; each duplicate gets that payment or 409
+/// `idempotency_key_in_use`, and a later retry gets the answer.
+async fn one_key_sent_six_times_at_once_asks_stripe_once(app: TestApp) {
+    let stripe = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(move |req: &Request| intent_responder(req).set_delay(Duration::from_millis(300)))
+        .mount(&stripe)
+        .await;
+    let app = stripe_app(app.backend, &stripe).await;
+    let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
+    let (bill, qr) =
+        bill_with_qr(&app, &venue, "S1", json!([{"name": "Menu", "quantity": 1, "unit_price": 4000}])).await;
+    let path = format!("/v1/t/{qr}/payments");
+    let body = json!({"bill_id": bill["id"], "split": {"type": "remaining"}});
+    let key = [("Idempotency-Key", "phone-7")];
+    let answers = join_all((0..6).map(|_| app.call_with(Method::POST, &path, None, Some(body.clone()), &key))).await;
+    let made: Vec<&Value> = answers.iter().filter(|a| a.status.as_u16() == 201).map(|a| &a.body).collect();
+    assert!(!made.is_empty(), "{:?}", answers.iter().map(|a| &a.body).collect::<Vec<_>>());
+    for other in answers.iter().filter(|a| a.status.as_u16() != 201) {
+        other.assert_problem(409, "idempotency_key_in_use");
+    }
+    assert!(made.iter().all(|p| p["id"] == made[0]["id"] && p["status"] == "pending"), "{made:?}");
+    assert_eq!(stripe.received_requests().await.unwrap().len(), 1, "Stripe asked once");
+    let retry = app.call_with(Method::POST, &path, None, Some(body), &key).await;
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    let retry = retry.expect(201);
+    assert_eq!(retry["id"], made[0]["id"]);
+    assert_eq!(retry["status"], "pending");
+    assert!(retry["next_action"]["client_secret"].is_string(), "{retry}");
+}
+
 async fn a_retry_after_a_provider_timeout_finds_the_same_intent(app: TestApp) {
     let stripe = MockServer::start().await;
     // The first answer comes too late for our 500 ms timeout; Stripe created the intent anyway.
@@ -367,6 +400,7 @@ async fn money_captured_after_release_is_applied_or_refunded(app: TestApp) {
 }
 
 backend_tests!(
+    one_key_sent_six_times_at_once_asks_stripe_once,
     money_captured_after_release_is_applied_or_refunded,
     a_declined_card_keeps_the_hold_for_another_try,
     stripe_payment_settles_through_a_signed_webhook,

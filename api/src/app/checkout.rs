@@ -17,8 +17,9 @@ use tablepay_store::payments::{self as stored, PaymentChanges};
 use tablepay_store::rows::{DiningTable, Payment, PaymentItem, Venue};
 use tablepay_store::{DbConn, Store, lock_bill, now};
 
+use crate::app::events;
 use crate::app::guest::table_by_token;
-use crate::app::outcomes::{bill_updated, bump_bill, lock_payment, transition};
+use crate::app::outcomes::{bump_bill, lock_payment, transition};
 use crate::app::providers::Providers;
 use crate::app::{AppError, AppResult, Code};
 use crate::billing::{Audience, BillRecordExt, currency};
@@ -84,6 +85,8 @@ pub struct AnswerKey {
     pub fingerprint: String,
     /// A record past its retention or abandoned by a dead process was found: it goes first.
     pub take_over: bool,
+    /// How long a record in flight belongs to the request that took it; older, its process died.
+    pub in_flight_lease: chrono::Duration,
     /// The answer to replay for this payment: HTTP status and JSON body.
     pub answer: Answer,
 }
@@ -116,8 +119,9 @@ pub async fn create(
         .write(move |conn| -> AppResult<_> {
             let created = hold_part(conn, &registry, request)?;
             let key = match key {
-                Some(key) if !created.replayed => record_key(conn, &created, key)?,
-                _ => None,
+                Some(key) if created.replayed => replayed_key(conn, &created, key)?,
+                Some(key) => record_key(conn, &created, key)?,
+                None => None,
             };
             Ok((created, key))
         })
@@ -126,6 +130,27 @@ pub async fn create(
         return Ok(created);
     }
     ensure_provider_payment(store, providers, created, key).await
+}
+
+/// The key of a request that found the payment an earlier one with the same key made. While
+/// that request still runs (its record in flight), 409 `idempotency_key_in_use`: it is asking
+/// the provider, and asking twice would only fail. A record abandoned by a dead process, or
+/// none at all (the earlier request failed after the payment was made), is taken over by this
+/// request, which then finishes the payment.
+fn replayed_key(conn: &mut DbConn, created: &Created, key: AnswerKey) -> AppResult<Option<AnswerKey>> {
+    match records::find(conn, &key.scope, &key.key)? {
+        None => record_key(conn, created, key),
+        Some(record) if record.in_flight && record.created_at > now() - key.in_flight_lease => Err(in_use()),
+        Some(record) if record.in_flight => record_key(conn, created, AnswerKey { take_over: true, ..key }),
+        Some(_) => Ok(None),
+    }
+}
+
+fn in_use() -> AppError {
+    AppError::conflict(
+        Code::IdempotencyKeyInUse,
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    )
 }
 
 /// Takes the key with the new payment: answered at once when the provider's side is already
@@ -142,10 +167,7 @@ fn record_key(conn: &mut DbConn, created: &Created, key: AnswerKey) -> AppResult
         records::claim(conn, &key.scope, &key.key, &key.fingerprint, now)?
     };
     if !taken {
-        return Err(AppError::conflict(
-            Code::IdempotencyKeyInUse,
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-        ));
+        return Err(in_use());
     }
     Ok(payment.provider_ref.is_none().then_some(key))
 }
@@ -217,7 +239,7 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         Some(side) => Payment { provider_ref: Some(side.provider_ref), client_secret: side.client_secret, ..payment },
         None => payment,
     };
-    let (payment, parts) = store_hold(conn, payment, &priced)?;
+    let (payment, parts) = store_hold(conn, record, payment, &priced)?;
     Ok(Created { payment, parts, replayed: false })
 }
 
@@ -247,9 +269,18 @@ fn locked_bill(conn: &mut DbConn, bill_id: &str, table_id: &str) -> AppResult<Bi
 
 /// Stores the pending payment with the parts it takes, starts the bill's equal split with its
 /// first share (or over, with another number of parts), and tells the table.
-fn store_hold(conn: &mut DbConn, mut payment: Payment, priced: &PricedSplit) -> AppResult<(Payment, Vec<PaymentItem>)> {
+/// `bill.updated` is written from the bill as the transaction holds it (`record`, read under
+/// the lock, with what this function changed), not read again.
+fn store_hold(
+    conn: &mut DbConn,
+    mut record: BillRecord,
+    mut payment: Payment,
+    priced: &PricedSplit,
+) -> AppResult<(Payment, Vec<PaymentItem>)> {
     if let Some(equal) = priced.equal.filter(|e| e.new_split) {
         payment.split_round = tablepay_store::bills::start_split(conn, &payment.bill_id, equal.parts as i32)?;
+        record.bill.equal_parts = Some(equal.parts as i32);
+        record.bill.split_round = payment.split_round;
     }
     let parts: Vec<PaymentItem> = priced
         .parts
@@ -265,7 +296,11 @@ fn store_hold(conn: &mut DbConn, mut payment: Payment, priced: &PricedSplit) -> 
         .collect();
     stored::insert(conn, &payment, &parts)?;
     bump_bill(conn, &payment.bill_id, payment.created_at)?;
-    bill_updated(conn, &payment.bill_id)?;
+    record.bill.version += 1;
+    record.bill.updated_at = payment.created_at;
+    record.payments.push(payment.clone());
+    record.parts.extend(parts.iter().cloned());
+    events::bill_event(conn, &record, "bill.updated")?;
     Ok((payment, parts))
 }
 
@@ -365,12 +400,8 @@ async fn ensure_provider_payment(
                     let changes =
                         PaymentChanges::at(now).provider_side(&side.provider_ref, side.client_secret.as_deref());
                     stored::update(conn, &id, &changes)?;
-                    let payment = Payment {
-                        provider_ref: Some(side.provider_ref),
-                        client_secret: side.client_secret,
-                        updated_at: now,
-                        ..created.payment
-                    };
+                    // Read again: the guest or the sweeper may have released it meanwhile.
+                    let payment = stored::get(conn, &id)?;
                     if let Some(key) = key {
                         let (status, body) = (key.answer)(&payment, &created.parts)?;
                         records::complete(conn, &key.scope, &key.key, status, &body)?;

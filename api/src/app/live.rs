@@ -4,11 +4,12 @@
 //!
 //! Each entry carries the [`Stamp`] taken before the database was read for it, and is used
 //! only while nothing of its venue is known to have changed since (see
-//! [`tablepay_store::changes`]): this process's writes move the generations at commit, before
-//! their callers get an answer, so nobody is shown a bill older than the one their own write
+//! [`tablepay_store::changes`]): this process's writes move the generations at commit, on the
+//! thread that committed, so nobody is shown a bill older than the one their own write
 //! produced; other processes' writes arrive through PostgreSQL's `NOTIFY` or SQLite's
-//! `data_version`, within a fraction of a second. A token rotated or a table moved is a write
-//! like any other and drops what it touched.
+//! `data_version`, within a fraction of a second, and while they cannot be heard nothing is
+//! trusted. A token rotated or a table moved is a write like any other: it drops the entries
+//! of the venues it touched (all of them, when it does not say which).
 
 use std::collections::HashMap;
 use std::future::Future;

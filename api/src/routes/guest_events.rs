@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::stream;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -20,7 +20,6 @@ use tokio::sync::watch;
 use crate::AppState;
 use crate::app::events;
 use crate::error::{ApiError, Code};
-use crate::http::KnownTable;
 use crate::routes::events::last_event_id;
 use crate::routes::guest::cached_view;
 use tablepay_domain::VenueId;
@@ -71,8 +70,6 @@ struct Feed {
     table_id: String,
     venue_id: String,
     last: i64,
-    /// The table as the limiter found it: the key of the guests' cache.
-    table: Option<KnownTable>,
     /// The guest view last sent, to send `bill.updated` only when it changed.
     sent: Bytes,
     signal: watch::Receiver<u64>,
@@ -115,7 +112,17 @@ fn for_guests(event: &Event, table_id: &str, bill_changed: &mut bool) -> Option<
 /// The guest view as JSON text (the one the guests' cache keeps), `None` once the token names
 /// no table (it was rotated).
 async fn view(feed: &Feed) -> Option<Bytes> {
-    match cached_view(&feed.state, feed.table.clone(), feed.token.clone()).await {
+    // The token first (from the cache too): a rotated token names no table any more, and the
+    // view is kept per table, not per token.
+    let table = match feed.state.guests.table(&feed.state.db, &feed.token).await {
+        Ok(Some(table)) if table.table_id == feed.table_id => Some(table),
+        Ok(_) => return None,
+        Err(e) => {
+            tracing::debug!(error = %e, "guest stream ends");
+            return None;
+        }
+    };
+    match cached_view(&feed.state, table, feed.token.clone()).await {
         Ok(view) => Some(view),
         Err(e) => {
             tracing::debug!(error = %e, "guest stream ends");
@@ -209,7 +216,6 @@ pub async fn stream(
         table_id: table.id,
         venue_id: venue.id,
         last: resume.unwrap_or(current).max(0),
-        table: req.extensions().get::<KnownTable>().cloned(),
         sent: Bytes::new(),
         signal: state.db.event_signal(),
         closing: state.closing(),
