@@ -13,6 +13,7 @@ commands:
   serve     apply migrations and serve the API (TABLEPAY_BIND, default 127.0.0.1:8080)
   migrate   apply pending database migrations and exit
   demo      create a demo venue with tables and an open bill; print its keys and a QR code
+            a phone scans (--public-url URL: the address phones reach the server on)
 
 configuration (environment):
   DATABASE_URL           sqlite://./tablepay.db (default) or postgres://user@host/db
@@ -37,7 +38,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(settings.json_logs);
+    // The demo's own in-process server would log a listening address that is not the one to
+    // open: only warnings, unless RUST_LOG says otherwise.
+    init_logging(settings.json_logs, if command.as_deref() == Some("demo") { "warn" } else { "info" });
     let result = match command.as_deref() {
         Some("serve") => serve(settings),
         Some("migrate") => migrate(&settings),
@@ -60,8 +63,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+fn init_logging(json: bool, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         logs.json().init();

@@ -24,6 +24,9 @@ pub struct Settings {
     pub guest_origin: Option<String>,
     /// When set, `/metrics` answers only this bearer token.
     pub metrics_token: Option<String>,
+    /// The Apple Pay domain association file Stripe gave for this domain (its contents, read
+    /// at start from the file `TABLEPAY_APPLE_PAY_DOMAIN_ASSOCIATION` names).
+    pub apple_pay_domain_association: Option<String>,
     /// How long a pending payment holds its part of the bill.
     pub hold_seconds: u64,
     /// How often expired holds are looked for.
@@ -125,7 +128,14 @@ impl Settings {
         {
             return Err(format!("TABLEPAY_ASSETS_DIR must be a folder, got {}", dir.display()));
         }
+        let apple_pay_domain_association = match var("TABLEPAY_APPLE_PAY_DOMAIN_ASSOCIATION") {
+            Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                format!("TABLEPAY_APPLE_PAY_DOMAIN_ASSOCIATION must name a readable file, got {path:?}: {e}")
+            })?),
+            None => None,
+        };
         Ok(Settings {
+            apple_pay_domain_association,
             assets_dir,
             metrics_token: var("TABLEPAY_METRICS_TOKEN"),
             json_logs,

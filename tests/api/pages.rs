@@ -206,7 +206,27 @@ async fn the_dashboard_learns_who_signed_in_and_what_waits(app: TestApp) {
     assert!(!text.contains("event: payment.refunded"), "nothing was refunded: {text}");
 }
 
+/// Apple Pay's domain verification: the file Stripe issued, served where Apple looks for it,
+/// byte for byte; nothing there when none is configured.
+async fn the_apple_pay_domain_file_is_served_when_configured(app: TestApp) {
+    let path = "/.well-known/apple-developer-merchantid-domain-association";
+    app.get(path, None).await.assert_problem(404, "not_found");
+    let file = std::env::temp_dir().join(format!("apple-pay-{}.txt", uuid::Uuid::new_v4().simple()));
+    let contents = "7B227073704964223A2239373943394538343346343131343044463\n";
+    std::fs::write(&file, contents).unwrap();
+    let with_file = crate::helpers::spawn_app_with(
+        app.backend,
+        &[("TABLEPAY_APPLE_PAY_DOMAIN_ASSOCIATION", file.to_str().unwrap())],
+    )
+    .await
+    .unwrap();
+    let (status, content_type, _, body) = fetch(&with_file, path).await;
+    assert_eq!((status, content_type.as_str(), body.as_str()), (200, "text/plain", contents));
+    let _ = std::fs::remove_file(&file);
+}
+
 backend_tests!(
+    the_apple_pay_domain_file_is_served_when_configured,
     pages_are_served_with_a_strict_policy,
     a_stripe_venues_page_may_load_stripe_and_only_it,
     the_dashboard_learns_who_signed_in_and_what_waits,

@@ -231,6 +231,35 @@ async fn the_demo_command_sets_up_a_venue_to_try(app: TestApp) {
     assert_eq!(guest["venue"]["name"], "Demo Bistro");
     assert_eq!(guest["bill"]["totals"]["total"], 7600);
     assert_eq!(guest["bill"]["items"].as_array().unwrap().len(), 4);
+    assert!(text.contains("an open bill of 76.00 EUR on Table 1"), "amounts in the currency's format: {text}");
+    assert!(text.contains("TABLEPAY_PUBLIC_URL=https://pay.example.test cargo run --release -- serve"), "{text}");
+
+    // A phone on the Wi-Fi cannot open 127.0.0.1: --public-url names the address it can, and
+    // the demo says how to start `serve` on it. Piped, the code has no colour codes; the log
+    // shows no temporary listening address.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tablepay-under-test"))
+        .args(["demo", "--public-url", "http://192.168.1.20:8080/"])
+        .env("DATABASE_URL", &app.database_url)
+        .env_remove("TABLEPAY_PUBLIC_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("demo runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (text, log) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(text.lines().any(|l| l.trim().starts_with("http://192.168.1.20:8080/t/")), "{text}");
+    assert!(
+        text.contains("TABLEPAY_BIND=0.0.0.0:8080 TABLEPAY_PUBLIC_URL=http://192.168.1.20:8080 cargo run"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "no terminal colours when piped");
+    assert!(!log.contains("listening on"), "{log}");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_tablepay-under-test"))
+        .args(["demo", "--public-url", "192.168.1.20"])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .expect("demo runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--public-url needs a URL"));
 }
 
 /// Follows `next_cursor` through a list; returns each page's `field` values.

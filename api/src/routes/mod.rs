@@ -50,6 +50,7 @@ macro_rules! route_table {
 
 route_table! {
     get "/healthz" => system::healthz,
+    get "/.well-known/apple-developer-merchantid-domain-association" => system::apple_pay_domain_association,
     get "/metrics" => metrics::scrape,
     get "/readyz" => system::readyz,
     get "/openapi.json" => openapi::openapi_json,

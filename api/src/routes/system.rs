@@ -42,6 +42,18 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }
 }
 
+/// `GET /.well-known/apple-developer-merchantid-domain-association`: the file Apple fetches to
+/// verify that this domain may show Apple Pay in Stripe's Payment Element, as configured by
+/// `TABLEPAY_APPLE_PAY_DOMAIN_ASSOCIATION`; 404 when it is not.
+#[utoipa::path(get, path = "/.well-known/apple-developer-merchantid-domain-association", tag = "operations", responses(
+    (status = 200, description = "The domain association file Stripe issued for this domain", content_type = "text/plain", body = String),
+    (status = 404, description = "No file is configured", content_type = "application/problem+json", body = crate::error::Problem),
+))]
+pub async fn apple_pay_domain_association(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let file = state.settings.apple_pay_domain_association.as_ref().ok_or_else(|| ApiError::not_found("resource"))?;
+    Ok(HttpResponse::Ok().content_type("text/plain").body(file.clone()))
+}
+
 fn unavailable(detail: &str) -> ApiError {
     ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, crate::error::Code::ServiceUnavailable, detail)
 }
