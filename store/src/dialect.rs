@@ -27,7 +27,14 @@ pub fn write_transaction<T, E: From<StoreError>>(
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
     }
     .map_err(StoreError::from)?;
-    match f(conn) {
+    let outcome = f(conn);
+    end_transaction(conn, outcome)
+}
+
+/// Ends the innermost transaction (or savepoint) open on `conn`: commits (releases) it when
+/// `outcome` is `Ok`, rolls it back otherwise.
+pub(crate) fn end_transaction<T, E: From<StoreError>>(conn: &mut DbConn, outcome: Result<T, E>) -> Result<T, E> {
+    match outcome {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn).map_err(StoreError::from)?;
             Ok(value)

@@ -92,16 +92,8 @@ impl<T: Send, E: From<StoreError> + Send> Outcome for Ran<T, E> {
 /// rolled back to otherwise.
 fn savepoint<T, E: From<StoreError>>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
     <DbConn as Connection>::TransactionManager::begin_transaction(conn).map_err(StoreError::from)?;
-    match f(conn) {
-        Ok(value) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn).map_err(StoreError::from)?;
-            Ok(value)
-        }
-        Err(err) => {
-            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
-            Err(err)
-        }
-    }
+    let outcome = f(conn);
+    crate::dialect::end_transaction(conn, outcome)
 }
 
 /// The queue of this process's SQLite writers.
