@@ -2,10 +2,12 @@
 //!
 //! Creating a payment runs in ONE write transaction with the bill locked: the split is priced
 //! by the ledger against what is already paid and held, the charge by the provider's rules,
-//! and the pending payment, the parts it holds, `bill.updated` and the bill's new version are
-//! stored before anything is asked of the provider. A payment that loses a race gets 409 and
-//! no provider intent is ever created for it. Then the provider is asked for its side; a
-//! provider that refuses fails the payment, which releases the hold.
+//! and the pending payment, the parts it holds, `bill.updated`, the bill's new version and the
+//! `Idempotency-Key` record are stored together. A provider that needs no remote call (the
+//! sandbox) gives its side in that transaction too. A remote one (Stripe) is asked only after
+//! it commits, so a payment that loses a race gets 409 and no provider intent is ever created
+//! for it; a second transaction stores Stripe's side, and a provider that refuses fails the
+//! payment, which releases the hold.
 
 use chrono::Duration;
 use tablepay_domain::ledger::{ItemRequest, MAX_ITEMS_IN_SPLIT, MAX_PARTS, PricedSplit, SplitRefusal, SplitRequest};
