@@ -162,22 +162,26 @@ impl Keyed {
             .write(move |conn| -> StoreResult<()> {
                 tablepay_store::changes::touches_no_guest_view();
                 let now = Utc::now().naive_utc();
-                match (records::find(conn, &self.scope, &self.key)?, answer) {
+                match records::find(conn, &self.scope, &self.key)? {
                     // Taken by the work, whose provider call then failed.
-                    (Some(record), Some((status, body)))
-                        if record.in_flight && record.fingerprint == self.fingerprint =>
-                    {
-                        records::complete(conn, &self.scope, &self.key, status, &body)
-                    }
-                    (Some(record), None) if record.in_flight && record.fingerprint == self.fingerprint => {
-                        records::forget(conn, &self.scope, &self.key)
-                    }
-                    (None, Some((status, body))) => {
-                        records::claim_answered(conn, &self.scope, &self.key, &self.fingerprint, now, (status, &body))
-                            .map(drop)
-                    }
-                    // Answered meanwhile by a request with the same key, or nothing to keep.
-                    _ => Ok(()),
+                    Some(record) if record.in_flight && record.fingerprint == self.fingerprint => match answer {
+                        Some((status, body)) => records::complete(conn, &self.scope, &self.key, status, &body),
+                        None => records::forget(conn, &self.scope, &self.key),
+                    },
+                    None => match answer {
+                        Some((status, body)) => records::claim_answered(
+                            conn,
+                            &self.scope,
+                            &self.key,
+                            &self.fingerprint,
+                            now,
+                            (status, &body),
+                        )
+                        .map(drop),
+                        None => Ok(()),
+                    },
+                    // Answered meanwhile by a request with the same key.
+                    Some(_) => Ok(()),
                 }
             })
             .await;
@@ -226,7 +230,7 @@ fn reuse(record: Recorded, fingerprint: &str, now: NaiveDateTime) -> Result<Opti
     if record.fingerprint != fingerprint {
         return Err(reused());
     }
-    if record.in_flight && record.created_at < now - Duration::seconds(IN_FLIGHT_LEASE_SECONDS) {
+    if record.abandoned(now, in_flight_lease()) {
         return Ok(None);
     }
     match record.answer {
@@ -244,10 +248,7 @@ fn reused() -> ApiError {
 }
 
 fn in_use() -> ApiError {
-    ApiError::conflict(
-        Code::IdempotencyKeyInUse,
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-    )
+    AppError::key_in_use().into()
 }
 
 /// Deletes answers past their retention; run periodically by `serve`. Returns how many.

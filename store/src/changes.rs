@@ -84,6 +84,17 @@ pub(crate) fn take() -> Touched {
     TOUCHED.with(|t| t.take())
 }
 
+/// Runs a writer and returns, with its value, what it touched and whether it wrote events;
+/// nothing recorded before it or by a writer that fails is left behind for the next.
+pub(crate) fn recording<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Touched, bool), E> {
+    take();
+    crate::outbox::take_emitted();
+    let result = f().map(|value| (value, take(), crate::outbox::take_emitted()));
+    take();
+    crate::outbox::take_emitted();
+    result
+}
+
 /// A point in the history of the data, as this process knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {

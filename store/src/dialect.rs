@@ -175,8 +175,8 @@ pub(crate) fn watch_other_processes(url: &DatabaseUrl, signals: &Weak<Signals>) 
 
 fn listen(url: &str, signals: &Weak<Signals>) {
     while let Some(strong) = signals.upgrade() {
-        // Until LISTEN runs, other processes' commits go unheard: caches are not trusted.
-        strong.generations.set_hearing(false);
+        // Until LISTEN runs, other processes' commits go unheard.
+        strong.deaf();
         drop(strong);
         let mut conn = match PgConnection::establish(url) {
             Ok(c) => c,
@@ -191,10 +191,8 @@ fn listen(url: &str, signals: &Weak<Signals>) {
             std::thread::sleep(Duration::from_secs(1));
             continue;
         }
-        // Whatever was committed while no one listened is unknown: drop every cached view.
         if let Some(signals) = signals.upgrade() {
-            signals.heard(&Touched::Unknown, true);
-            signals.generations.set_hearing(true);
+            signals.hearing_again();
         }
         loop {
             let Some(signals) = signals.upgrade() else { return };
@@ -233,7 +231,7 @@ fn poll_data_version(path: &str, signals: &Weak<Signals>) {
     let mut conn: Option<diesel::SqliteConnection> = None;
     let mut first = true;
     if let Some(signals) = signals.upgrade() {
-        signals.generations.set_hearing(false);
+        signals.deaf();
     }
     while signals.strong_count() > 0 {
         if !std::mem::take(&mut first) {
@@ -252,8 +250,7 @@ fn poll_data_version(path: &str, signals: &Weak<Signals>) {
                 if last != Some(data_version)
                     && let Some(signals) = signals.upgrade()
                 {
-                    signals.heard(&Touched::Unknown, true);
-                    signals.generations.set_hearing(true);
+                    signals.hearing_again();
                 }
                 last = Some(data_version);
             }
@@ -263,7 +260,7 @@ fn poll_data_version(path: &str, signals: &Weak<Signals>) {
                 conn = None;
                 last = None;
                 if let Some(signals) = signals.upgrade() {
-                    signals.generations.set_hearing(false);
+                    signals.deaf();
                 }
             }
         }

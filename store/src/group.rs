@@ -20,7 +20,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use tokio::sync::oneshot;
 
 use crate::changes::{self, Touched};
-use crate::{DbConn, DbPool, Signals, StoreError, outbox};
+use crate::{DbConn, DbPool, Signals, StoreError};
 
 /// At most this many writers share one transaction, so the first of them waits for a bounded
 /// number of others.
@@ -60,12 +60,9 @@ where
     E: From<StoreError> + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Outcome> {
-        changes::take();
-        outbox::take_emitted();
-        let result = savepoint(conn, self.f).map(|value| (value, changes::take(), outbox::take_emitted()));
-        changes::take();
-        outbox::take_emitted();
-        Box::new(Ran { result, answer: self.answer })
+        let Writer { f, answer } = *self;
+        let result = changes::recording(|| savepoint(conn, f));
+        Box::new(Ran { result, answer })
     }
 
     fn abandon(self: Box<Self>, err: StoreError) {

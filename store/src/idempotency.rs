@@ -41,6 +41,13 @@ impl From<IdempotencyRecord> for Recorded {
     }
 }
 
+impl Recorded {
+    /// Still in flight after `lease`: the process that took it died mid-request.
+    pub fn abandoned(&self, now: NaiveDateTime, lease: chrono::Duration) -> bool {
+        self.in_flight && self.created_at < now - lease
+    }
+}
+
 /// The record of `key` in `scope`, if any.
 pub fn find(conn: &mut DbConn, scope: &str, key: &str) -> StoreResult<Option<Recorded>> {
     let row: Option<IdempotencyRecord> =

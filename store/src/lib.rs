@@ -176,6 +176,19 @@ impl Signals {
         }
     }
 
+    /// Other processes' commits cannot be heard (the listener is down): nothing cached is
+    /// trusted until [`Signals::hearing_again`].
+    pub(crate) fn deaf(&self) {
+        self.generations.set_hearing(false);
+    }
+
+    /// The listener hears again: whatever was committed while it could not is unknown, so
+    /// every cached view is dropped and every listener of events woken.
+    pub(crate) fn hearing_again(&self) {
+        self.heard(&Touched::Unknown, true);
+        self.generations.set_hearing(true);
+    }
+
     /// This process committed a write: told at once, on the thread that committed it, so that
     /// it is heard even when the caller has stopped waiting.
     pub(crate) fn committed(&self, touched: &Touched, emitted: bool) {
@@ -237,11 +250,6 @@ impl Store {
 
     pub fn backend(&self) -> &'static str {
         self.url.backend()
-    }
-
-    /// Wakes whoever waits for new events.
-    pub fn announce_events(&self) {
-        self.signals.events.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A receiver that changes whenever events were committed.
@@ -344,17 +352,11 @@ impl Store {
         let signals = self.signals.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
-            changes::take();
-            outbox::take_emitted();
-            let result = write_transaction(&mut conn, |conn| -> Result<_, E> {
-                let value = f(conn)?;
-                let (touched, emitted) = (changes::take(), outbox::take_emitted());
+            let (value, touched, emitted) = write_transaction(&mut conn, |conn| -> Result<_, E> {
+                let (value, touched, emitted) = changes::recording(|| f(conn))?;
                 dialect::notify_changes(conn, &signals.origin, &touched, emitted)?;
                 Ok((value, touched, emitted))
-            });
-            changes::take();
-            outbox::take_emitted();
-            let (value, touched, emitted) = result?;
+            })?;
             signals.committed(&touched, emitted);
             Ok(value)
         })

@@ -65,6 +65,13 @@ fn intent_responder(req: &Request) -> ResponseTemplate {
     }))
 }
 
+/// PaymentIntent creation answered after `delay`.
+fn slow_create(delay: Duration) -> Mock {
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(move |req: &Request| intent_responder(req).set_delay(delay))
+}
+
 pub async fn mount_create(stripe: &MockServer) {
     Mock::given(method("POST")).and(path("/v1/payment_intents")).respond_with(intent_responder).mount(stripe).await;
 }
@@ -195,11 +202,7 @@ async fn a_payment_that_loses_the_race_creates_no_intent(app: TestApp) {
 /// `idempotency_key_in_use`, and a later retry gets the answer.
 async fn one_key_sent_six_times_at_once_asks_stripe_once(app: TestApp) {
     let stripe = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
-        .respond_with(move |req: &Request| intent_responder(req).set_delay(Duration::from_millis(300)))
-        .mount(&stripe)
-        .await;
+    slow_create(Duration::from_millis(300)).mount(&stripe).await;
     let app = stripe_app(app.backend, &stripe).await;
     let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;
     let (bill, qr) =
@@ -226,12 +229,7 @@ async fn one_key_sent_six_times_at_once_asks_stripe_once(app: TestApp) {
 async fn a_retry_after_a_provider_timeout_finds_the_same_intent(app: TestApp) {
     let stripe = MockServer::start().await;
     // The first answer comes too late for our 500 ms timeout; Stripe created the intent anyway.
-    Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
-        .respond_with(move |req: &Request| intent_responder(req).set_delay(Duration::from_millis(1500)))
-        .up_to_n_times(1)
-        .mount(&stripe)
-        .await;
+    slow_create(Duration::from_millis(1500)).up_to_n_times(1).mount(&stripe).await;
     mount_create(&stripe).await;
     let app = stripe_app(app.backend, &stripe).await;
     let venue = stripe_venue(&app, "EUR", "inclusive", 0).await;

@@ -142,17 +142,12 @@ pub async fn create(
 fn replayed_key(conn: &mut DbConn, created: &Created, key: AnswerKey) -> AppResult<Option<AnswerKey>> {
     match records::find(conn, &key.scope, &key.key)? {
         None => record_key(conn, created, key),
-        Some(record) if record.in_flight && record.created_at > now() - key.in_flight_lease => Err(in_use()),
-        Some(record) if record.in_flight => record_key(conn, created, AnswerKey { take_over: true, ..key }),
+        Some(record) if record.abandoned(now(), key.in_flight_lease) => {
+            record_key(conn, created, AnswerKey { take_over: true, ..key })
+        }
+        Some(record) if record.in_flight => Err(AppError::key_in_use()),
         Some(_) => Ok(None),
     }
-}
-
-fn in_use() -> AppError {
-    AppError::conflict(
-        Code::IdempotencyKeyInUse,
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-    )
 }
 
 /// Takes the key with the new payment: answered at once when the provider's side is already
@@ -169,7 +164,7 @@ fn record_key(conn: &mut DbConn, created: &Created, key: AnswerKey) -> AppResult
         records::claim(conn, &key.scope, &key.key, &key.fingerprint, now)?
     };
     if !taken {
-        return Err(in_use());
+        return Err(AppError::key_in_use());
     }
     Ok(payment.provider_ref.is_none().then_some(key))
 }

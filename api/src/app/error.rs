@@ -135,6 +135,14 @@ impl AppError {
         AppError::Conflict(code, detail.into())
     }
 
+    /// Another request with the same `Idempotency-Key` is still being processed (409).
+    pub fn key_in_use() -> AppError {
+        AppError::conflict(
+            Code::IdempotencyKeyInUse,
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        )
+    }
+
     pub fn forbidden(detail: impl Into<String>) -> AppError {
         AppError::Forbidden(detail.into())
     }

@@ -78,7 +78,7 @@ struct Feed {
     _slot: Slot,
 }
 
-fn frame(id: i64, event_type: &str, data: &Value) -> Bytes {
+fn frame(id: i64, event_type: &str, data: impl std::fmt::Display) -> Bytes {
     Bytes::from(format!("id: {id}\nevent: {event_type}\ndata: {data}\n\n"))
 }
 
@@ -135,8 +135,7 @@ async fn view(feed: &Feed) -> Option<Bytes> {
 async fn refresh(feed: &mut Feed, id: i64) -> bool {
     let Some(current) = view(feed).await else { return false };
     if current != feed.sent {
-        let text = String::from_utf8_lossy(&current);
-        feed.queued.push_back(Bytes::from(format!("id: {id}\nevent: bill.updated\ndata: {text}\n\n")));
+        feed.queued.push_back(frame(id, "bill.updated", String::from_utf8_lossy(&current)));
         feed.sent = current;
     }
     true
@@ -157,7 +156,7 @@ async fn next(mut feed: Feed) -> Option<(Result<Bytes, actix_web::Error>, Feed)>
                 let mut bill_changed = false;
                 for event in &page {
                     if let Some((kind, data)) = for_guests(event, &feed.table_id, &mut bill_changed) {
-                        feed.queued.push_back(frame(event.seq, kind, &data));
+                        feed.queued.push_back(frame(event.seq, kind, data));
                     }
                 }
                 feed.last = page.last().map_or(feed.last, |e| e.seq);
