@@ -597,28 +597,19 @@ async function confirmStripe() {
   if (r.error.type === 'card_error') { pay.failed = true; text('cancel', t('back')); renew().catch(fail); }
 }
 
-// The receipt's lines say what they are in fields; its English words are for printing.
-function receiptLine(l, type) {
-  if (type === 'equal') return [t('r_equal'), l.equal && t('r_equal_d', { k: l.equal.count, n: l.equal.parts })];
-  if (type === 'remaining' || type === 'amount') return [t('r_' + type), t('r_' + type + '_d')];
-  if (l.units) return [t('r_units', { n: l.units }) + ' ' + l.name];
-  if (l.share) return [l.name, l.share.num === l.share.den ? t('r_whole') : t('r_share', { n: l.share.num, d: l.share.den })];
-  return [l.name, l.detail];
-}
 async function showReceipt(p) {
   // What was just paid is no longer the guest's to choose: start afresh.
   Object.assign(st, { pay: null, receiptFor: p.id, fbKey: null, mode: 'remaining', eqCount: 1, amountText: '', tip: { bps: 0, custom: false, text: '' } });
   st.sel.clear();
   $('amount').value = $('tip-amount').value = '';
-  const url = payUrl(p.id, '/receipt'), g = st.guest;
-  const r = (await api('GET', url).catch(() => null)) || Object.assign({ lines: [], paid_at: p.succeeded_at }, p);
-  text('r-meta', [r.venue || g.venue.name, tableName(r.table || g.table.label), r.paid_at && t('r_when', { time: timeFmt(r.paid_at, 1) })].filter(Boolean).join(' · '));
-  $('r-lines').replaceChildren(...r.lines.map((l) => {
-    const [name, detail] = receiptLine(l, r.split_type);
-    return line([name, detail && h('span', { class: 'sub' }, detail)], l.amount);
-  }));
-  const row = (key, v, cls) => v && h('div', { class: cls }, h('dt', 0, t(key)), h('dd', 0, money(v)));
-  $('r-totals').replaceChildren(...[row('r_part', r.amount), row('r_tip', r.tip_amount), row('r_total', r.total_amount, 'grand'), row('r_refunded', -r.refunded_amount)].filter(Boolean));
+  // The server words the receipt in the page's language: lines, share, tax.
+  const url = payUrl(p.id, '/receipt') + '?lang=' + lang, g = st.guest;
+  const r = (await api('GET', url).catch(() => null)) || Object.assign({ lines: [], taxes: [], paid_at: p.succeeded_at }, p);
+  text('r-meta', [r.number && t('r_number', { n: r.number }), r.venue || g.venue.name, tableName(g.table.label), r.paid_at && t('r_when', { time: timeFmt(r.paid_at, 1) })].filter(Boolean).join(' · '));
+  $('r-lines').replaceChildren(...r.lines.map((l) => line([l.name, l.detail && h('span', { class: 'sub' }, l.detail)], l.amount)));
+  const row = (label, v, cls) => v && h('div', { class: cls }, h('dt', 0, label), h('dd', 0, money(v)));
+  $('r-totals').replaceChildren(...[row(r.share ? r.share.text : t('r_part'), r.amount), ...r.taxes.map((x) => row(x.text, x.tax, 'tax')),
+    row(t('r_tip'), r.tip_amount), row(t('r_total'), r.total_amount, 'grand'), row(t('r_refunded'), -r.refunded_amount)].filter(Boolean));
   $('r-print').href = url;
   $('feedback').reset();
   showEl('feedback', true); showEl('fb-thanks', false);

@@ -159,6 +159,23 @@ pub fn text_field(field: &str, value: &str, max: usize) -> Result<String, ApiErr
     Ok(trimmed.to_owned())
 }
 
+/// Checks a field of several lines, such as a postal address: [`text_field`]'s rules for
+/// each line, with line breaks (`\n` or `\r\n`) allowed between them; blank lines are dropped.
+pub fn multiline_field(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let lines: Vec<&str> = value.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let joined = lines.join("\n");
+    if joined.is_empty() {
+        return Err(ApiError::invalid(format!("{field} must not be empty")));
+    }
+    if joined.chars().count() > max {
+        return Err(ApiError::invalid(format!("{field} must be at most {max} characters")));
+    }
+    if lines.iter().any(|l| l.chars().any(char::is_control)) {
+        return Err(ApiError::invalid(format!("{field} must not contain control characters other than line breaks")));
+    }
+    Ok(joined)
+}
+
 /// Inputs kept as text in Rust (so that a wrong word gets a 422 naming the words, not serde's
 /// 400) are still enums in the document: generated clients and fuzzers see the closed set.
 pub mod words {

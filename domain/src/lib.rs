@@ -14,6 +14,7 @@ pub mod money;
 pub mod pricing;
 pub mod split;
 pub mod status;
+pub mod tax;
 
 pub use allocate::{allocate, split_equally};
 pub use charge::{Charge, ChargeError, ChargeRules, charge};

@@ -16,6 +16,7 @@ pub mod error;
 pub mod floor;
 mod group;
 pub mod idempotency;
+pub mod issued;
 pub mod outbox;
 pub mod payments;
 pub mod refunds;

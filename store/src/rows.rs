@@ -9,7 +9,9 @@ use tablepay_domain::{
     TenderKind, TenderStatus,
 };
 
-use crate::schema::{adjustment_lines, adjustments, assistance_requests, audit_log, feedback, refunds, tenders};
+use crate::schema::{
+    adjustment_lines, adjustments, assistance_requests, audit_log, feedback, invoices, refunds, tenders,
+};
 use crate::schema::{
     api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events,
     staff, venues, webhook_attempts, webhook_deliveries, webhook_endpoints,
@@ -33,6 +35,13 @@ pub struct Venue {
     pub created_at: NaiveDateTime,
     /// Number of the venue's last event.
     pub event_seq: i64,
+    /// The name, address and VAT id printed on receipts and invoices.
+    pub legal_name: Option<String>,
+    pub address: Option<String>,
+    pub vat_id: Option<String>,
+    /// The last receipt and invoice numbers given.
+    pub receipt_seq: i64,
+    pub invoice_seq: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -377,4 +386,20 @@ pub struct Feedback {
     pub comment: Option<String>,
     pub flagged: bool,
     pub created_at: NaiveDateTime,
+}
+
+/// An invoice of one payment to a company, as issued: `body` holds its lines, tax and total (JSON).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invoices)]
+pub struct Invoice {
+    pub id: String,
+    pub venue_id: String,
+    pub payment_id: String,
+    /// In the venue's one gap-free sequence of invoices.
+    pub number: i64,
+    pub company_name: String,
+    pub address: String,
+    pub vat_id: Option<String>,
+    pub body: String,
+    pub issued_at: NaiveDateTime,
 }

@@ -16,6 +16,11 @@ diesel::table! {
         server_refund_limit -> BigInt,
         created_at -> Timestamp,
         event_seq -> BigInt,
+        legal_name -> Nullable<Text>,
+        address -> Nullable<Text>,
+        vat_id -> Nullable<Text>,
+        receipt_seq -> BigInt,
+        invoice_seq -> BigInt,
     }
 }
 
@@ -357,7 +362,32 @@ diesel::allow_tables_to_appear_in_same_query!(
     assistance_requests,
     feedback,
     tenders,
+    receipts,
+    invoices,
 );
+
+diesel::table! {
+    receipts (payment_id) {
+        payment_id -> Text,
+        venue_id -> Text,
+        number -> BigInt,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Text,
+        venue_id -> Text,
+        payment_id -> Text,
+        number -> BigInt,
+        company_name -> Text,
+        address -> Text,
+        vat_id -> Nullable<Text>,
+        body -> Text,
+        issued_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     tenders (id) {

@@ -279,15 +279,14 @@ impl TestApp {
         tax_rate_bps: i64,
         service_charge_bps: i64,
     ) -> Venue {
-        let body = self
-            .post(
-                "/v1/venues",
-                Some(ADMIN_TOKEN),
-                json!({"name": format!("Venue {currency}"), "currency": currency, "tax_mode": tax_mode,
-                       "tax_rate_bps": tax_rate_bps, "service_charge_bps": service_charge_bps}),
-            )
+        self.create_venue_from(json!({"name": format!("Venue {currency}"), "currency": currency, "tax_mode": tax_mode,
+                       "tax_rate_bps": tax_rate_bps, "service_charge_bps": service_charge_bps}))
             .await
-            .expect(201);
+    }
+
+    /// Creates a venue from a full `POST /v1/venues` body.
+    pub async fn create_venue_from(&self, request: Value) -> Venue {
+        let body = self.post("/v1/venues", Some(ADMIN_TOKEN), request).await.expect(201);
         Venue {
             id: body["venue"]["id"].as_str().expect("venue id").to_owned(),
             pos_key: body["api_key"]["key"].as_str().expect("pos key").to_owned(),

@@ -12,6 +12,7 @@ mod ledger;
 mod live;
 mod pages;
 mod payments;
+mod receipts;
 mod receiver;
 mod staff;
 mod stripe;

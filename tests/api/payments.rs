@@ -356,7 +356,7 @@ async fn receipts_itemise_what_was_paid(app: TestApp) {
     assert_eq!(
         receipt["lines"],
         json!([{"name": "Tarte <flambée>", "detail": "1 × Tarte <flambée>", "amount": 1200,
-                "item_id": tarte, "units": 1, "share": null, "equal": null}])
+                "item_id": tarte, "units": 1, "share": null, "line_amount": 2400}])
     );
     // Half of the cider: a share, not units; the page words it in the guest's language.
     let half = app

@@ -1,201 +1,434 @@
-//! Use case: a guest's receipt for one payment, as data or as a printable page. Each line
-//! says in English what was paid (for printing) and the same as fields (for a page that
-//! speaks the guest's language).
+//! Use case: a guest's receipt for one payment, as data or as a printable page, in the
+//! guest's language and the venue's local time. Every split is itemised: an items split lists
+//! the guest's own lines and parts; any other split lists the bill's lines with the part this
+//! payment paid of each, and says which share of the bill it was. A paid payment's receipt
+//! carries a number, sequential per venue, given when its receipt is first issued.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tablepay_domain::ledger::SplitKind;
-use tablepay_domain::{Currency, Fraction, MinorUnit, PaymentStatus};
+use tablepay_domain::tax::{self, RateTax};
+use tablepay_domain::{Currency, Fraction, MinorUnit, PaymentStatus, RefundStatus};
 use tablepay_store::Store;
 use tablepay_store::bills::BillRecord;
-use tablepay_store::rows::{Payment, PaymentItem, Venue};
+use tablepay_store::rows::{BillItem, Payment, PaymentItem, Refund, Venue};
 use utoipa::ToSchema;
 
 use crate::app::checkout::guest_payment;
+use crate::app::locale::{Lang, escape, fill};
 use crate::app::{AppError, AppResult};
-use crate::billing::{Timestamp, currency};
+use crate::billing::{Timestamp, currency, price};
 
-/// One line of a receipt: `name` and `detail` in English for printing, and what they say as
-/// fields, for a page that speaks the guest's language.
-#[derive(Debug, Serialize, ToSchema)]
+/// One line of a receipt, in the receipt's language: `amount` is what this payment paid of
+/// it; the lines' amounts sum to the payment's `amount`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptLine {
     name: String,
     detail: String,
     amount: i64,
-    /// The bill's line, for an items split.
+    /// The bill's line.
     item_id: Option<String>,
     /// Whole units of the line, when the part is a whole number of them.
     units: Option<i64>,
     /// The part of the line otherwise (`1/2` of a shared dish; `1/1` the whole line).
     share: Option<Fraction>,
-    /// `count` of `parts` equal shares, for an equal split.
-    equal: Option<EqualShares>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EqualShares {
-    count: i32,
-    parts: i32,
+    /// What the whole line costs (tax, discounts and service charge included).
+    line_amount: i64,
 }
 
 impl ReceiptLine {
-    /// A line for a part of the bill as a whole (no item of it).
-    fn whole(amount: i64) -> ReceiptLine {
-        ReceiptLine {
-            name: String::new(),
-            detail: String::new(),
-            amount,
-            item_id: None,
-            units: None,
-            share: None,
-            equal: None,
-        }
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
-    /// The line for one item part, named after the bill's line.
-    fn item(part: &PaymentItem, record: &BillRecord) -> ReceiptLine {
-        let item = record.items.iter().find(|i| i.id == part.item_id);
-        let name = item.map_or_else(|| "Item".to_owned(), |i| i.name.clone());
-        // Fractions are stored reduced: 2 of 4 beers is 1/2 of the line.
-        let units = item
-            .map(|i| i128::from(part.fraction_num) * i128::from(i.quantity))
-            .filter(|u| u % i128::from(part.fraction_den) == 0);
-        let units = units.map(|u| (u / i128::from(part.fraction_den)) as i64);
-        let detail = match units {
-            Some(u) => format!("{u} × {name}"),
-            None if part.fraction_num == part.fraction_den => "whole item".to_owned(),
-            None => format!("{}/{} share", part.fraction_num, part.fraction_den),
-        };
-        ReceiptLine {
-            name,
-            detail,
-            amount: part.amount,
-            item_id: Some(part.item_id.clone()),
-            units,
-            share: units.is_none().then_some(Fraction { num: part.fraction_num, den: part.fraction_den }),
-            equal: None,
-        }
+    pub fn detail(&self) -> &str {
+        &self.detail
     }
+
+    pub fn amount(&self) -> i64 {
+        self.amount
+    }
+}
+
+impl TaxLine {
+    pub fn tax(&self) -> i64 {
+        self.tax
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Which share of the bill the payment paid, in words and as its split states it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShareOfBill {
+    #[serde(rename = "type")]
+    split_type: SplitKind,
+    /// "Your items", "1 of 3 equal shares", "The rest of the bill", "The whole bill"…
+    text: String,
+    /// `count` of `parts` equal shares, for an equal split.
+    count: Option<i32>,
+    parts: Option<i32>,
+}
+
+/// Tax at one rate contained in what the payment paid.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TaxLine {
+    rate_bps: u32,
+    /// What was paid of lines taxed at this rate, tax included.
+    base: i64,
+    tax: i64,
+    /// "incl. VAT 20 % on 23.80 EUR".
+    text: String,
+}
+
+/// A refund of the payment that went through.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundLine {
+    amount: i64,
+    at: Timestamp,
+    /// The time in the venue's time zone, as the receipt's language writes it.
+    at_local: String,
 }
 
 /// A payment's receipt.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {
     payment_id: String,
+    /// Sequential per venue; given when a paid payment's receipt is first issued, `null` for a
+    /// payment that was not paid.
+    number: Option<i64>,
+    language: Lang,
     status: PaymentStatus,
+    /// The status in words ("Paid, partly refunded").
+    status_label: String,
     venue: String,
+    legal_name: Option<String>,
+    address: Option<String>,
+    vat_id: Option<String>,
+    /// The table as people name it ("Table 2").
     table: String,
     bill_id: String,
     currency: String,
     split_type: SplitKind,
+    share: ShareOfBill,
     lines: Vec<ReceiptLine>,
+    /// The tax the payment's `amount` contains, rate by rate.
+    taxes: Vec<TaxLine>,
     amount: i64,
     tip_amount: i64,
     total_amount: i64,
     refunded_amount: i64,
+    refunds: Vec<RefundLine>,
     /// The amounts include tax, whether the venue's prices do or tax was added.
     tax_included: bool,
     paid_at: Option<Timestamp>,
+    /// `paid_at` in the venue's time zone, as the receipt's language writes it.
+    paid_at_local: Option<String>,
+    timezone: String,
 }
 
-/// The receipt of a payment of the table behind `qr_token`, with the venue whose currency
-/// prints its amounts; 404 for a payment of another table.
-pub async fn receipt(store: &Store, qr_token: String, payment_id: String) -> AppResult<(Receipt, Venue)> {
-    let (table, venue, payment, parts, record) = store
+/// What a payment paid, line by line, with the tax it contains: the body of its receipt and
+/// of its invoice.
+#[derive(Debug, Clone)]
+pub struct Itemised {
+    pub lines: Vec<ReceiptLine>,
+    pub taxes: Vec<TaxLine>,
+    pub share: ShareOfBill,
+}
+
+/// A payment of the table behind `qr_token` with what its documents need: 404 for a payment
+/// of another table.
+pub struct Paid {
+    pub table_label: String,
+    pub venue: Venue,
+    pub payment: Payment,
+    pub parts: Vec<PaymentItem>,
+    pub record: BillRecord,
+    pub refunds: Vec<Refund>,
+}
+
+pub async fn load(store: &Store, qr_token: String, payment_id: String) -> AppResult<Paid> {
+    store
         .run(move |conn| -> AppResult<_> {
             let (table, venue, payment, parts) = guest_payment(conn, &qr_token, &payment_id)?;
             let record = tablepay_store::bills::load(conn, &payment.bill_id)?.ok_or(AppError::NotFound("bill"))?;
-            Ok((table, venue, payment, parts, record))
+            let refunds = tablepay_store::refunds::of_payment(conn, &payment.id)?;
+            Ok(Paid { table_label: table.label, venue, payment, parts, record, refunds })
         })
+        .await
+}
+
+/// The receipt number of a paid payment: the one it has, or the venue's next.
+pub async fn number(store: &Store, paid: &Paid) -> AppResult<Option<i64>> {
+    if !paid.payment.status.captured() {
+        return Ok(None);
+    }
+    let (venue_id, payment_id) = (paid.venue.id.clone(), paid.payment.id.clone());
+    let known = {
+        let payment_id = payment_id.clone();
+        store.run(move |conn| tablepay_store::issued::receipt_number(conn, &payment_id)).await?
+    };
+    if let Some(number) = known {
+        return Ok(Some(number));
+    }
+    let number = store
+        .write(move |conn| tablepay_store::issued::number_receipt(conn, &venue_id, &payment_id, tablepay_store::now()))
         .await?;
+    Ok(Some(number))
+}
+
+/// The receipt of a payment of the table behind `qr_token`, in `lang`, with the venue whose
+/// currency prints its amounts; 404 for a payment of another table.
+pub async fn receipt(store: &Store, qr_token: String, payment_id: String, lang: Lang) -> AppResult<(Receipt, Venue)> {
+    let paid = load(store, qr_token, payment_id).await?;
+    let number = number(store, &paid).await?;
+    let money = currency(&paid.venue)?;
+    let Itemised { lines, taxes, share } = itemise(&paid, lang, money)?;
+    let timezone = paid.venue.timezone.clone();
+    let refunds = paid
+        .refunds
+        .iter()
+        .filter(|r| r.status == RefundStatus::Succeeded)
+        .map(|r| {
+            let at = r.decided_at.unwrap_or(r.created_at);
+            RefundLine { amount: r.amount, at: Timestamp(at), at_local: lang.local_time(&timezone, at) }
+        })
+        .collect();
+    let Paid { table_label, venue, payment, .. } = paid;
     let receipt = Receipt {
-        lines: lines(&payment, &parts, &record),
-        payment_id: payment.id,
-        status: payment.status,
+        number,
+        language: lang,
+        status_label: lang.status(payment.status).to_owned(),
         venue: venue.name.clone(),
-        table: table.label,
-        bill_id: payment.bill_id,
-        currency: payment.currency,
+        legal_name: venue.legal_name.clone(),
+        address: venue.address.clone(),
+        vat_id: venue.vat_id.clone(),
+        table: lang.table(&table_label),
+        bill_id: payment.bill_id.clone(),
+        currency: payment.currency.clone(),
         split_type: payment.split_type,
+        share,
+        lines,
+        taxes,
         amount: payment.amount,
         tip_amount: payment.tip_amount,
         total_amount: payment.amount + payment.tip_amount,
         refunded_amount: payment.refunded_amount,
+        refunds,
         tax_included: true,
         paid_at: payment.succeeded_at.map(Timestamp),
+        paid_at_local: payment.succeeded_at.map(|at| lang.local_time(&timezone, at)),
+        timezone,
+        payment_id: payment.id,
+        status: payment.status,
     };
     Ok((receipt, venue))
 }
 
-/// What the payment paid, line by line, as its split describes it.
-fn lines(payment: &Payment, parts: &[PaymentItem], record: &BillRecord) -> Vec<ReceiptLine> {
-    match payment.split_type {
-        SplitKind::Items => parts.iter().map(|part| ReceiptLine::item(part, record)).collect(),
-        SplitKind::Equal => {
-            let (count, parts) = (payment.equal_count.unwrap_or(1), payment.equal_parts.unwrap_or(1));
-            vec![ReceiptLine {
-                name: "Equal share of the bill".into(),
-                detail: format!("{count} of {parts} shares"),
-                equal: Some(EqualShares { count, parts }),
-                ..ReceiptLine::whole(payment.amount)
-            }]
+/// What the payment paid of each of the bill's lines, in `lang`.
+pub fn itemise(paid: &Paid, lang: Lang, money: Currency) -> AppResult<Itemised> {
+    let (payment, record) = (&paid.payment, &paid.record);
+    let priced = price(&record.venue, &record.items, &record.adjustment_lines)?;
+    let active: Vec<&BillItem> = record.items.iter().filter(|i| i.status.is_active()).collect();
+    let words = lang.words();
+    let overflow = |_| AppError::internal("a receipt's sums overflowed");
+    let mut of_line = vec![MinorUnit::ZERO; active.len()];
+    let lines: Vec<ReceiptLine> = if payment.split_type == SplitKind::Items {
+        let mut lines = Vec::with_capacity(paid.parts.len());
+        for part in &paid.parts {
+            let at = active.iter().position(|i| i.id == part.item_id);
+            if let Some(at) = at {
+                of_line[at] = of_line[at].checked_add(MinorUnit(part.amount)).map_err(overflow)?;
+            }
+            let item = record.items.iter().find(|i| i.id == part.item_id);
+            let line_amount = at.map_or(part.amount, |at| priced.lines[at].amount.get());
+            lines.push(item_part(part, item, line_amount, lang));
         }
-        SplitKind::Remaining => vec![ReceiptLine {
-            name: "Remaining balance".into(),
-            detail: "the rest of the bill".into(),
-            ..ReceiptLine::whole(payment.amount)
-        }],
-        SplitKind::Amount => vec![ReceiptLine {
-            name: "Part of the bill".into(),
-            detail: "custom amount".into(),
-            ..ReceiptLine::whole(payment.amount)
-        }],
+        lines
+    } else {
+        // The share is spread over what of each line other guests' items did not take.
+        let others: Vec<&str> = record
+            .payments
+            .iter()
+            .filter(|p| p.id != payment.id && p.status.takes_part())
+            .map(|p| p.id.as_str())
+            .collect();
+        let open: Vec<i64> = active
+            .iter()
+            .zip(&priced.lines)
+            .map(|(item, line)| {
+                let taken: i64 = record
+                    .parts
+                    .iter()
+                    .filter(|p| p.item_id == item.id && others.contains(&p.payment_id.as_str()))
+                    .map(|p| p.amount)
+                    .sum();
+                (line.amount.get() - taken).max(0)
+            })
+            .collect();
+        let weights =
+            if open.iter().any(|w| *w > 0) { open } else { priced.lines.iter().map(|l| l.amount.get()).collect() };
+        if !weights.is_empty() {
+            of_line = tablepay_domain::allocate(MinorUnit(payment.amount), &weights).map_err(overflow)?;
+        }
+        active
+            .iter()
+            .zip(&priced.lines)
+            .zip(&of_line)
+            .filter(|(_, part)| part.get() > 0)
+            .map(|((item, line), part)| {
+                let unit = lang.money(money, MinorUnit(item.unit_price));
+                let mut detail = format!("{} × {unit}", item.quantity);
+                if *part != line.amount {
+                    detail.push_str(" · ");
+                    detail.push_str(&fill(words.part_of_line, &[("amount", &lang.money(money, line.amount))]));
+                }
+                ReceiptLine {
+                    name: item.name.clone(),
+                    detail,
+                    amount: part.get(),
+                    item_id: Some(item.id.clone()),
+                    units: (*part == line.amount).then_some(item.quantity),
+                    share: None,
+                    line_amount: line.amount.get(),
+                }
+            })
+            .collect()
+    };
+    let taxes = tax::tax_in(&priced, &of_line)
+        .map_err(overflow)?
+        .into_iter()
+        .filter(|t: &RateTax| t.base.get() > 0)
+        .map(|t| TaxLine {
+            rate_bps: t.rate_bps,
+            base: t.base.get(),
+            tax: t.tax.get(),
+            text: fill(words.tax_of_rate, &[("rate", &lang.rate(t.rate_bps)), ("base", &lang.money(money, t.base))]),
+        })
+        .collect();
+    let whole = payment.amount == priced.total.get() && payment.amount > 0;
+    let (count, parts) = match payment.split_type {
+        SplitKind::Equal => (Some(payment.equal_count.unwrap_or(1)), Some(payment.equal_parts.unwrap_or(1))),
+        _ => (None, None),
+    };
+    let text = match payment.split_type {
+        SplitKind::Items => words.your_items.to_owned(),
+        SplitKind::Equal => {
+            fill(words.equal_shares, &[("k", &count.unwrap_or(1).to_string()), ("n", &parts.unwrap_or(1).to_string())])
+        }
+        SplitKind::Remaining | SplitKind::Amount if whole => words.whole_bill.to_owned(),
+        SplitKind::Remaining => words.rest_of_bill.to_owned(),
+        SplitKind::Amount => words.custom_amount.to_owned(),
+    };
+    Ok(Itemised { lines, taxes, share: ShareOfBill { split_type: payment.split_type, text, count, parts } })
+}
+
+/// The line for one item part, named after the bill's line.
+fn item_part(part: &PaymentItem, item: Option<&BillItem>, line_amount: i64, lang: Lang) -> ReceiptLine {
+    let words = lang.words();
+    let name = item.map_or_else(|| "–".to_owned(), |i| i.name.clone());
+    // Fractions are stored reduced: 2 of 4 beers is 1/2 of the line.
+    let units = item
+        .map(|i| i128::from(part.fraction_num) * i128::from(i.quantity))
+        .filter(|u| u % i128::from(part.fraction_den) == 0);
+    let units = units.map(|u| (u / i128::from(part.fraction_den)) as i64);
+    let detail = match units {
+        Some(u) => format!("{u} × {name}"),
+        None if part.fraction_num == part.fraction_den => words.whole_item.to_owned(),
+        None => {
+            fill(words.share_of_item, &[("n", &part.fraction_num.to_string()), ("d", &part.fraction_den.to_string())])
+        }
+    };
+    ReceiptLine {
+        name,
+        detail,
+        amount: part.amount,
+        item_id: Some(part.item_id.clone()),
+        units,
+        share: units.is_none().then_some(Fraction { num: part.fraction_num, den: part.fraction_den }),
+        line_amount,
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
-/// The receipt as a printable page, amounts in the venue's currency.
+/// The receipt as a printable page in its language, amounts in the venue's currency.
 pub fn html(receipt: &Receipt, venue: &Venue) -> AppResult<String> {
-    Ok(page(receipt, currency(venue)?))
+    let money = currency(venue)?;
+    let lang = receipt.language;
+    let words = lang.words();
+    let amount = |v: i64| escape(&lang.money(money, MinorUnit(v)));
+    let row = |label: &str, detail: &str, value: String, class: &str| {
+        let detail = if detail.is_empty() { String::new() } else { format!("<br><small>{}</small>", escape(detail)) };
+        format!("<tr class=\"{class}\"><td>{}{detail}</td><td class=\"n\">{value}</td></tr>", escape(label))
+    };
+    let lines: String = receipt.lines.iter().map(|l| row(&l.name, &l.detail, amount(l.amount), "")).collect();
+    let mut totals = row(words.your_part, &receipt.share.text, amount(receipt.amount), "sum");
+    totals.extend(receipt.taxes.iter().map(|t| row(&t.text, "", amount(t.tax), "tax")));
+    if receipt.tip_amount > 0 {
+        totals.push_str(&row(words.tip, "", amount(receipt.tip_amount), ""));
+    }
+    totals.push_str(&row(words.total_charged, "", amount(receipt.total_amount), "grand"));
+    for refund in &receipt.refunds {
+        totals.push_str(&row(&fill(words.refund, &[("time", &refund.at_local)]), "", amount(-refund.amount), ""));
+    }
+    if receipt.refunded_amount > 0 {
+        totals.push_str(&row(words.net_charged, "", amount(receipt.total_amount - receipt.refunded_amount), "grand"));
+    }
+    let number = match receipt.number {
+        Some(n) => fill(words.receipt_number, &[("n", &n.to_string())]),
+        None => words.receipt_unnumbered.to_owned(),
+    };
+    let when = receipt.paid_at_local.as_deref().map(|t| fill(words.paid_on, &[("time", t)]));
+    let meta = [Some(receipt.table.clone()), when].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+    let body = format!(
+        "<header>{seller}<p class=\"no\">{number}</p></header><p>{meta}</p>\
+<table><tbody>{lines}</tbody><tfoot>{totals}</tfoot></table>\
+<p><small>{included} {payment} · {status}</small></p>",
+        seller = seller(&receipt.venue, &receipt.legal_name, &receipt.address, &receipt.vat_id, lang),
+        number = escape(&number),
+        meta = escape(&meta),
+        included = escape(words.amounts_include_tax),
+        payment = escape(&fill(words.payment, &[("id", &receipt.payment_id)])),
+        status = escape(&receipt.status_label),
+    );
+    Ok(document(lang, &format!("{} — {}", words.receipt, receipt.venue), &body))
 }
 
-fn page(r: &Receipt, currency: Currency) -> String {
-    let money = |v: i64| escape(&currency.format(MinorUnit(v)));
-    let rows: String = r
-        .lines
-        .iter()
-        .map(|l| {
-            format!(
-                "<tr><td>{}<br><small>{}</small></td><td class=\"n\">{}</td></tr>",
-                escape(&l.name),
-                escape(&l.detail),
-                money(l.amount)
-            )
-        })
-        .collect();
-    let paid = r
-        .paid_at
-        .map(|t| t.0.and_utc().format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| r.status.to_string());
+/// The venue as a document's header names it: trading name, legal name, address, VAT id.
+pub fn seller(
+    name: &str,
+    legal: &Option<String>,
+    address: &Option<String>,
+    vat_id: &Option<String>,
+    lang: Lang,
+) -> String {
+    let mut html = format!("<h1>{}</h1>", escape(name));
+    let mut lines = Vec::new();
+    if let Some(legal) = legal.as_deref().filter(|l| *l != name) {
+        lines.push(escape(legal));
+    }
+    if let Some(address) = address {
+        lines.extend(address.lines().map(escape));
+    }
+    if let Some(vat_id) = vat_id {
+        lines.push(format!("{} {}", escape(lang.words().vat_id), escape(vat_id)));
+    }
+    if !lines.is_empty() {
+        html.push_str(&format!("<p class=\"seller\">{}</p>", lines.join("<br>")));
+    }
+    html
+}
+
+/// A printable page: one column, black on white on paper, readable at 390 px.
+pub fn document(lang: Lang, title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>Receipt — {venue}</title><style>body{{font:16px/1.4 system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#111}}\
-table{{width:100%;border-collapse:collapse}}td{{padding:.4rem 0;border-bottom:1px solid #ddd;vertical-align:top}}.n{{text-align:right;white-space:nowrap}}\
-tfoot td{{font-weight:600;border:0}}small{{color:#555}}@media print{{body{{margin:0}}}}</style></head><body>\
-<h1>{venue}</h1><p>Table {table} · {paid}</p><table><tbody>{rows}</tbody><tfoot>\
-<tr><td>Subtotal</td><td class=\"n\">{amount}</td></tr><tr><td>Tip</td><td class=\"n\">{tip}</td></tr>\
-<tr><td>Total charged</td><td class=\"n\">{total}</td></tr></tfoot></table>\
-<p><small>Amounts include tax. Payment {id} · status {status}.</small></p></body></html>",
-        venue = escape(&r.venue),
-        table = escape(&r.table),
-        paid = escape(&paid),
-        rows = rows,
-        amount = money(r.amount),
-        tip = money(r.tip_amount),
-        total = money(r.total_amount),
-        id = escape(&r.payment_id),
-        status = escape(r.status.as_str()),
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>{title}</title><style>:root{{color-scheme:light dark}}body{{font:16px/1.4 system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#111;background:#fff}}\
+table{{width:100%;border-collapse:collapse}}td{{padding:.4rem 0;border-bottom:1px solid #ddd;vertical-align:top}}.n{{text-align:right;white-space:nowrap;padding-left:1rem}}\
+tfoot td{{border:0;padding:.2rem 0}}tfoot .grand td,tfoot .sum td{{font-weight:600}}.tax td{{color:#444;font-size:.9rem}}small,.seller{{color:#444}}h1{{margin:0 0 .3rem;font-size:1.5rem}}\
+.no{{font-weight:600}}@media (prefers-color-scheme:dark){{body{{color:#eee;background:#111}}td{{border-color:#444}}small,.seller,.tax td{{color:#bbb}}}}\
+@media print{{body{{margin:0;color:#000;background:#fff}}}}</style></head><body>{body}</body></html>",
+        lang = lang.code(),
+        title = escape(title),
     )
 }

@@ -54,6 +54,10 @@ pub struct VenueRequest {
     pub payment_provider: Option<String>,
     /// What a server may comp and refund per bill without a manager: (comps, refunds).
     pub server_limits: Option<(i64, i64)>,
+    /// Printed on receipts and invoices; each already checked as text.
+    pub legal_name: Option<String>,
+    pub address: Option<String>,
+    pub vat_id: Option<String>,
 }
 
 /// A new venue with its POS key and its first manager's key, whose secrets exist only here.
@@ -118,6 +122,11 @@ fn settle(request: VenueRequest, providers: &[&str]) -> AppResult<Venue> {
         server_refund_limit: amount("limits.server_refund_limit", refund_limit)?,
         created_at: tablepay_store::now(),
         event_seq: 0,
+        legal_name: request.legal_name,
+        address: request.address,
+        vat_id: request.vat_id,
+        receipt_seq: 0,
+        invoice_seq: 0,
     })
 }
 

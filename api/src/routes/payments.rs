@@ -13,17 +13,19 @@ use serde::{Deserialize, Serialize};
 use tablepay_domain::ledger::{ItemRequest, SplitKind, SplitRequest};
 use tablepay_domain::{Fraction, MinorUnit, PaymentStatus, Tip};
 use tablepay_payments::{NextAction, ProviderPayment};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::app::checkout::{self, AnswerKey, Checkout};
+use crate::app::invoices::{self, InvoiceRequest, InvoiceView};
+use crate::app::locale::Lang;
 use crate::app::providers::Providers;
 use crate::app::receipts::{self, Receipt};
 use crate::app::venues::{MAX_AMOUNT, MAX_BPS};
 use crate::app::{AppError, AppResult};
 use crate::billing::Timestamp;
 use crate::error::ApiError;
-use crate::http::{Body, KnownTable, Reply, parse_id};
+use crate::http::{Body, KnownTable, Reply, multiline_field, parse_id, text_field};
 use crate::idempotency;
 use crate::secrets::digest;
 use tablepay_domain::BillId;
@@ -280,27 +282,107 @@ pub async fn cancel(state: web::Data<AppState>, path: web::Path<(String, String)
     Ok(Reply::ok(payment_view(&state.providers, &payment, &parts)?)?.into_response())
 }
 
-/// `GET /v1/t/{qr_token}/payments/{payment_id}/receipt`: JSON, or a printable page with
-/// `Accept: text/html`.
+/// Whom an invoice is made out to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct InvoiceBody {
+    #[schema(min_length = 1, max_length = 200, example = "Acme SAS")]
+    company_name: String,
+    /// The company's postal address; lines separated by newlines.
+    #[schema(min_length = 1, max_length = 500, example = "1 avenue de France\n75013 Paris")]
+    address: String,
+    #[schema(min_length = 1, max_length = 32, example = "FR12345678901")]
+    vat_id: Option<String>,
+}
+
+/// `POST /v1/t/{qr_token}/payments/{payment_id}/invoice`: an invoice of a paid payment to a
+/// company, numbered in the venue's gap-free sequence of invoices, as JSON or, with
+/// `Accept: text/html`, as a printable page. The same body again returns the same invoice; a
+/// payment is invoiced to one company only.
 #[utoipa::path(
-    get, path = "/v1/t/{qr_token}/payments/{payment_id}/receipt", tag = "payments",
+    post, path = "/v1/t/{qr_token}/payments/{payment_id}/invoice", tag = "payments", params(LangQuery),
+    request_body = InvoiceBody,
+    responses(
+        (status = 201, description = "The invoice (the same one for the same body): JSON, or a printable page with Accept: text/html", content((InvoiceView = "application/json"), (String = "text/html"))),
+        (status = 409, description = "`payment_not_paid`: the payment is not paid or was refunded in full; `conflict`: it was invoiced to another company", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn invoice(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<LangQuery>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (token, payment_id) = path.into_inner();
+    let lang = query.negotiate(&req)?;
+    let input: InvoiceBody = body.json()?;
+    let to = InvoiceRequest {
+        company_name: text_field("company_name", &input.company_name, 200)?,
+        address: multiline_field("address", &input.address, 500)?,
+        vat_id: input.vat_id.as_deref().map(|v| text_field("vat_id", v, 32)).transpose()?,
+    };
+    let invoice = invoices::invoice(&state.db, token, payment_id, to, lang).await?;
+    if wants_html(&req) {
+        let page = invoices::html(&invoice)?;
+        return Ok(HttpResponse::Created().content_type("text/html; charset=utf-8").body(page));
+    }
+    Ok(Reply::created(invoice)?.into_response())
+}
+
+/// The language a document is printed in: `?lang=`, else `Accept-Language`, else English.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LangQuery {
+    /// A language tag such as `fr` or `en-GB`; receipts and invoices are printed in English and
+    /// French, other languages fall back to `Accept-Language`, then English.
+    #[param(pattern = "^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$", max_length = 35)]
+    lang: Option<String>,
+}
+
+impl LangQuery {
+    /// The language to print in, for this query and the request's `Accept-Language`.
+    pub fn negotiate(&self, req: &HttpRequest) -> Result<Lang, ApiError> {
+        if let Some(tag) = &self.lang {
+            let well_formed = tag.len() <= 35
+                && tag.split('-').all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+                && tag.split('-').next().is_some_and(|p| p.chars().all(|c| c.is_ascii_alphabetic()));
+            if !well_formed {
+                return Err(ApiError::invalid("lang must be a language tag such as fr or en-GB"));
+            }
+        }
+        let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        Ok(Lang::negotiate(self.lang.as_deref(), accept))
+    }
+}
+
+/// Whether the client asked for a printable page rather than JSON.
+pub fn wants_html(req: &HttpRequest) -> bool {
+    req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `GET /v1/t/{qr_token}/payments/{payment_id}/receipt`: the payment's itemised receipt in the
+/// guest's language (`?lang=`, else `Accept-Language`), as JSON or, with `Accept: text/html`,
+/// as a printable page. A paid payment's receipt gets the venue's next receipt number the first
+/// time it is issued.
+#[utoipa::path(
+    get, path = "/v1/t/{qr_token}/payments/{payment_id}/receipt", tag = "payments", params(LangQuery),
     responses(
         (status = 200, description = "The receipt: JSON, or a printable page with Accept: text/html", content((Receipt = "application/json"), (String = "text/html"))),
+        (status = 422, description = "`lang` is not a language tag", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receipt(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (token, payment_id) = path.into_inner();
-    let (receipt, venue) = receipts::receipt(&state.db, token, payment_id).await?;
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html {
+    let lang = query.negotiate(&req)?;
+    let (receipt, venue) = receipts::receipt(&state.db, token, payment_id, lang).await?;
+    if wants_html(&req) {
         let page = receipts::html(&receipt, &venue)?;
         return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page));
     }

@@ -40,6 +40,15 @@ struct CreateVenue {
     #[schema(schema_with = crate::http::words::providers, example = "sandbox")]
     payment_provider: Option<String>,
     limits: Option<Limits>,
+    /// The company's registered name, printed on receipts and invoices.
+    #[schema(max_length = 200, example = "Chez Marcel SARL")]
+    legal_name: Option<String>,
+    /// The venue's postal address, printed on receipts and invoices (lines separated by newlines).
+    #[schema(max_length = 500, example = "12 rue de la Paix\n75002 Paris")]
+    address: Option<String>,
+    /// The VAT identification number printed on receipts and invoices.
+    #[schema(max_length = 32, example = "FR40303265045")]
+    vat_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -65,6 +74,9 @@ pub struct VenueView {
     pub timezone: String,
     pub payment_provider: String,
     pub limits: Limits,
+    pub legal_name: Option<String>,
+    pub address: Option<String>,
+    pub vat_id: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -87,6 +99,9 @@ impl VenueView {
             timezone: v.timezone.clone(),
             payment_provider: v.payment_provider.clone(),
             limits: Limits { server_comp_limit: v.server_comp_limit, server_refund_limit: v.server_refund_limit },
+            legal_name: v.legal_name.clone(),
+            address: v.address.clone(),
+            vat_id: v.vat_id.clone(),
             created_at: Timestamp(v.created_at),
         }
     }
@@ -162,6 +177,9 @@ pub async fn create(
             timezone: input.timezone,
             payment_provider: input.payment_provider,
             server_limits: input.limits.map(|l| (l.server_comp_limit, l.server_refund_limit)),
+            legal_name: input.legal_name.as_deref().map(|v| text_field("legal_name", v, 200)).transpose()?,
+            address: input.address.as_deref().map(|v| crate::http::multiline_field("address", v, 500)).transpose()?,
+            vat_id: input.vat_id.as_deref().map(|v| text_field("vat_id", v, 32)).transpose()?,
         };
         let opened = crate::app::venues::open(&state.db, request, &state.providers.available()).await?;
         Reply::created(VenueCreated {

@@ -1,0 +1,35 @@
+-- Receipts and invoices people can use (issue 16): the venue's legal identity printed on
+-- them, a receipt number sequential per venue, invoices numbered without gaps per venue.
+
+ALTER TABLE venues ADD COLUMN legal_name TEXT;
+ALTER TABLE venues ADD COLUMN address TEXT;
+ALTER TABLE venues ADD COLUMN vat_id TEXT;
+-- The last receipt and invoice numbers the venue gave. Each is raised in the transaction that
+-- gives the next number, so a number is only ever taken by a row that committed: no gaps.
+ALTER TABLE venues ADD COLUMN receipt_seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE venues ADD COLUMN invoice_seq BIGINT NOT NULL DEFAULT 0;
+
+-- A paid payment's receipt number, given when its receipt is first issued (shown, e-mailed
+-- or invoiced), so the pay flow never waits on the venue's counter.
+CREATE TABLE receipts (
+    payment_id  TEXT PRIMARY KEY REFERENCES payments (id),
+    venue_id    TEXT NOT NULL REFERENCES venues (id),
+    number      BIGINT NOT NULL CHECK (number > 0),
+    issued_at   TIMESTAMP NOT NULL,
+    UNIQUE (venue_id, number)
+);
+
+-- An invoice of one payment to one company. `body` is the invoice's lines, tax and total as
+-- issued (JSON): asking again returns the same invoice, whatever happened to the bill since.
+CREATE TABLE invoices (
+    id            TEXT PRIMARY KEY,
+    venue_id      TEXT NOT NULL REFERENCES venues (id),
+    payment_id    TEXT NOT NULL UNIQUE REFERENCES payments (id),
+    number        BIGINT NOT NULL CHECK (number > 0),
+    company_name  TEXT NOT NULL,
+    address       TEXT NOT NULL,
+    vat_id        TEXT,
+    body          TEXT NOT NULL,
+    issued_at     TIMESTAMP NOT NULL,
+    UNIQUE (venue_id, number)
+);
