@@ -127,6 +127,7 @@ impl From<AppError> for ApiError {
             AppError::ProviderUnavailable(detail) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::ProviderUnavailable, detail)
             }
+            AppError::Unavailable(code, detail) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, detail),
             AppError::ProviderFailed(detail) => ApiError::new(StatusCode::BAD_GATEWAY, Code::ProviderError, detail),
             AppError::KeyReused => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -41,6 +41,8 @@ pub struct AppState {
     pub guests: app::live::GuestCache,
     /// Open guest streams per table.
     pub guest_streams: routes::guest_events::GuestStreams,
+    /// Wakes this process's mail worker when a receipt is queued.
+    pub mail_wake: std::sync::Arc<tokio::sync::Notify>,
     /// Turns true when the process stops: background work finishes what it holds and ends.
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Turns true when the process starts stopping: live streams end so the server can drain.
@@ -63,6 +65,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             guests: app::live::GuestCache::default(),
             guest_streams: routes::guest_events::GuestStreams::default(),
+            mail_wake: std::sync::Arc::default(),
             shutdown,
             closing,
             background: std::sync::Mutex::new(Vec::new()),
@@ -113,6 +116,10 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
     if shared.settings.webhooks.worker {
         let (store, settings) = (shared.db.clone(), shared.settings.webhooks.clone());
         tasks.push(tokio::spawn(app::delivery::worker(store, settings, shared.shutdown.subscribe())));
+    }
+    if let Some(mail) = shared.settings.mail.clone().filter(|m| m.worker) {
+        let (store, poll, wake) = (shared.db.clone(), shared.settings.webhooks.poll_interval, shared.mail_wake.clone());
+        tasks.push(tokio::spawn(app::mail::worker(store, mail, poll, wake, shared.shutdown.subscribe())));
     }
     if let Ok(mut background) = shared.background.lock() {
         background.extend(tasks);

@@ -34,6 +34,8 @@ pub struct Settings {
     /// Stripe, when its keys are set.
     pub stripe: Option<StripeConfig>,
     pub webhooks: WebhookSettings,
+    /// E-mailed receipts, when `TABLEPAY_SMTP_URL` is set.
+    pub mail: Option<MailSettings>,
     /// Lookups of unknown QR tokens per client address per minute.
     pub rate_limit_unknown_qr: u32,
     /// Guest requests per known table per minute.
@@ -43,6 +45,20 @@ pub struct Settings {
     /// `TABLEPAY_ASSETS_DIR`: serve the web pages' files from this folder instead of the
     /// copies built into the binary, so front-end work needs no rebuild.
     pub assets_dir: Option<std::path::PathBuf>,
+}
+
+/// How receipts are e-mailed.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port` (plain, or STARTTLS with `?tls=required`), `smtps://host:port`
+    /// (TLS), with `user:password@` when the server asks for a login.
+    pub smtp_url: String,
+    /// The sender, `receipts@example.com` or `Chez Marcel <receipts@example.com>`.
+    pub from: String,
+    /// Delay before each attempt, as for webhooks.
+    pub retry_schedule: Vec<std::time::Duration>,
+    /// Whether this process sends (with the webhook worker: `TABLEPAY_WEBHOOK_WORKER`).
+    pub worker: bool,
 }
 
 /// How webhooks are delivered.
@@ -63,7 +79,7 @@ pub struct WebhookSettings {
 /// `0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h`.
 pub const DEFAULT_RETRY_SCHEDULE: &[u64] = &[0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000];
 
-fn parse_schedule(text: &str) -> Result<Vec<std::time::Duration>, String> {
+fn parse_schedule(name: &str, text: &str) -> Result<Vec<std::time::Duration>, String> {
     let schedule: Option<Vec<std::time::Duration>> = text
         .split(',')
         .map(|part| part.trim().parse::<f64>().ok().filter(|s| s.is_finite() && (0.0..=604_800.0).contains(s)))
@@ -71,9 +87,7 @@ fn parse_schedule(text: &str) -> Result<Vec<std::time::Duration>, String> {
         .collect();
     match schedule {
         Some(s) if !s.is_empty() && s.len() <= 50 => Ok(s),
-        _ => Err(format!(
-            "TABLEPAY_WEBHOOK_RETRY_SCHEDULE must be 1 to 50 comma-separated delays in seconds (0 to 604800), got {text:?}"
-        )),
+        _ => Err(format!("{name} must be 1 to 50 comma-separated delays in seconds (0 to 604800), got {text:?}")),
     }
 }
 
@@ -115,6 +129,7 @@ impl Settings {
         let sweep_interval_ms = parse_number(&var, "TABLEPAY_SWEEP_INTERVAL_MS", 1000, 10, 60_000)?;
         let stripe = stripe_settings(&var)?;
         let webhooks = webhook_settings(&var)?;
+        let mail = mail_settings(&var, webhooks.worker)?;
         let trusted_proxies = trusted_proxies(&var)?;
         let json_logs = match var("TABLEPAY_LOG_FORMAT").as_deref() {
             None | Some("human") => false,
@@ -144,6 +159,7 @@ impl Settings {
             rate_limit_table: parse_number(&var, "TABLEPAY_RATE_LIMIT_TABLE", 600, 1, 1_000_000)? as u32,
             trusted_proxies,
             webhooks,
+            mail,
             hold_seconds,
             sweep_interval_ms,
             stripe,
@@ -187,7 +203,7 @@ fn stripe_settings(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Strip
 fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, String> {
     Ok(WebhookSettings {
         retry_schedule: match var("TABLEPAY_WEBHOOK_RETRY_SCHEDULE") {
-            Some(text) => parse_schedule(&text)?,
+            Some(text) => parse_schedule("TABLEPAY_WEBHOOK_RETRY_SCHEDULE", &text)?,
             None => DEFAULT_RETRY_SCHEDULE.iter().map(|s| std::time::Duration::from_secs(*s)).collect(),
         },
         timeout: std::time::Duration::from_millis(parse_number(
@@ -207,6 +223,27 @@ fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> Result<WebhookSett
             60_000,
         )?),
     })
+}
+
+/// Default delays before each e-mail attempt: at once, then 1 min, 5 min, 30 min, 2 h, 6 h.
+const DEFAULT_MAIL_SCHEDULE: &[u64] = &[0, 60, 300, 1800, 7200, 21_600];
+
+fn mail_settings(var: &impl Fn(&str) -> Option<String>, worker: bool) -> Result<Option<MailSettings>, String> {
+    let Some(smtp_url) = var("TABLEPAY_SMTP_URL") else {
+        return Ok(None);
+    };
+    crate::app::mail::check_url(&smtp_url).map_err(|e| {
+        format!("TABLEPAY_SMTP_URL must be an SMTP URL such as smtp://127.0.0.1:2525 or smtps://user:pass@mail.example.com: {e}")
+    })?;
+    let from = var("TABLEPAY_MAIL_FROM")
+        .ok_or("TABLEPAY_MAIL_FROM must name the sender of e-mailed receipts when TABLEPAY_SMTP_URL is set")?;
+    crate::app::mail::check_sender(&from)
+        .map_err(|e| format!("TABLEPAY_MAIL_FROM must be an address such as receipts@example.com: {e}"))?;
+    let retry_schedule = match var("TABLEPAY_MAIL_RETRY_SCHEDULE") {
+        Some(text) => parse_schedule("TABLEPAY_MAIL_RETRY_SCHEDULE", &text)?,
+        None => DEFAULT_MAIL_SCHEDULE.iter().map(|s| std::time::Duration::from_secs(*s)).collect(),
+    };
+    Ok(Some(MailSettings { smtp_url, from, retry_schedule, worker }))
 }
 
 fn trusted_proxies(var: &impl Fn(&str) -> Option<String>) -> Result<Vec<std::net::IpAddr>, String> {

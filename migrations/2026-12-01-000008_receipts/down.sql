@@ -1,3 +1,4 @@
+DROP TABLE emails;
 DROP TABLE invoices;
 DROP TABLE receipts;
 ALTER TABLE venues DROP COLUMN invoice_seq;

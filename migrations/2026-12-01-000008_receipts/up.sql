@@ -33,3 +33,23 @@ CREATE TABLE invoices (
     issued_at     TIMESTAMP NOT NULL,
     UNIQUE (venue_id, number)
 );
+
+-- Receipts to e-mail: the outbox of the mail worker. A row is sent at most once at a time
+-- (leased by `lock_token` until `locked_until`) and retried on a schedule until the SMTP
+-- server takes it (`sent`) or refuses it for good or too often (`failed`).
+CREATE TABLE emails (
+    id               TEXT PRIMARY KEY,
+    venue_id         TEXT NOT NULL REFERENCES venues (id),
+    payment_id       TEXT NOT NULL REFERENCES payments (id),
+    recipient        TEXT NOT NULL,
+    lang             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TIMESTAMP NOT NULL,
+    locked_until     TIMESTAMP,
+    lock_token       TEXT,
+    last_error       TEXT,
+    created_at       TIMESTAMP NOT NULL,
+    sent_at          TIMESTAMP
+);
+CREATE INDEX emails_due ON emails (status, next_attempt_at);

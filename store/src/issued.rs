@@ -77,3 +77,100 @@ fn lock_venue(conn: &mut DbConn, venue_id: &str) -> StoreResult<()> {
     diesel::update(venues::table.find(venue_id)).set(venues::receipt_seq.eq(venues::receipt_seq)).execute(conn)?;
     Ok(())
 }
+
+/// Receipts to e-mail: the mail worker's outbox.
+pub mod mail {
+    use chrono::NaiveDateTime;
+    use diesel::prelude::*;
+
+    use crate::rows::Email;
+    use crate::schema::emails;
+    use crate::{DbConn, StoreResult};
+
+    /// Queues a receipt to send. Run in the transaction that decided to send it.
+    pub fn enqueue(conn: &mut DbConn, email: &Email) -> StoreResult<()> {
+        diesel::insert_into(emails::table).values(email).execute(conn)?;
+        crate::changes::touches_no_guest_view();
+        Ok(())
+    }
+
+    pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<Email>> {
+        Ok(emails::table.find(id).select(Email::as_select()).first(conn).optional()?)
+    }
+
+    /// The e-mail of this payment's receipt to `recipient` still waiting to be sent, if any.
+    pub fn pending_to(conn: &mut DbConn, payment_id: &str, recipient: &str) -> StoreResult<Option<Email>> {
+        Ok(emails::table
+            .filter(emails::payment_id.eq(payment_id))
+            .filter(emails::recipient.eq(recipient))
+            .filter(emails::status.eq("pending"))
+            .select(Email::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Leases up to `limit` e-mails due at `now` to `token` until `until`, and returns them.
+    /// Run in a write transaction: a row leased by another process is not taken (on PostgreSQL
+    /// the update waits for the other claim and then finds the row leased).
+    pub fn claim_due(
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        limit: i64,
+        token: &str,
+        until: NaiveDateTime,
+    ) -> StoreResult<Vec<Email>> {
+        crate::changes::touches_no_guest_view();
+        let free = emails::locked_until.is_null().or(emails::locked_until.lt(now));
+        let due: Vec<String> = emails::table
+            .filter(emails::status.eq("pending"))
+            .filter(emails::next_attempt_at.le(now))
+            .filter(free)
+            .order(emails::next_attempt_at.asc())
+            .limit(limit)
+            .select(emails::id)
+            .load(conn)?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(emails::table.filter(emails::id.eq_any(&due)).filter(emails::status.eq("pending")).filter(free))
+            .set((emails::locked_until.eq(until), emails::lock_token.eq(token)))
+            .execute(conn)?;
+        Ok(emails::table.filter(emails::lock_token.eq(token)).select(Email::as_select()).load(conn)?)
+    }
+
+    /// When the next pending e-mail falls due, if any.
+    pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
+        Ok(emails::table
+            .filter(emails::status.eq("pending"))
+            .order(emails::next_attempt_at.asc())
+            .select(emails::next_attempt_at)
+            .first(conn)
+            .optional()?)
+    }
+
+    /// What an attempt came to: `sent`, `failed` for good, or `pending` again at `retry_at`.
+    pub struct Attempted<'a> {
+        pub status: &'a str,
+        pub error: Option<&'a str>,
+        pub retry_at: Option<NaiveDateTime>,
+        pub at: NaiveDateTime,
+    }
+
+    /// Records an attempt of an e-mail still leased under `token`; false when the lease was
+    /// lost (another process's attempt counts instead).
+    pub fn record(conn: &mut DbConn, id: &str, token: &str, attempt: &Attempted<'_>) -> StoreResult<bool> {
+        crate::changes::touches_no_guest_view();
+        let changed = diesel::update(emails::table.find(id).filter(emails::lock_token.eq(token)))
+            .set((
+                emails::status.eq(attempt.status),
+                emails::attempts.eq(emails::attempts + 1),
+                emails::last_error.eq(attempt.error),
+                emails::next_attempt_at.eq(attempt.retry_at.unwrap_or(attempt.at)),
+                emails::locked_until.eq(None::<NaiveDateTime>),
+                emails::lock_token.eq(None::<String>),
+                emails::sent_at.eq((attempt.status == "sent").then_some(attempt.at)),
+            ))
+            .execute(conn)?;
+        Ok(changed == 1)
+    }
+}

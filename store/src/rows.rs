@@ -10,7 +10,7 @@ use tablepay_domain::{
 };
 
 use crate::schema::{
-    adjustment_lines, adjustments, assistance_requests, audit_log, feedback, invoices, refunds, tenders,
+    adjustment_lines, adjustments, assistance_requests, audit_log, emails, feedback, invoices, refunds, tenders,
 };
 use crate::schema::{
     api_keys, bill_items, bills, dining_tables, events, idempotency_keys, payment_items, payments, provider_events,
@@ -402,4 +402,25 @@ pub struct Invoice {
     pub vat_id: Option<String>,
     pub body: String,
     pub issued_at: NaiveDateTime,
+}
+
+/// A receipt to e-mail, as the mail worker's outbox keeps it. `status` is `pending`, `sent`
+/// or `failed`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = emails)]
+pub struct Email {
+    pub id: String,
+    pub venue_id: String,
+    pub payment_id: String,
+    pub recipient: String,
+    /// The language the receipt is written in.
+    pub lang: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub lock_token: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
 }

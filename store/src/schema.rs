@@ -364,7 +364,26 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenders,
     receipts,
     invoices,
+    emails,
 );
+
+diesel::table! {
+    emails (id) {
+        id -> Text,
+        venue_id -> Text,
+        payment_id -> Text,
+        recipient -> Text,
+        lang -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        lock_token -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
 
 diesel::table! {
     receipts (payment_id) {

@@ -305,4 +305,241 @@ backend_tests!(
     every_split_states_its_share_and_refunds_show,
     invoices_are_numbered_without_gaps_and_issued_once,
     numbers_stay_sequential_when_guests_ask_at_once,
+    an_emailed_receipt_arrives_at_the_smtp_server_once,
+    an_email_waits_for_the_smtp_server_and_a_refused_address_is_not_retried,
 );
+
+/// The tests' SMTP server: a separate process (`smtp-sink`, on the `mailin-embedded` server
+/// library) that keeps each message it takes as a file.
+struct SmtpSink {
+    child: std::process::Child,
+    folder: std::path::PathBuf,
+    port: u16,
+}
+
+impl SmtpSink {
+    /// Starts the server on `port` (0: any free one).
+    fn start(port: u16) -> SmtpSink {
+        use std::io::BufRead;
+        let folder = std::env::temp_dir().join(format!("tablepay-mail-{}", uuid::Uuid::new_v4()));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-sink"))
+            .arg(&folder)
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the SMTP server starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("it says where");
+        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).expect("listening on 127.0.0.1:<port>");
+        SmtpSink { child, folder, port }
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message taken so far, oldest first, as received.
+    fn messages(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.folder)
+            .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files.iter().map(|p| std::fs::read_to_string(p).expect("a message file")).collect()
+    }
+
+    /// Waits until `count` messages arrived (at most 10 s), then returns all of them.
+    async fn wait_for(&self, count: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{count} e-mails did not arrive within 10 s; got {}", self.messages().len());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+/// A message as a person reads it: the subject and every part decoded (quoted-printable,
+/// base64, RFC 2047 words), with the raw headers kept.
+fn readable(raw: &str) -> String {
+    use base64::Engine;
+    let b64 = |s: &str| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s.split_whitespace().collect::<String>())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let qp = |s: &str| {
+        let joined = s.replace("=\r\n", "").replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let mut text = String::new();
+    for line in raw.lines() {
+        // Encoded words of headers: =?utf-8?b?…?=
+        let mut rest = line;
+        while let Some(start) = rest.find("=?") {
+            text.push_str(&rest[..start]);
+            let word = &rest[start + 2..];
+            let parts: Vec<&str> = word.splitn(3, '?').collect();
+            match (parts.len(), parts.get(2).and_then(|p| p.find("?="))) {
+                (3, Some(end)) => {
+                    let payload = &parts[2][..end];
+                    text.push_str(&if parts[1].eq_ignore_ascii_case("b") {
+                        b64(payload)
+                    } else {
+                        qp(&payload.replace('_', " "))
+                    });
+                    rest = &parts[2][end + 2..];
+                }
+                _ => {
+                    text.push_str("=?");
+                    rest = word;
+                }
+            }
+        }
+        text.push_str(rest);
+        text.push('\n');
+    }
+    // Bodies of the parts, decoded after their own headers.
+    for part in raw.split("\r\n\r\n").collect::<Vec<_>>().windows(2) {
+        let (headers, body) = (part[0].to_ascii_lowercase(), part[1]);
+        let body = body.split("\r\n--").next().unwrap_or(body);
+        if headers.contains("content-transfer-encoding: base64") {
+            text.push_str(&b64(body));
+        } else if headers.contains("content-transfer-encoding: quoted-printable") {
+            text.push_str(&qp(body));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+async fn mailing_app(app: &TestApp, sink_url: &str) -> TestApp {
+    crate::helpers::spawn_app_with(
+        app.backend,
+        &[
+            ("TABLEPAY_SMTP_URL", sink_url),
+            ("TABLEPAY_MAIL_FROM", "receipts@chezmarcel.test"),
+            ("TABLEPAY_MAIL_RETRY_SCHEDULE", "0,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3"),
+            ("TABLEPAY_OUTBOX_POLL_MS", "100"),
+        ],
+    )
+    .await
+    .expect("app starts")
+}
+
+async fn an_emailed_receipt_arrives_at_the_smtp_server_once(app: TestApp) {
+    // Without an SMTP server the request is refused, nothing queued.
+    let venue = bistro(&app).await;
+    let (bill, qr) = bill_with_qr(&app, &venue, "2", DINNER()).await;
+    let p =
+        paid(&app, &qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}, "tip": {"amount": 400}})).await;
+    app.post(&format!("/v1/t/{qr}/payments/{}/receipt/email", id(&p)), None, json!({"email": "anne@example.com"}))
+        .await
+        .assert_problem(503, "email_unavailable");
+
+    let sink = SmtpSink::start(0);
+    let app = mailing_app(&app, &sink.url()).await;
+    let venue = bistro(&app).await;
+    let (bill, qr) = bill_with_qr(&app, &venue, "2", DINNER()).await;
+    let p =
+        paid(&app, &qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}, "tip": {"amount": 400}})).await;
+    let path = format!("/v1/t/{qr}/payments/{}/receipt/email", id(&p));
+    // Bad requests queue nothing.
+    app.post(&path, None, json!({"email": "not an address"})).await.assert_problem(422, "validation_failed");
+    app.post(&path, None, json!({"email": "anne@example.com", "cc": "x@example.com"}))
+        .await
+        .assert_problem(400, "validation_failed");
+    let (other, other_qr) = bill_with_qr(&app, &venue, "5", DINNER()).await;
+    let pending = app
+        .pay(&other_qr, json!({"bill_id": other["id"], "split": {"type": "amount", "amount": 100}}))
+        .await
+        .expect(201);
+    let pending_path = format!("/v1/t/{other_qr}/payments/{}/receipt/email", id(&pending));
+    app.post(&pending_path, None, json!({"email": "anne@example.com"})).await.assert_problem(409, "payment_not_paid");
+    // A French guest asks for her receipt, and her phone sends the request twice.
+    let headers = [("Accept-Language", "fr-FR"), ("Idempotency-Key", "mail-anne-1")];
+    let body = json!({"email": "anne@example.com"});
+    let queued = app.call_with(Method::POST, &path, None, Some(body.clone()), &headers).await.expect(202);
+    assert_eq!((queued["status"].clone(), queued["email"].clone()), (json!("pending"), json!("anne@example.com")));
+    let again = app.call_with(Method::POST, &path, None, Some(body.clone()), &headers).await.expect(202);
+    assert_eq!(again["id"], queued["id"]);
+    let messages = sink.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(sink.messages().len(), 1, "one request, one e-mail");
+    let mail = readable(&messages[0]);
+    for expected in [
+        "X-Envelope-To: anne@example.com",
+        "To: anne@example.com",
+        "Reçu n° 1 — Chez Marcel",
+        "receipts@chezmarcel.test",
+        &format!("Message-ID: <{}@tablepay>", queued["id"].as_str().unwrap()),
+        "Entrecôte",
+        "60,00\u{a0}€",
+        "dont TVA 20\u{a0}% sur 8,00\u{a0}€",
+        "N° TVA FR40303265045",
+        "<html lang=\"fr\">",
+    ] {
+        assert!(mail.contains(expected), "the e-mail shows {expected:?}:\n{mail}");
+    }
+    // Asked for again later, in English: a second e-mail, same receipt number.
+    app.post(&format!("{path}?lang=en"), None, body).await.expect(202);
+    let messages = sink.wait_for(2).await;
+    let second = readable(&messages[1]);
+    assert!(second.contains("Receipt no. 1 — Chez Marcel") && second.contains("60.00 EUR"), "{second}");
+}
+
+async fn an_email_waits_for_the_smtp_server_and_a_refused_address_is_not_retried(app: TestApp) {
+    // The mail server is down when the guest asks.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = mailing_app(&app, &format!("smtp://127.0.0.1:{port}")).await;
+    let venue = bistro(&app).await;
+    let (bill, qr) = bill_with_qr(&app, &venue, "3", DINNER()).await;
+    let p = paid(&app, &qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await;
+    let path = format!("/v1/t/{qr}/payments/{}/receipt/email", id(&p));
+    let queued = app.post(&path, None, json!({"email": "anne@example.com"})).await.expect(202);
+    // The same address again while it waits: the same e-mail, not a second.
+    assert_eq!(app.post(&path, None, json!({"email": "anne@example.com"})).await.expect(202)["id"], queued["id"]);
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    // It comes up: the waiting e-mail arrives once; the refused mailbox gets nothing.
+    let sink = SmtpSink::start(port);
+    let messages = sink.wait_for(1).await;
+    let refused = app.post(&path, None, json!({"email": "nobody@example.com"})).await.expect(202);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(sink.messages().len(), 1, "sent once, after the retries that failed: {messages:?}");
+    assert!(messages[0].contains("X-Envelope-To: anne@example.com"));
+    // What the outbox says: sent after failed attempts; the refused one tried once, for good.
+    let stored =
+        |id: String| app.db.run(move |conn| tablepay_store::issued::mail::find(conn, &id).map(|e| e.expect("queued")));
+    let sent = stored(id(&queued)).await.unwrap();
+    assert_eq!(sent.status, "sent");
+    assert!(sent.attempts >= 2 && sent.sent_at.is_some(), "it failed while the server was down: {sent:?}");
+    let failed = stored(id(&refused)).await.unwrap();
+    assert_eq!((failed.status.as_str(), failed.attempts), ("failed", 1), "{failed:?}");
+    assert!(failed.last_error.as_deref().is_some_and(|e| e.contains("550")), "{failed:?}");
+}

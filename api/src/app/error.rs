@@ -34,6 +34,7 @@ pub enum Code {
     MethodNotAllowed,
     RateLimited,
     ServiceUnavailable,
+    EmailUnavailable,
     InternalError,
 }
 
@@ -64,6 +65,7 @@ impl Code {
             Code::MethodNotAllowed => "method_not_allowed",
             Code::RateLimited => "rate_limited",
             Code::ServiceUnavailable => "service_unavailable",
+            Code::EmailUnavailable => "email_unavailable",
             Code::InternalError => "internal_error",
         }
     }
@@ -90,6 +92,7 @@ impl Code {
             Code::UnsupportedMediaType => "Unsupported media type",
             Code::MethodNotAllowed => "Method not allowed",
             Code::ServiceUnavailable => "Service unavailable",
+            Code::EmailUnavailable => "E-mail unavailable",
             _ => return None,
         })
     }
@@ -114,6 +117,8 @@ pub enum AppError {
     Conflict(Code, String),
     /// The payment provider refused (422).
     ProviderRejected(String),
+    /// A service this request needs is not set up here (503), with the code that says which.
+    Unavailable(Code, String),
     /// The payment provider did not answer; the same request may be retried (503).
     ProviderUnavailable(String),
     /// The payment provider answered with a failure after we asked it to move money (502).
@@ -169,7 +174,7 @@ impl fmt::Display for AppError {
             AppError::ProviderUnavailable(d) | AppError::ProviderFailed(d) | AppError::Internal(d) => f.write_str(d),
             AppError::KeyReused => f.write_str("the Idempotency-Key was used with a different request"),
             AppError::BillChanged(_) => f.write_str("the bill changed since it was read"),
-            AppError::Conflict(code, d) => write!(f, "{code}: {d}"),
+            AppError::Conflict(code, d) | AppError::Unavailable(code, d) => write!(f, "{code}: {d}"),
             AppError::Store(e) => write!(f, "{e}"),
         }
     }

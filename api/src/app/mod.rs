@@ -15,6 +15,7 @@ pub mod invoices;
 pub mod late;
 pub mod live;
 pub mod locale;
+pub mod mail;
 pub mod operations;
 pub mod outcomes;
 pub mod parties;

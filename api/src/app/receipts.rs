@@ -151,12 +151,27 @@ pub struct Paid {
 pub async fn load(store: &Store, qr_token: String, payment_id: String) -> AppResult<Paid> {
     store
         .run(move |conn| -> AppResult<_> {
-            let (table, venue, payment, parts) = guest_payment(conn, &qr_token, &payment_id)?;
-            let record = tablepay_store::bills::load(conn, &payment.bill_id)?.ok_or(AppError::NotFound("bill"))?;
-            let refunds = tablepay_store::refunds::of_payment(conn, &payment.id)?;
-            Ok(Paid { table_label: table.label, venue, payment, parts, record, refunds })
+            let (_, _, payment, parts) = guest_payment(conn, &qr_token, &payment_id)?;
+            gather(conn, payment, parts)
         })
         .await
+}
+
+/// A payment known to exist (the mail worker's), with what its documents need.
+pub async fn load_payment(store: &Store, payment_id: String) -> AppResult<Paid> {
+    store
+        .run(move |conn| -> AppResult<_> {
+            let (payment, parts) =
+                tablepay_store::payments::with_parts(conn, &payment_id)?.ok_or(AppError::NotFound("payment"))?;
+            gather(conn, payment, parts)
+        })
+        .await
+}
+
+fn gather(conn: &mut tablepay_store::DbConn, payment: Payment, parts: Vec<PaymentItem>) -> AppResult<Paid> {
+    let record = tablepay_store::bills::load(conn, &payment.bill_id)?.ok_or(AppError::NotFound("bill"))?;
+    let refunds = tablepay_store::refunds::of_payment(conn, &payment.id)?;
+    Ok(Paid { table_label: record.table.label.clone(), venue: record.venue.clone(), payment, parts, record, refunds })
 }
 
 /// The receipt number of a paid payment: the one it has, or the venue's next.
@@ -183,6 +198,11 @@ pub async fn number(store: &Store, paid: &Paid) -> AppResult<Option<i64>> {
 pub async fn receipt(store: &Store, qr_token: String, payment_id: String, lang: Lang) -> AppResult<(Receipt, Venue)> {
     let paid = load(store, qr_token, payment_id).await?;
     let number = number(store, &paid).await?;
+    of(paid, number, lang)
+}
+
+/// The receipt of a loaded payment, numbered `number`, in `lang`.
+pub fn of(paid: Paid, number: Option<i64>, lang: Lang) -> AppResult<(Receipt, Venue)> {
     let money = currency(&paid.venue)?;
     let Itemised { lines, taxes, share } = itemise(&paid, lang, money)?;
     let timezone = paid.venue.timezone.clone();
@@ -431,4 +451,58 @@ tfoot td{{border:0;padding:.2rem 0}}tfoot .grand td,tfoot .sum td{{font-weight:6
         lang = lang.code(),
         title = escape(title),
     )
+}
+
+/// The receipt as plain text, for the e-mail's text part: the same lines as the page.
+pub fn text(receipt: &Receipt, venue: &Venue) -> AppResult<String> {
+    let money = currency(venue)?;
+    let lang = receipt.language;
+    let words = lang.words();
+    let amount = |v: i64| lang.money(money, MinorUnit(v));
+    let mut out = vec![receipt.venue.clone()];
+    out.extend(receipt.legal_name.iter().filter(|l| **l != receipt.venue).cloned());
+    out.extend(receipt.address.iter().flat_map(|a| a.lines().map(str::to_owned)));
+    out.extend(receipt.vat_id.iter().map(|v| format!("{} {v}", words.vat_id)));
+    out.push(String::new());
+    out.push(match receipt.number {
+        Some(n) => fill(words.receipt_number, &[("n", &n.to_string())]),
+        None => words.receipt_unnumbered.to_owned(),
+    });
+    out.push(receipt.table.clone());
+    out.extend(receipt.paid_at_local.as_deref().map(|t| fill(words.paid_on, &[("time", t)])));
+    out.push(String::new());
+    for line in &receipt.lines {
+        out.push(format!("{}  {}", line.name, amount(line.amount)));
+        out.push(format!("  {}", line.detail));
+    }
+    out.push(String::new());
+    out.push(format!("{} ({})  {}", words.your_part, receipt.share.text, amount(receipt.amount)));
+    out.extend(receipt.taxes.iter().map(|t| format!("  {}  {}", t.text, amount(t.tax))));
+    if receipt.tip_amount > 0 {
+        out.push(format!("{}  {}", words.tip, amount(receipt.tip_amount)));
+    }
+    out.push(format!("{}  {}", words.total_charged, amount(receipt.total_amount)));
+    for refund in &receipt.refunds {
+        out.push(format!("{}  {}", fill(words.refund, &[("time", &refund.at_local)]), amount(-refund.amount)));
+    }
+    if receipt.refunded_amount > 0 {
+        out.push(format!("{}  {}", words.net_charged, amount(receipt.total_amount - receipt.refunded_amount)));
+    }
+    out.push(String::new());
+    out.push(format!(
+        "{} {} · {}",
+        words.amounts_include_tax,
+        fill(words.payment, &[("id", &receipt.payment_id)]),
+        receipt.status_label
+    ));
+    Ok(out.join("\r\n"))
+}
+
+/// The e-mail's subject: "Receipt no. 12 — Chez Marcel".
+pub fn subject(receipt: &Receipt) -> String {
+    let words = receipt.language.words();
+    match receipt.number {
+        Some(n) => format!("{} — {}", fill(words.receipt_number, &[("n", &n.to_string())]), receipt.venue),
+        None => format!("{} — {}", words.receipt, receipt.venue),
+    }
 }

@@ -85,6 +85,7 @@ route_table! {
     post "/v1/t/{qr_token}/payments/{payment_id}/cancel" => payments::cancel,
     get "/v1/t/{qr_token}/payments/{payment_id}/receipt" => payments::receipt,
     post "/v1/t/{qr_token}/payments/{payment_id}/invoice" => payments::invoice,
+    post "/v1/t/{qr_token}/payments/{payment_id}/receipt/email" => payments::email_receipt,
     post "/v1/sandbox/payments/{payment_id}/confirm" => providers::sandbox_confirm,
     post "/v1/providers/stripe/webhook" => providers::stripe_webhook,
     get "/v1/venues/{venue_id}/events" => events::stream,

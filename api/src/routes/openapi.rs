@@ -370,7 +370,7 @@ mod tests {
     /// Operations that the contract's changes of 2026-11-30 added and that are not built yet,
     /// with the issue that builds each. The test below fails when one of them is built (take
     /// it off) and when any other operation of the contract is missing.
-    const NOT_BUILT_YET: &[(&str, &str, u32)] = &[("post", "/v1/t/{}/payments/{}/receipt/email", 16)];
+    const NOT_BUILT_YET: &[(&str, &str, u32)] = &[];
 
     #[test]
     fn every_operation_of_the_contract_is_documented() {

@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::app::checkout::{self, AnswerKey, Checkout};
 use crate::app::invoices::{self, InvoiceRequest, InvoiceView};
 use crate::app::locale::Lang;
+use crate::app::mail::{self, EmailView};
 use crate::app::providers::Providers;
 use crate::app::receipts::{self, Receipt};
 use crate::app::venues::{MAX_AMOUNT, MAX_BPS};
@@ -328,6 +329,55 @@ pub async fn invoice(
         return Ok(HttpResponse::Created().content_type("text/html; charset=utf-8").body(page));
     }
     Ok(Reply::created(invoice)?.into_response())
+}
+
+/// Where to e-mail a receipt.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EmailBody {
+    #[schema(min_length = 3, max_length = 254, example = "guest@example.com")]
+    email: String,
+}
+
+/// `POST /v1/t/{qr_token}/payments/{payment_id}/receipt/email`: e-mails the paid payment's
+/// receipt over SMTP, in the guest's language. The e-mail is queued and sent from the outbox,
+/// retried while the mail server is unreachable, once per request (with `Idempotency-Key`, once
+/// per key; the same address asked again while its e-mail waits gets that e-mail).
+#[utoipa::path(
+    post, path = "/v1/t/{qr_token}/payments/{payment_id}/receipt/email", tag = "payments", params(LangQuery),
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "Queued: the receipt is being e-mailed", body = EmailView),
+        (status = 409, description = "`payment_not_paid`: only a paid payment's receipt is e-mailed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`email_unavailable`: no SMTP server is set up", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn email_receipt(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<LangQuery>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (token, payment_id) = path.into_inner();
+    let lang = query.negotiate(&req)?;
+    let input: EmailBody = body.json()?;
+    let email = mail::recipient(&input.email)?;
+    let scope = format!("qr:{token}");
+    idempotency::run(&state, &req, scope, &body, || async {
+        let queued = mail::email_receipt(
+            &state.db,
+            state.settings.mail.as_ref(),
+            &state.mail_wake,
+            token,
+            payment_id,
+            email,
+            lang,
+        )
+        .await?;
+        Reply::with_status(actix_web::http::StatusCode::ACCEPTED, queued)
+    })
+    .await
 }
 
 /// The language a document is printed in: `?lang=`, else `Accept-Language`, else English.
