@@ -309,7 +309,7 @@ backend_tests!(
     an_email_waits_for_the_smtp_server_and_a_refused_address_is_not_retried,
 );
 
-/// The tests' SMTP server: a separate process (`smtp-sink`, on the `mailin-embedded` server
+/// The tests' SMTP server: a separate process (`smtp-sink`, on the `mailin` SMTP server
 /// library) that keeps each message it takes as a file.
 struct SmtpSink {
     child: std::process::Child,
