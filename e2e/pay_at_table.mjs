@@ -27,8 +27,8 @@ async function open(name, url, viewport, locale = 'en-GB') {
 // Accessibility audit with axe-core (WCAG 2 A and AA rules). Injecting axe needs the page's
 // CSP bypassed, so audits run in contexts of their own, after the CSP-enforced scenario.
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-async function audit(name, url, viewport, prepare) {
-  const context = await browser.newContext({ viewport, locale: 'en-GB', bypassCSP: true });
+async function audit(name, url, viewport, prepare, colorScheme = 'light') {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', bypassCSP: true, colorScheme });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   await page.goto(url);
@@ -120,6 +120,13 @@ try {
   await a.waitForSelector('[data-testid="receipt"]');
   await a.waitForSelector('body[data-state="receipt"]');
   await a.screenshot({ path: join(shots, 'guest-receipt.png') });
+  const aLines = await a.locator('#r-lines').textContent();
+  if (!aLines.includes('Margherita') || !aLines.includes('Carbonara')) throw new Error(`guest A's receipt lists: ${aLines}`);
+
+  step = 'guest A has the receipt e-mailed';
+  await a.fill('[data-testid="email"]', 'anna@example.com');
+  await a.click('[data-testid="send-email"]');
+  await a.waitForFunction(() => document.querySelector('#email-hint')?.textContent.includes('anna@example.com'));
 
   step = "guest B's open page shows guest A's payment, live, and B pays the rest as two equal shares";
   // French amounts: decimal comma, the euro sign after (with a narrow no-break space).
@@ -135,6 +142,15 @@ try {
   await b.fill('[data-testid="card-number"]', '4242424242424242');
   await b.click('[data-testid="confirm-card"]');
   await b.waitForSelector('[data-testid="receipt"]');
+
+  step = "guest B's receipt lists the lines her shares paid, in French, and prints in French with the venue's local time";
+  await b.waitForFunction(() => document.querySelector('#r-totals')?.textContent.includes('égale'));
+  const bLines = await b.locator('#r-lines').textContent();
+  if (!bLines.includes('Tiramisu') || !bLines.includes('House red')) throw new Error(`guest B's receipt lists: ${bLines}`);
+  const printed = await b.evaluate(() => fetch(document.querySelector('#r-print').href, { headers: { Accept: 'text/html' } }).then((r) => r.text()));
+  for (const words of ['lang="fr"', 'Reçu n°', 'Payé le', '(Europe/Paris)', 'dont TVA 10']) {
+    if (!printed.includes(words)) throw new Error(`the printable receipt lacks ${words}: ${printed}`);
+  }
 
   step = 'the dashboard shows the table settled, without a reload';
   await staff.waitForSelector(`${table}[data-settled="true"]`, { timeout: 10_000 });
@@ -163,22 +179,44 @@ try {
   if (!text.includes('Rejected by') || !text.includes('Wrong wine')) throw new Error(`the server was told: ${text}`);
   await staff.keyboard.press('Escape');
 
+  step = 'guest B leaves 2 stars: the dashboard flags it at once';
+  await b.check('[data-testid="feedback"] input[type="radio"][value="2"]');
+  await b.click('[data-testid="send-feedback"]');
+  await staff.waitForSelector('[data-testid="feedback-item"][data-rating="2"][data-flagged]', { timeout: 5000 });
+  await staff.waitForSelector('.alert[data-id^="feedback-"]');
+  await staff.screenshot({ path: join(shots, 'dashboard-feedback.png') });
+
   step = 'guest A leaves feedback';
   await a.check('[data-testid="feedback"] input[type="radio"][value="5"]');
   await a.click('[data-testid="send-feedback"]');
   await a.waitForFunction(() => !document.querySelector('[data-testid="send-feedback"]') ||
     document.querySelector('[data-testid="message"]')?.textContent.trim().length > 0);
 
-  step = 'guest A calls a server, who resolves the call from the keyboard without losing focus';
+  step = 'guest A calls a server for the bill, who sees why and resolves the call from the keyboard without losing focus';
   await a.click('[data-testid="call-server"]');
+  await a.check('#r-bill');
+  await a.click('[data-testid="send-call"]');
+  const calling = a.locator('[data-testid="call-status"][data-status="open"]');
+  await calling.waitFor();
+  if (!(await calling.textContent()).includes('The bill')) throw new Error(`guest A reads: ${await calling.textContent()}`);
   const resolveButton = staff.locator('[data-testid="assistance"] button');
   await resolveButton.waitFor();
+  const asked = await staff.locator('[data-testid="assistance"]').textContent();
+  if (!asked.includes('The bill')) throw new Error(`the dashboard shows the call as: ${asked}`);
   await resolveButton.focus();
   await staff.keyboard.press('Enter');
   await staff.waitForFunction(() => !document.querySelector('[data-testid="assistance"]'));
   const focused = await staff.evaluate(() => document.activeElement?.id);
   if (focused !== 'assist-h') throw new Error(`focus went to ${focused || 'the page'}, not the list's heading`);
   if (!(await staff.locator('.alert.decision').count())) throw new Error('the rejection notice went with the call');
+  step = 'guest A sees that the call was answered, and still after a reload';
+  await a.waitForSelector('[data-testid="call-status"][data-status="resolved"]');
+  await a.reload();
+  await a.waitForSelector('[data-testid="call-status"][data-status="resolved"]');
+  step = 'after the reload guest A finds her receipt and feedback again';
+  await a.click('[data-testid="my-receipt"]');
+  await a.waitForSelector('body[data-state="receipt"]');
+  await a.click('#r-back');
 
   step = 'the pages pass an accessibility audit';
   await audit('guest page', guestUrl, { width: 390, height: 844 },
@@ -192,6 +230,16 @@ try {
   });
   await audit('sign-in', `${base}/staff`, { width: 390, height: 844 }, (page) => page.waitForSelector('[data-testid="staff-key"]'));
   await audit('API reference', `${base}/docs`, { width: 1280, height: 800 }, (page) => page.waitForSelector('details.op'));
+  await audit('guest page, dark', guestUrl, { width: 390, height: 844 }, async (page) => {
+    await page.waitForSelector('body[data-state="bill"], body[data-state="settled"]');
+    await page.screenshot({ path: join(shots, 'guest-dark.png') });
+  }, 'dark');
+  await audit('dashboard, dark', `${base}/staff`, { width: 1280, height: 800 }, async (page) => {
+    await page.fill('[data-testid="staff-key"]', env('SERVER_KEY'));
+    await page.click('[data-testid="sign-in"]');
+    await page.waitForSelector('body[data-state="floor"]');
+    await page.screenshot({ path: join(shots, 'dashboard-dark.png') });
+  }, 'dark');
 
   step = 'the server closes the paid table from the dashboard';
   await staff.click(table);

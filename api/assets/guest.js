@@ -106,6 +106,8 @@ function errorText(e) {
   const d = e.status < 500 ? e.detail.trim() : '';
   return d ? d[0].toUpperCase() + d.slice(1) + (/[.!?]$/.test(d) ? '' : '.') : t('error');
 }
+// "No connection" goes as soon as the server answers again.
+function online() { if ($('message').textContent === t('offline')) { $('message').textContent = msgKind = ''; } }
 function fail(e) {
   say(errorText(e), 'error');
   if (TAKEN.includes(e.code) || e.code === 'conflict' || e.status === 404) refresh();
@@ -134,13 +136,17 @@ function show(view, focusId) {
   if (view === 'bill') renderSplit();
   if (changed && focusId) { scrollTo(0, 0); $(focusId).focus({ preventScroll: true }); }
 }
-const restingView = () => (!st.bill ? (st.sawPaid ? 'settled' : 'empty') : st.bill.status === 'paid' ? 'settled' : 'bill');
+const restingView = () => {
+  showEl('mine', !!paidHere());
+  return restingView0();
+};
+const restingView0 = () => (!st.bill ? (st.sawPaid ? 'settled' : 'empty') : st.bill.status === 'paid' ? 'settled' : 'bill');
 
 // The bill: loaded at once, then live.
 let pollTimer = 0, fetching = null, backoff = 0, stopped = false;
 function refresh() {
   if (stopped) return Promise.resolve();
-  return (fetching = fetching || api('GET', base).then((g) => { backoff = 0; applyGuest(g); }, (e) => {
+  return (fetching = fetching || api('GET', base).then((g) => { backoff = 0; online(); applyGuest(g); }, (e) => {
     const early = st.view === 'loading' || st.view === 'error';
     if (e.status === 404) { stopped = true; fatal(true); } // rotated: stop asking
     else if (e.status === 429) { backoff = (e.retry || 10) * 1000; if (early) fatal(false, errorText(e)); else say(errorText(e), 'error'); }
@@ -157,7 +163,8 @@ function listen() {
   if (stopped || es) return;
   es = new EventSource(base + '/events');
   es.addEventListener('bill.updated', (e) => applyGuest(JSON.parse(e.data)));
-  es.onopen = () => { live = 1; schedule(); };
+  es.onopen = () => { live = 1; online(); schedule(); };
+  es.addEventListener('assistance.resolved', (e) => { const a = JSON.parse(e.data).assistance; if (st.call && a.id === st.call.id) showCall(a); });
   es.onerror = () => { live = 0; if (es.readyState > 1) { es = null; setTimeout(listen, 5e3); } schedule(); };
 }
 const now = () => refresh().then(schedule);
@@ -484,6 +491,7 @@ function outcome(p) {
   st.pay.payment = p;
   if (p.status === 'pending') return pollPayment();
   clearTimeout(payPoll); remember(null);
+  text('held', ''); // the hold is gone with the pending payment
   if (/succeeded|refunded/.test(p.status)) { say(t('succeeded'), 'ok'); showReceipt(p); }
   else if (p.status === 'failed') {
     st.pay.failed = true;
@@ -611,6 +619,8 @@ async function showReceipt(p) {
   $('r-totals').replaceChildren(...[row(r.share ? r.share.text : t('r_part'), r.amount), ...r.taxes.map((x) => row(x.text, x.tax, 'tax')),
     row(t('r_tip'), r.tip_amount), row(t('r_total'), r.total_amount, 'grand'), row(t('r_refunded'), -r.refunded_amount)].filter(Boolean));
   $('r-print').href = url;
+  try { localStorage.setItem(SESSION + ':paid', p.id); } catch (e) { /* storage off */ }
+  showEl('r-email', true); text('email-hint', ''); st.mailKey = null;
   $('feedback').reset();
   showEl('feedback', true); showEl('fb-thanks', false);
   stars(0); counter();
@@ -626,7 +636,7 @@ function stars(rating) {
 }
 const counter = () => text('comment-left', t('fb_left', { n: 1000 - $('comment').value.length }));
 $('comment').addEventListener('input', counter);
-$('stars').addEventListener('change', (ev) => stars(ev.target.value));
+$('stars').addEventListener('change', (ev) => { stars(ev.target.value); if ($('message').textContent === t('fb_need')) $('message').textContent = msgKind = ''; });
 $('feedback').addEventListener('submit', (ev) => {
   ev.preventDefault();
   busy(qs('[type=submit]', ev.target), async () => {
@@ -645,12 +655,57 @@ $('feedback').addEventListener('submit', (ev) => {
   });
 });
 $('r-back').addEventListener('click', backToBill);
+// The receipt by e-mail: one request per address (its key is kept while the address is the same).
+$('r-email').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  busy(qs('button', ev.target), async () => {
+    const email = $('email').value.trim(), bad = !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
+    $('email').setAttribute('aria-invalid', bad);
+    if (bad) return $('email').focus();
+    if (!st.mailKey || st.mailKey.email !== email) st.mailKey = { email, key: uuid() };
+    try {
+      await api('POST', payUrl(st.receiptFor, '/receipt/email') + '?lang=' + lang, { email }, st.mailKey.key);
+      text('email-hint', t('r_email_sent', { email }));
+      say(t('r_email_sent', { email }), 'ok');
+    } catch (e) {
+      if (e.code === 'email_unavailable') { showEl('r-email', false); say(t('r_email_off'), 'error'); } else fail(e);
+    }
+  });
+});
+// The receipt of a payment made here before a reload, with its feedback form.
+const paidHere = () => { try { return localStorage.getItem(SESSION + ':paid'); } catch (e) { return null; } };
+$('mine').addEventListener('click', () => { const id = paidHere(); if (id) api('GET', payUrl(id)).then(showReceipt, fail); });
 $('retry').addEventListener('click', () => { show('loading'); now(); });
 
 // "Call a server": in reach in every state.
-$('call').addEventListener('click', () => busy($('call'), async () => {
-  try { await api('POST', base + '/assistance', {}); say(t('called'), 'ok'); } catch (e) { say(e.status === 404 ? t('err_token') : errorText(e), 'error'); }
-}));
+const callOpen = (on) => { showEl('call-form', on); showEl('call', !on); $('call').setAttribute('aria-expanded', on); if (on) qs('[name=reason]:checked').focus(); };
+$('call').addEventListener('click', () => callOpen(true));
+$('call-close').addEventListener('click', () => { callOpen(false); $('call').focus(); });
+$('call-form').addEventListener('change', () => showEl('why-field', qs('[name=reason]:checked').value === 'other'));
+$('call-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  busy(qs('[type=submit]', ev.target), async () => {
+    const why = qs('[name=reason]:checked').value, reason = why === 'other' ? $('why').value.trim() || t('why_other') : t('why_' + why);
+    try {
+      const a = await api('POST', base + '/assistance', { reason }, uuid());
+      showCall(a);
+      callOpen(false);
+      say(t('called'), 'ok');
+    } catch (e) { say(e.status === 404 ? t('err_token') : errorText(e), 'error'); }
+  });
+});
+// A call stays on the page until staff answer it, across reloads.
+// An answered call is still told for a minute, after a reload too.
+function showCall(a) {
+  st.call = a.status === 'open' ? a : null;
+  if (!st.call && !(Date.now() - Date.parse(a.resolved_at) < 60000)) { showEl('call-status', false); a = null; }
+  try { sessionStorage[a ? 'setItem' : 'removeItem'](SESSION + ':call', JSON.stringify(a)); } catch (e) { /* storage off */ }
+  if (!a) return;
+  text('call-status', a.status === 'open' ? t('calling', { reason: a.reason || t('why_other') }) : t('call_done'));
+  $('call-status').dataset.status = a.status;
+  showEl('call-status', true);
+  if (a.status !== 'open') setTimeout(() => { if (!st.call) showEl('call-status', false); }, 30000);
+}
 
 document.documentElement.lang = lang;
 document.title = t('doc_title');
@@ -668,5 +723,10 @@ async function resume() {
   remember(null);
   if (p && p.status === 'succeeded') showReceipt(p);
 }
-refresh().then(() => stopped || resume()).then(schedule).then(listen);
+function resumeCall() {
+  let a = null;
+  try { a = JSON.parse(sessionStorage.getItem(SESSION + ':call')); } catch (e) { /* none */ }
+  if (a) { showCall(a); api('GET', base + '/assistance/' + encodeURIComponent(a.id)).then(showCall, () => {}); }
+}
+refresh().then(() => stopped || (resumeCall(), resume())).then(schedule).then(listen);
 })();

@@ -8,8 +8,12 @@
   const asked = new URLSearchParams(location.search).get('lang');
   const lang = asked && I18N[asked] ? asked : langs.map(base).find((l) => I18N[l]) || 'en';
   const locale = langs.find((l) => base(l) === lang) || lang;
-  const t = (k, v) =>
-    String(I18N[lang][k] ?? I18N.en[k] ?? k).replace(/\{(\w+)\}/g, (m, n) => (v && n in v ? v[n] : m));
+  const t = (k, v) => {
+    // {table} is a table as people name it: "Table 3" for a bare number, else its label.
+    if (v && 'label' in v && !('table' in v)) v = { ...v, table: tableName(v.label) };
+    return String(I18N[lang][k] ?? I18N.en[k] ?? k).replace(/\{(\w+)\}/g, (m, n) => (v && n in v ? v[n] : m));
+  };
+  const tableName = (label) => (/^\d+[a-z]?$/i.test(String(label)) ? t('tableLabel', { label, table: label }) : String(label));
 
   const $ = (id) => document.getElementById(id);
   function h(tag, attrs, ...kids) {
@@ -184,6 +188,7 @@
     document.body.dataset.state = 'floor';
     $('floor-h').focus();
     loadAssistance();
+    loadFeedback();
     if (manager) { loadApprovals(); loadDeliveries(true); }
     stream(gen);
     S.tick = setInterval(() => {
@@ -301,6 +306,15 @@
       soon('assist', loadAssistance);
     }
     if (type === 'assistance.resolved') soon('assist', loadAssistance);
+    if (type === 'feedback.received') {
+      const f = d.feedback || {};
+      if (f.rating <= 2) {
+        const text = t('lowRating', { label: d.table_label || f.table_label || '—', n: f.rating });
+        alertBox('assist', `feedback-${f.id}`, text);
+        announce(text);
+      }
+      soon('feedback', loadFeedback);
+    }
     if (type === 'webhook.delivery_failed') missed(d);
     const decided = /^(adjustment|refund)\.(approved|rejected)$/.exec(type);
     if (decided) tellRequester(decided[1], decided[2], d[decided[1]] || {});
@@ -390,13 +404,15 @@
     btn.className = `card s-${tb.status}`;
     const b = tb.bill;
     btn.replaceChildren(...[
-      h('span', { class: 'card-top' }, h('span', { class: 'label', text: tb.label }), h('span', { class: 'pill', text: t('status_' + tb.status) })),
+      h('span', { class: 'card-top' }, h('span', { class: 'label', text: tableName(tb.label) }), h('span', { class: 'pill', text: t('status_' + tb.status) })),
       tb.open_assistance > 0 ? h('span', { class: 'badge', text: t('assistBadge', { n: tb.open_assistance }) }) : null,
       b ? h('span', { class: 'nums' },
         line(t('total'), fmt(b.total)),
         line(t('paid'), fmt(b.paid)),
         b.pending > 0 ? line(t('pending'), fmt(b.pending)) : null,
-        line(t('remaining'), fmt(b.remaining), 'strong'))
+        line(t('remaining'), fmt(b.remaining), 'strong'),
+        b.tips > 0 ? line(t('tips'), fmt(b.tips)) : null,
+        b.refunded > 0 ? line(t('refundedLine'), fmt(b.refunded)) : null)
         : h('span', { class: 'muted', text: t('noBillShort') }),
     ].filter(Boolean));
     paintSettled(tb.id);
@@ -453,6 +469,24 @@
   }
 
   // assistance
+  // Guests' ratings, newest first; 2 stars or fewer are flagged.
+  async function loadFeedback() {
+    if (!S.venue || S.role === 'pos') return;
+    try {
+      const { data } = await api('GET', venuePath('feedback') + '?limit=20');
+      const list = data.data || [];
+      $('feedback-section').hidden = false;
+      $('feedback-empty').hidden = list.length > 0;
+      $('feedback').replaceChildren(...list.map((f) => h('li', { class: 'row' + (f.flagged ? ' low' : ''), 'data-testid': 'feedback-item', 'data-rating': f.rating, 'data-flagged': f.flagged },
+        h('div', { class: 'grow' },
+          h('p', { class: 'title' }, h('span', { text: tableName(f.table_label) }), ' · ', h('strong', { text: t('stars', { n: f.rating }) }),
+            f.flagged ? h('span', { class: 'flag', text: t('flagged') }) : null),
+          f.comment ? h('p', { text: f.comment }) : null,
+          h('p', { class: 'muted small' }, f.server ? f.server.name + ' · ' : '',
+            h('time', { datetime: f.created_at, 'data-ago': '', text: ago(f.created_at) }))))));
+    } catch (e) { report(e); }
+  }
+
   async function loadAssistance() {
     if (!S.venue || S.role === 'pos') return;
     try {
@@ -469,7 +503,7 @@
     $('assist-empty').hidden = S.assist.length > 0;
     keepFocus($('assistance'), 'assist-h', () => $('assistance').replaceChildren(...S.assist.map((a) => h('li', { class: 'row', 'data-testid': 'assistance', 'data-id': a.id },
       h('div', { class: 'grow' },
-        h('p', { class: 'title', text: t('tableLabel', { label: a.table_label }) }),
+        h('p', { class: 'title', text: tableName(a.table_label) }),
         h('p', { text: a.reason || t('noReason'), class: a.reason ? '' : 'muted' }),
         h('p', { class: 'muted small' }, h('time', { datetime: a.created_at, 'data-ago': '', text: ago(a.created_at) }))),
       h('button', { type: 'button', text: t('resolve'), onclick: (e) => resolve(a, e.currentTarget) })))));
@@ -497,7 +531,7 @@
     } catch (e) { report(e); }
   }
   function billLabel(billId) {
-    for (const tb of S.floor.values()) if (tb.bill && tb.bill.id === billId) return t('tableLabel', { label: tb.label });
+    for (const tb of S.floor.values()) if (tb.bill && tb.bill.id === billId) return tableName(tb.label);
     return '';
   }
   function renderApprovals() {
@@ -617,7 +651,7 @@
   function renderBill(b) {
     const tot = b.totals || {};
     const itemName = new Map(b.items.map((i) => [i.id, i.name]));
-    $('bill-h').textContent = t('tableLabel', { label: b.table_label });
+    $('bill-h').textContent = tableName(b.table_label);
     $('bill-meta').textContent = [t('billStatus_' + b.status), b.server ? t('serverName', { name: b.server.name }) : '', t('openedAt', { time: at(b.opened_at) })].filter(Boolean).join(' · ');
     $('bill-items').replaceChildren(...b.items.map((i) => h('tr', { class: i.status === 'void' ? 'void' : '' },
       h('td', null, `${i.quantity} × ${i.name}`, i.status === 'void' ? ` (${t('void')})` : ''),

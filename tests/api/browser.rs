@@ -77,11 +77,20 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
     if browser_missing() {
         return;
     }
+    // Receipts are e-mailed to a real SMTP server process.
+    let sink = crate::receipts::SmtpSink::start(0);
+    let app = crate::helpers::spawn_app_with(
+        app.backend,
+        &[("TABLEPAY_SMTP_URL", &sink.url()), ("TABLEPAY_MAIL_FROM", "receipts@lumen.test")],
+    )
+    .await
+    .expect("app starts");
     let venue = app
         .post(
             "/v1/venues",
             Some(ADMIN_TOKEN),
             json!({"name": "Trattoria Lumen", "currency": "EUR", "tax_mode": "inclusive", "tax_rate_bps": 1000,
+                   "timezone": "Europe/Paris", "legal_name": "Lumen SAS", "vat_id": "FR99123456789",
                    "tip_presets_bps": [1000, 1500, 2000],
                    "limits": {"server_comp_limit": 1000, "server_refund_limit": 1000}}),
         )
@@ -154,7 +163,30 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
     for action in ["adjustment.applied", "refund.rejected"] {
         assert!(report["data"].as_array().unwrap().iter().any(|e| e["action"] == action), "{action}: {report}");
     }
-    for shot in ["dashboard-bill", "guest-bill", "guest-split", "guest-receipt", "dashboard"] {
+    // Guest A's e-mailed receipt arrived once.
+    let mails = sink.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 1, "one e-mail: {mails:?}");
+    assert!(mails[0].contains("X-Envelope-To: anna@example.com"), "{}", mails[0]);
+    // Guest B's 2 stars reached staff, flagged.
+    let feedback = app.get(&format!("/v1/venues/{venue_id}/feedback"), Some(manager)).await.expect(200);
+    let ratings: Vec<(i64, bool)> = feedback["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rating"].as_i64().unwrap(), f["flagged"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(ratings, [(5, false), (2, true)], "newest first: A's 5, then B's 2");
+    for shot in [
+        "dashboard-bill",
+        "guest-bill",
+        "guest-split",
+        "guest-receipt",
+        "dashboard",
+        "dashboard-feedback",
+        "guest-dark",
+        "dashboard-dark",
+    ] {
         let size = std::fs::metadata(shots.join(format!("{shot}.png"))).map(|m| m.len()).unwrap_or(0);
         assert!(size > 5_000, "{shot}.png was saved ({size} bytes)");
     }

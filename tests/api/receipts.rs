@@ -311,7 +311,7 @@ backend_tests!(
 
 /// The tests' SMTP server: a separate process (`smtp-sink`, on the `mailin` SMTP server
 /// library) that keeps each message it takes as a file.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: std::process::Child,
     folder: std::path::PathBuf,
     port: u16,
@@ -319,7 +319,7 @@ struct SmtpSink {
 
 impl SmtpSink {
     /// Starts the server on `port` (0: any free one).
-    fn start(port: u16) -> SmtpSink {
+    pub(crate) fn start(port: u16) -> SmtpSink {
         use std::io::BufRead;
         let folder = std::env::temp_dir().join(format!("tablepay-mail-{}", uuid::Uuid::new_v4()));
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-sink"))
@@ -334,12 +334,12 @@ impl SmtpSink {
         SmtpSink { child, folder, port }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
     /// Every message taken so far, oldest first, as received.
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.folder)
             .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
@@ -349,7 +349,7 @@ impl SmtpSink {
     }
 
     /// Waits until `count` messages arrived (at most 10 s), then returns all of them.
-    async fn wait_for(&self, count: usize) -> Vec<String> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<String> {
         for _ in 0..200 {
             let messages = self.messages();
             if messages.len() >= count {

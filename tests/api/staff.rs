@@ -370,7 +370,7 @@ async fn guests_reach_staff_and_the_floor_shows_it(app: TestApp) {
     assert_eq!(tables[0]["status"], "partially_paid");
     assert_eq!(
         tables[0]["bill"],
-        json!({"id": bill["id"], "total": 2200, "paid": 1000, "pending": 0, "remaining": 1200, "tips": 0})
+        json!({"id": bill["id"], "total": 2200, "paid": 1000, "pending": 0, "remaining": 1200, "tips": 0, "refunded": 0})
     );
     assert_eq!(tables[0]["open_assistance"], 1);
     assert_eq!(tables[1]["status"], "free");

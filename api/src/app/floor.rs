@@ -28,6 +28,8 @@ pub struct FloorBill {
     pending: i64,
     remaining: i64,
     tips: i64,
+    /// Refunds that went through (already off `paid`).
+    refunded: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -143,6 +145,7 @@ impl Floor {
             pending: totals.pending.get(),
             remaining: totals.remaining.get(),
             tips: totals.tips.get(),
+            refunded: totals.refunded.get(),
         };
         Ok((status, view))
     }

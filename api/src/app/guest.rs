@@ -127,6 +127,20 @@ pub async fn call_server(store: &Store, qr_token: String, reason: Option<String>
         .await
 }
 
+/// A call made from the table behind `qr_token`, as its guest sees it (who answered is staff's
+/// business); 404 for a call of another table.
+pub async fn call_status(store: &Store, qr_token: String, id: AssistanceId) -> AppResult<AssistanceView> {
+    store
+        .run(move |conn| -> AppResult<_> {
+            let (table, _) = table_by_token(conn, &qr_token)?;
+            let request = assistance::find(conn, id.as_str())?
+                .filter(|r| r.table_id == table.id)
+                .ok_or(AppError::NotFound("assistance request"))?;
+            Ok(AssistanceView { resolved_by: None, ..assistance_view(&request) })
+        })
+        .await
+}
+
 /// A staff member answers a call. Resolving twice changes nothing.
 pub async fn resolve(store: &Store, caller: VenueCaller, id: AssistanceId) -> AppResult<AssistanceRequest> {
     store

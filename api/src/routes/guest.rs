@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::http::{Body, KnownTable, Reply, text_field};
 use crate::idempotency;
 use crate::routes::venues::tip_presets;
+use tablepay_domain::AssistanceId;
 
 #[derive(Debug, Serialize, ToSchema)]
 struct GuestVenue {
@@ -128,6 +129,23 @@ pub async fn assistance(
         Reply::created(assistance_view(&request))
     })
     .await
+}
+
+/// `GET /v1/t/{qr_token}/assistance/{assistance_id}`: a call made from this table, so the
+/// guest's page shows "a server is coming" until it is answered, across reloads.
+#[utoipa::path(
+    get, path = "/v1/t/{qr_token}/assistance/{assistance_id}", tag = "guest",
+    responses(
+        (status = 200, description = "The call: `open` until staff answer it, then `resolved`", body = crate::app::guest::AssistanceView),
+    )
+)]
+pub async fn call_status(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (token, id) = path.into_inner();
+    let id: AssistanceId = crate::http::parse_id(&id)?;
+    Ok(Reply::ok(app::call_status(&state.db, token, id).await?)?.into_response())
 }
 
 #[derive(Debug, serde::Deserialize, ToSchema)]

@@ -110,6 +110,7 @@ route_table! {
     get "/v1/venues/{venue_id}/reports/daily" => floor::daily_report,
     post "/v1/assistance/{assistance_id}/resolve" => floor::resolve_assistance,
     post "/v1/t/{qr_token}/assistance" => guest::assistance,
+    get "/v1/t/{qr_token}/assistance/{assistance_id}" => guest::call_status,
     post "/v1/t/{qr_token}/feedback" => guest::feedback,
     get "/v1/venues/{venue_id}/feedback" => feedback::list,
 }
