@@ -50,6 +50,10 @@ CREATE TABLE emails (
     lock_token       TEXT,
     last_error       TEXT,
     created_at       TIMESTAMP NOT NULL,
-    sent_at          TIMESTAMP
+    sent_at          TIMESTAMP,
+    -- The request's Idempotency-Key: a retry of the request finds its e-mail, whatever became
+    -- of the request's own idempotency record.
+    request_key      TEXT,
+    UNIQUE (payment_id, request_key)
 );
 CREATE INDEX emails_due ON emails (status, next_attempt_at);

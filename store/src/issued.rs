@@ -18,6 +18,7 @@ pub fn receipt_number(conn: &mut DbConn, payment_id: &str) -> StoreResult<Option
 /// The payment's receipt number, given now (the venue's next) unless it has one. Run in a
 /// write transaction.
 pub fn number_receipt(conn: &mut DbConn, venue_id: &str, payment_id: &str, now: NaiveDateTime) -> StoreResult<i64> {
+    crate::changes::touches_no_guest_view();
     lock_venue(conn, venue_id)?;
     if let Some(number) = receipt_number(conn, payment_id)? {
         return Ok(number);
@@ -32,7 +33,6 @@ pub fn number_receipt(conn: &mut DbConn, venue_id: &str, payment_id: &str, now: 
             receipts::issued_at.eq(now),
         ))
         .execute(conn)?;
-    crate::changes::touches_no_guest_view();
     Ok(number)
 }
 
@@ -58,6 +58,7 @@ pub enum Issued {
 /// invoice (returned as it is: the caller decides whether it is the same). Run in a write
 /// transaction; `invoice.number` is ignored.
 pub fn issue_invoice(conn: &mut DbConn, mut invoice: Invoice) -> StoreResult<Issued> {
+    crate::changes::touches_no_guest_view();
     lock_venue(conn, &invoice.venue_id)?;
     if let Some(existing) = invoice_of_payment(conn, &invoice.payment_id)? {
         return Ok(Issued::Existing(existing));
@@ -67,7 +68,6 @@ pub fn issue_invoice(conn: &mut DbConn, mut invoice: Invoice) -> StoreResult<Iss
         .execute(conn)?;
     invoice.number = venues::table.find(&invoice.venue_id).select(venues::invoice_seq).first(conn)?;
     diesel::insert_into(invoices::table).values(&invoice).execute(conn)?;
-    crate::changes::touches_no_guest_view();
     Ok(Issued::New(invoice))
 }
 
@@ -96,6 +96,21 @@ pub mod mail {
 
     pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<Email>> {
         Ok(emails::table.find(id).select(Email::as_select()).first(conn).optional()?)
+    }
+
+    /// The e-mail a request with this `Idempotency-Key` queued for the payment, if any.
+    pub fn by_request_key(conn: &mut DbConn, payment_id: &str, key: &str) -> StoreResult<Option<Email>> {
+        Ok(emails::table
+            .filter(emails::payment_id.eq(payment_id))
+            .filter(emails::request_key.eq(key))
+            .select(Email::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// How many e-mails of this payment's receipt were asked for.
+    pub fn count_of_payment(conn: &mut DbConn, payment_id: &str) -> StoreResult<i64> {
+        Ok(emails::table.filter(emails::payment_id.eq(payment_id)).count().get_result(conn)?)
     }
 
     /// The e-mail of this payment's receipt to `recipient` still waiting to be sent, if any.
@@ -138,14 +153,15 @@ pub mod mail {
         Ok(emails::table.filter(emails::lock_token.eq(token)).select(Email::as_select()).load(conn)?)
     }
 
-    /// When the next pending e-mail falls due, if any.
+    /// When the next pending e-mail can be claimed (due, and its lease, if any, run out).
     pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
-        Ok(emails::table
+        let pending: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = emails::table
             .filter(emails::status.eq("pending"))
             .order(emails::next_attempt_at.asc())
-            .select(emails::next_attempt_at)
-            .first(conn)
-            .optional()?)
+            .select((emails::next_attempt_at, emails::locked_until))
+            .limit(100)
+            .load(conn)?;
+        Ok(pending.into_iter().map(|(due, lease)| lease.map_or(due, |l| l.max(due))).min())
     }
 
     /// What an attempt came to: `sent`, `failed` for good, or `pending` again at `retry_at`.

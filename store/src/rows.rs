@@ -423,4 +423,6 @@ pub struct Email {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The `Idempotency-Key` of the request that asked for it.
+    pub request_key: Option<String>,
 }

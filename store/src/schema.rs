@@ -382,6 +382,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        request_key -> Nullable<Text>,
     }
 }
 

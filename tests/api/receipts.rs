@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{CARD_OK, TestApp, Venue, backend_tests, bill_with_qr};
+use crate::helpers::{CARD_OK, ServerProcess, TestApp, Venue, backend_tests, bill_with_qr};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_owned()
@@ -272,8 +272,19 @@ async fn numbers_stay_sequential_when_guests_ask_at_once(app: TestApp) {
         payments
             .push(paid(&app, &qr, json!({"bill_id": bill["id"], "split": {"type": "amount", "amount": 100}})).await);
     }
-    // Every receipt asked for twice at once: one number each, 1 to 8, none twice.
-    let asked = join_all(payments.iter().chain(&payments).map(|p| receipt(&app, &qr, p, &[]))).await;
+    // Two server processes on the database, as in production.
+    let (one, two) =
+        (ServerProcess::start(&app.database_url, &[]).await, ServerProcess::start(&app.database_url, &[]).await);
+    let servers = [app.aimed_at(&one.address), app.aimed_at(&two.address)];
+    // Every receipt asked for twice at once, once through each process: one number each, 1 to 8, none twice.
+    let asked = join_all(
+        payments
+            .iter()
+            .map(|p| (&servers[0], p))
+            .chain(payments.iter().map(|p| (&servers[1], p)))
+            .map(|(s, p)| receipt(s, &qr, p, &[])),
+    )
+    .await;
     let mut numbers: Vec<i64> = asked.iter().map(|r| r["number"].as_i64().unwrap()).collect();
     for (i, p) in payments.iter().enumerate() {
         assert_eq!(asked[i]["payment_id"], id(p));
@@ -284,11 +295,11 @@ async fn numbers_stay_sequential_when_guests_ask_at_once(app: TestApp) {
     assert_eq!(numbers, (1..=8).collect::<Vec<i64>>());
     // Invoices of all of them at once, each asked for twice: numbers 1 to 8 without a gap.
     let body = json!({"company_name": "Acme SAS", "address": "Paris"});
-    let invoices = join_all(payments.iter().chain(&payments).map(|p| {
+    let invoices = join_all(payments.iter().chain(&payments).enumerate().map(|(i, p)| {
         let path = format!("/v1/t/{qr}/payments/{}/invoice", id(p));
         let body = body.clone();
-        let app = &app;
-        async move { app.post(&path, None, body).await.expect(201) }
+        let server = &servers[i % 2];
+        async move { server.post(&path, None, body).await.expect(201) }
     }))
     .await;
     let mut numbers: Vec<i64> = invoices.iter().map(|i| i["number"].as_i64().unwrap()).collect();
@@ -471,7 +482,9 @@ async fn an_emailed_receipt_arrives_at_the_smtp_server_once(app: TestApp) {
         paid(&app, &qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}, "tip": {"amount": 400}})).await;
     let path = format!("/v1/t/{qr}/payments/{}/receipt/email", id(&p));
     // Bad requests queue nothing.
-    app.post(&path, None, json!({"email": "not an address"})).await.assert_problem(422, "validation_failed");
+    for bad in ["not an address", "anne@[127.0.0.1]", "anne@localhost", "a@b@example.com"] {
+        app.post(&path, None, json!({"email": bad})).await.assert_problem(422, "validation_failed");
+    }
     app.post(&path, None, json!({"email": "anne@example.com", "cc": "x@example.com"}))
         .await
         .assert_problem(400, "validation_failed");
@@ -542,4 +555,9 @@ async fn an_email_waits_for_the_smtp_server_and_a_refused_address_is_not_retried
     let failed = stored(id(&refused)).await.unwrap();
     assert_eq!((failed.status.as_str(), failed.attempts), ("failed", 1), "{failed:?}");
     assert!(failed.last_error.as_deref().is_some_and(|e| e.contains("550")), "{failed:?}");
+    // A table cannot use the venue's mail server for anything else: ten e-mails of a receipt at most.
+    for n in 0..8 {
+        app.post(&path, None, json!({"email": format!("guest{n}@example.com")})).await.expect(202);
+    }
+    app.post(&path, None, json!({"email": "guest9@example.com"})).await.assert_problem(409, "conflict");
 }

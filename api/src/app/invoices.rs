@@ -103,12 +103,7 @@ pub async fn invoice(
     } {
         return same(existing, &to);
     }
-    if !matches!(paid.payment.status, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded) {
-        return Err(AppError::conflict(
-            Code::PaymentNotPaid,
-            format!("only a paid payment is invoiced; this one is {}", paid.payment.status),
-        ));
-    }
+    invoiceable(paid.payment.status)?;
     // The receipt gets its number first: an invoiced payment has a receipt too.
     receipts::number(store, &paid).await?;
     let Itemised { lines, taxes, .. } = receipts::itemise(&paid, lang, currency(&paid.venue)?)?;
@@ -139,10 +134,26 @@ pub async fn invoice(
         body: serde_json::to_string(&body).map_err(|e| AppError::internal(format!("invoice body: {e}")))?,
         issued_at: tablepay_store::now(),
     };
-    match store.write(move |conn| issued::issue_invoice(conn, row)).await? {
+    let issued = store
+        .write(move |conn| -> AppResult<Issued> {
+            // A refund in full may have landed since the payment was read.
+            invoiceable(tablepay_store::payments::get(conn, &row.payment_id)?.status)?;
+            Ok(issued::issue_invoice(conn, row)?)
+        })
+        .await?;
+    match issued {
         Issued::New(invoice) => view(invoice),
         // Another request invoiced the payment meanwhile.
         Issued::Existing(invoice) => same(invoice, &to),
+    }
+}
+
+/// A payment is invoiced while it is paid (a partial refund leaves it paid).
+fn invoiceable(status: PaymentStatus) -> AppResult<()> {
+    if matches!(status, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded) {
+        Ok(())
+    } else {
+        Err(AppError::conflict(Code::PaymentNotPaid, format!("only a paid payment is invoiced; this one is {status}")))
     }
 }
 

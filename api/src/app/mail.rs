@@ -28,11 +28,15 @@ use crate::app::{AppError, AppResult};
 use crate::billing::Timestamp;
 use crate::settings::MailSettings;
 
-/// A lease longer than any attempt (the SMTP timeout).
-const LEASE: Duration = Duration::from_secs(120);
+/// A lease far longer than one attempt (a handful of SMTP commands, each within the timeout):
+/// one e-mail is claimed at a time, so a lease never runs out while its e-mail waits its turn.
+const LEASE: Duration = Duration::from_secs(600);
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-/// E-mails claimed at once.
-const BATCH: i64 = 8;
+/// The shortest wait between two claims that found nothing to do or failed.
+const IDLE: Duration = Duration::from_millis(50);
+/// E-mails of one receipt a table may ask for: enough for everyone at it, too few to use the
+/// venue's mail server for anything else.
+const MAX_PER_RECEIPT: i64 = 10;
 /// The longest address SMTP carries (RFC 5321).
 const MAX_ADDRESS: usize = 254;
 
@@ -49,7 +53,10 @@ pub fn check_sender(from: &str) -> Result<(), String> {
 /// A guest's e-mail address, checked: one address, at most 254 characters.
 pub fn recipient(email: &str) -> AppResult<String> {
     let email = email.trim();
-    if email.is_empty() || email.len() > MAX_ADDRESS || email.parse::<Address>().is_err() {
+    // A mailbox on a named domain: no address literals ("[127.0.0.1]"), no dotless hosts.
+    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    let named = domain.contains('.') && !domain.starts_with('[') && !domain.ends_with('.');
+    if email.is_empty() || email.len() > MAX_ADDRESS || !named || email.parse::<Address>().is_err() {
         return Err(AppError::invalid(format!(
             "email must be one e-mail address such as guest@example.com (at most {MAX_ADDRESS} characters)"
         )));
@@ -78,19 +85,29 @@ impl EmailView {
     }
 }
 
+/// What a guest asks to e-mail.
+#[derive(Debug)]
+pub struct EmailRequest {
+    pub qr_token: String,
+    pub payment_id: String,
+    pub email: String,
+    pub lang: Lang,
+    /// The request's `Idempotency-Key`: the same key finds the e-mail it queued.
+    pub key: Option<String>,
+}
+
 /// Queues the receipt of a paid payment of the table behind `qr_token` to `email`, in `lang`.
-/// The same address asked again while its e-mail waits gets that e-mail, not a second one.
-/// 503 `email_unavailable` when no SMTP server is set up; 409 `payment_not_paid` for a payment
-/// not paid.
+/// The same address asked again while its e-mail waits gets that e-mail, not a second one; so
+/// does a request sent again with its `Idempotency-Key`. 503 `email_unavailable` when no SMTP
+/// server is set up; 409 `payment_not_paid` for a payment not paid; 409 `conflict` past
+/// [`MAX_PER_RECEIPT`] e-mails of one receipt.
 pub async fn email_receipt(
     store: &Store,
     mail: Option<&MailSettings>,
     wake: &Notify,
-    qr_token: String,
-    payment_id: String,
-    email: String,
-    lang: Lang,
+    request: EmailRequest,
 ) -> AppResult<EmailView> {
+    let EmailRequest { qr_token, payment_id, email, lang, key } = request;
     if mail.is_none() {
         return Err(AppError::Unavailable(
             Code::EmailUnavailable,
@@ -119,12 +136,26 @@ pub async fn email_receipt(
         last_error: None,
         created_at: now,
         sent_at: None,
+        request_key: key,
     };
     let queued = store
         .write(move |conn| -> AppResult<Email> {
             tablepay_store::issued::number_receipt(conn, &row.venue_id, &row.payment_id, now)?;
+            if let Some(key) = &row.request_key
+                && let Some(queued) = outbox::by_request_key(conn, &row.payment_id, key)?
+            {
+                return Ok(queued);
+            }
             if let Some(waiting) = outbox::pending_to(conn, &row.payment_id, &row.recipient)? {
                 return Ok(waiting);
+            }
+            if outbox::count_of_payment(conn, &row.payment_id)? >= MAX_PER_RECEIPT {
+                return Err(AppError::conflict(
+                    Code::Conflict,
+                    format!(
+                        "this receipt was e-mailed {MAX_PER_RECEIPT} times already; ask a server for a printed copy"
+                    ),
+                ));
             }
             outbox::enqueue(conn, &row)?;
             Ok(row)
@@ -162,27 +193,26 @@ pub async fn worker(
         let now = tablepay_store::now();
         let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
         let claim_token = token.clone();
-        let claimed = store.write(move |conn| outbox::claim_due(conn, now, BATCH, &claim_token, until)).await;
-        let claimed = match claimed {
-            Ok(c) => c,
+        let claimed = store.write(move |conn| outbox::claim_due(conn, now, 1, &claim_token, until)).await;
+        let wait = match claimed {
+            Ok(claimed) if !claimed.is_empty() => {
+                for email in &claimed {
+                    let outcome = send(&store, &transport, &from, email).await;
+                    record(&store, &settings, email, &token, outcome).await;
+                }
+                continue;
+            }
+            Ok(_) => {
+                let next = store.run(outbox::next_due).await.ok().flatten();
+                next.map_or(poll, |at| (at - tablepay_store::now()).to_std().unwrap_or(Duration::ZERO).min(poll))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim e-mails to send");
-                Vec::new()
+                poll
             }
         };
-        for email in &claimed {
-            let outcome = send(&store, &transport, &from, email).await;
-            if let Err(e) = record(&store, &settings, email, &token, outcome).await {
-                tracing::warn!(error = %e, email = %email.id, "cannot record an e-mail attempt");
-            }
-        }
-        if claimed.len() as i64 == BATCH {
-            continue;
-        }
-        let next = store.run(outbox::next_due).await.ok().flatten();
-        let wait = next.map_or(poll, |at| (at - tablepay_store::now()).to_std().unwrap_or(Duration::ZERO).min(poll));
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait.max(IDLE)) => {}
             _ = wake.notified() => {}
             _ = shutdown.changed() => {}
         }
@@ -201,6 +231,8 @@ enum Sent {
 async fn send(store: &Store, transport: &AsyncSmtpTransport<Tokio1Executor>, from: &Mailbox, email: &Email) -> Sent {
     let message = match message(store, from, email).await {
         Ok(m) => m,
+        // The database failed underneath: the receipt can be made later.
+        Err(e @ AppError::Store(_)) => return Sent::Later(format!("the receipt cannot be read now: {e}")),
         Err(e) => return Sent::Never(format!("the receipt cannot be made: {e}")),
     };
     match transport.send(message).await {
@@ -231,10 +263,45 @@ async fn message(store: &Store, from: &Mailbox, email: &Email) -> AppResult<Mess
         .map_err(|e| AppError::internal(format!("the e-mail cannot be built: {e}")))
 }
 
-async fn record(store: &Store, settings: &MailSettings, email: &Email, token: &str, sent: Sent) -> AppResult<()> {
+/// Records an attempt. Once the server took the e-mail, recording it is retried for as long as
+/// the lease lasts: an e-mail left unmarked would be sent again.
+async fn record(store: &Store, settings: &MailSettings, email: &Email, token: &str, sent: Sent) {
+    let taken = matches!(sent, Sent::Taken);
+    let attempt = attempted(settings, email, sent);
+    for wait in [0u64, 100, 500, 2_000, 10_000, 30_000, 60_000, 120_000] {
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let (id, token, attempt) = (email.id.clone(), token.to_owned(), attempt.clone());
+        let written = store
+            .write(move |conn| {
+                let (status, error, retry_at, at) = attempt;
+                outbox::record(conn, &id, &token, &Attempted { status, error: error.as_deref(), retry_at, at })
+            })
+            .await;
+        match written {
+            Ok(true) => return,
+            Ok(false) => {
+                tracing::warn!(email = %email.id, "the e-mail's lease ran out before its attempt was recorded");
+                return;
+            }
+            Err(e) if taken => {
+                tracing::warn!(error = %e, email = %email.id, "cannot record a sent e-mail yet; retrying")
+            }
+            Err(e) => {
+                // Not sent: the lease runs out and the e-mail is tried again.
+                tracing::warn!(error = %e, email = %email.id, "cannot record an e-mail attempt");
+                return;
+            }
+        }
+    }
+}
+
+type Attempt = (&'static str, Option<String>, Option<NaiveDateTime>, NaiveDateTime);
+
+/// What an attempt comes to: `sent`, `failed` for good, or `pending` again at a time.
+fn attempted(settings: &MailSettings, email: &Email, sent: Sent) -> Attempt {
     let at = tablepay_store::now();
     let attempt = email.attempts as usize + 1;
-    let (status, error, retry_at): (&str, Option<String>, Option<NaiveDateTime>) = match sent {
+    let (status, error, retry_at): (&'static str, Option<String>, Option<NaiveDateTime>) = match sent {
         Sent::Taken => ("sent", None, None),
         Sent::Never(e) => ("failed", Some(e), None),
         Sent::Later(e) => match settings.retry_schedule.get(attempt) {
@@ -247,14 +314,5 @@ async fn record(store: &Store, settings: &MailSettings, email: &Email, token: &s
         "failed" => tracing::warn!(email = %email.id, error = ?error, "receipt not e-mailed; giving up"),
         _ => tracing::info!(email = %email.id, error = ?error, "receipt not e-mailed yet; will retry"),
     }
-    let (id, token) = (email.id.clone(), token.to_owned());
-    let kept = store
-        .write(move |conn| {
-            outbox::record(conn, &id, &token, &Attempted { status, error: error.as_deref(), retry_at, at })
-        })
-        .await?;
-    if !kept {
-        tracing::warn!(email = %email.id, "the e-mail's lease ran out before its attempt was recorded");
-    }
-    Ok(())
+    (status, error, retry_at, at)
 }

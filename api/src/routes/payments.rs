@@ -365,16 +365,9 @@ pub async fn email_receipt(
     let email = mail::recipient(&input.email)?;
     let scope = format!("qr:{token}");
     idempotency::run(&state, &req, scope, &body, || async {
-        let queued = mail::email_receipt(
-            &state.db,
-            state.settings.mail.as_ref(),
-            &state.mail_wake,
-            token,
-            payment_id,
-            email,
-            lang,
-        )
-        .await?;
+        let key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let request = mail::EmailRequest { qr_token: token, payment_id, email, lang, key };
+        let queued = mail::email_receipt(&state.db, state.settings.mail.as_ref(), &state.mail_wake, request).await?;
         Reply::with_status(actix_web::http::StatusCode::ACCEPTED, queued)
     })
     .await
