@@ -241,6 +241,18 @@ try {
     await page.screenshot({ path: join(shots, 'dashboard-dark.png') });
   }, 'dark');
 
+  step = 'the API reference reads on a phone: full-sentence summaries, nested types explained, no sideways scrolling';
+  const docs = await open('API reference on a phone', `${base}/docs`, { width: 390, height: 844 });
+  await docs.waitForSelector('details.op');
+  const pay = docs.locator('details.op', { has: docs.locator('.path', { hasText: /^\/v1\/t\/\{qr_token\}\/payments$/ }) }).first();
+  const payBy = await pay.locator('.sum').textContent();
+  if (!/^Pay part or all of the table's bill/.test(payBy)) throw new Error(`the payment's summary reads: ${payBy}`);
+  await pay.locator('summary').click();
+  await pay.locator('.nested').first().waitFor();
+  const wide = await docs.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 390) throw new Error(`the reference is ${wide} px wide on a 390 px phone`);
+  await docs.screenshot({ path: join(shots, 'docs-phone.png') });
+
   step = 'the server closes the paid table from the dashboard';
   await staff.click(table);
   await staff.waitForSelector('[data-testid="bill-detail"][open]');

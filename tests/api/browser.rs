@@ -186,6 +186,7 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
         "dashboard-feedback",
         "guest-dark",
         "dashboard-dark",
+        "docs-phone",
     ] {
         let size = std::fs::metadata(shots.join(format!("{shot}.png"))).map(|m| m.len()).unwrap_or(0);
         assert!(size > 5_000, "{shot}.png was saved ({size} bytes)");

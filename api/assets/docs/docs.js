@@ -45,13 +45,28 @@
     if (schema.type === 'array' || (Array.isArray(schema.type) && schema.type.includes('array'))) return typeName(schema.items) + '[]';
     return [].concat(schema.type || 'any').join(' | ') + (schema.format ? ` (${schema.format})` : '');
   };
-  const schemaTable = (schema) => {
+  // What a field holds, when it is an object of its own (or a list of them, or one of several).
+  const inner = (prop) => {
+    let p = resolve(prop);
+    if (p.items) p = resolve(p.items);
+    if (p.allOf && p.allOf.length === 1) p = resolve(p.allOf[0]);
+    return p.properties || p.oneOf ? p : null;
+  };
+  // A type's fields, with the types nested in it explained where they are used.
+  const schemaTable = (schema, depth = 0) => {
     const s = resolve(schema);
+    if (s.oneOf && depth < 4) {
+      return $('div', { class: 'variants' }, $('p', {}, 'One of:'),
+        ...s.oneOf.map((v) => $('div', { class: 'variant' }, $('p', {}, $('code', {}, typeName(v))), schemaTable(v, depth + 1))));
+    }
     if (!s.properties) return $('p', {}, typeName(schema));
-    const rows = Object.entries(s.properties).map(([name, prop]) =>
-      $('tr', {}, $('td', {}, $('code', {}, name)), $('td', {}, typeName(prop)),
-        $('td', {}, (s.required || []).includes(name) ? 'required' : 'optional'), $('td', {}, prop.description || '')));
-    return $('table', {}, $('thead', {}, $('tr', {}, $('th', {}, 'field'), $('th', {}, 'type'), $('th', {}, ''), $('th', {}, ''))), $('tbody', {}, ...rows));
+    const rows = Object.entries(s.properties).flatMap(([name, prop]) => {
+      const row = $('tr', {}, $('td', {}, $('code', {}, name)), $('td', {}, typeName(prop)),
+        $('td', {}, (s.required || []).includes(name) ? 'required' : 'optional'), $('td', {}, ...rich(prop.description)));
+      const nested = depth < 3 && inner(prop);
+      return nested ? [row, $('tr', { class: 'nested' }, $('td', { colspan: '4' }, schemaTable(nested, depth + 1)))] : [row];
+    });
+    return $('div', { class: 'scroll' }, $('table', {}, $('thead', {}, $('tr', {}, $('th', {}, 'field'), $('th', {}, 'type'), $('th', {}, ''), $('th', {}, ''))), $('tbody', {}, ...rows)));
   };
 
   const tryIt = (method, path, op) => {
@@ -91,6 +106,8 @@
 
   // Handler docs open with their own `METHOD /path`, which the heading already shows.
   const prose = (text) => (text || '').replace(/^`(GET|POST|PUT|PATCH|DELETE) [^`]*`\s*[:;,]?\s*/, '');
+  // Text with its `code spans` set as code.
+  const rich = (text) => String(text || '').split('`').map((part, i) => (i % 2 ? $('code', {}, part) : part));
 
   const operation = (method, path, op) => {
     const responses = Object.entries(op.responses || {}).map(([status, r]) => {
@@ -98,16 +115,20 @@
       return $('tr', {}, $('td', {}, status), $('td', {}, r.description || ''), $('td', {}, media ? `${media[0]}: ${typeName(media[1].schema)}` : ''));
     });
     const requestSchema = op.requestBody && op.requestBody.content && op.requestBody.content['application/json'];
+    const ok = Object.entries(op.responses || {}).find(([status, r]) => /^2/.test(status) && r.content && r.content['application/json']);
+    const responseSchema = ok && ok[1].content['application/json'].schema;
     const details = $('details', { class: 'op', 'data-search': `${method} ${path} ${(op.tags || []).join(' ')}`.toLowerCase() },
       $('summary', {}, $('span', { class: `method ${method}` }, method), $('span', { class: 'path' }, path),
-        $('span', { class: 'sum' }, prose(op.summary || op.description).split('\n')[0])),
+        $('span', { class: 'sum' }, op.summary || prose(op.description).split('\n')[0])),
       $('div', { class: 'body' },
-        op.description ? $('p', {}, prose(op.description)) : null,
+        op.description ? $('p', {}, ...rich(prose(op.description))) : null,
         op.security ? $('p', {}, 'Needs a bearer credential.') : null,
         requestSchema ? $('h3', {}, 'Request body') : null,
         requestSchema ? schemaTable(requestSchema.schema) : null,
         $('h3', {}, 'Responses'),
-        $('table', {}, $('tbody', {}, ...responses)),
+        $('div', { class: 'scroll' }, $('table', {}, $('tbody', {}, ...responses))),
+        responseSchema && (resolve(responseSchema).properties || resolve(responseSchema).oneOf) ? $('h3', {}, `Response body (${ok[0]})`) : null,
+        responseSchema && (resolve(responseSchema).properties || resolve(responseSchema).oneOf) ? schemaTable(responseSchema) : null,
         $('h3', {}, 'Try it'), tryIt(method, path, op)));
     return details;
   };

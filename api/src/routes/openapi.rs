@@ -149,6 +149,7 @@ pub fn document() -> Document {
                     .iter()
                     .find(|(m, p, _)| *m == method && p == path)
                     .map(|(_, _, id)| (*id).to_owned());
+                summarise(op);
             }
         }
     }
@@ -267,6 +268,131 @@ fn link_created_resources(doc: &mut serde_json::Value) {
 
 /// Input shapes the derive cannot state: each split variant refuses fields it does not have
 /// (as the server does), and a tip is exactly one of an amount and a percentage.
+/// Summaries that a handler's doc comment does not give as a sentence of its own (it names
+/// the route and who may call it, and the rest is in the contract), by operation id.
+const SUMMARIES: &[(&str, &str)] = &[
+    ("adjustments_approve", "Approve a comp or discount that waits for a manager."),
+    ("adjustments_reject", "Reject a comp or discount that waits for a manager."),
+    ("floor_resolve_assistance", "Mark a guest's call for a server as answered."),
+    ("bills_get", "Read a bill with its items, adjustments, payments and totals."),
+    ("adjustments_create", "Comp a dish or discount the bill, within the caller's limit or for a manager's approval."),
+    ("refunds_create", "Refund a payment, in full or in part, within the caller's limit or for a manager's approval."),
+    ("refunds_approve", "Approve a refund that waits for a manager."),
+    ("refunds_reject", "Reject a refund that waits for a manager."),
+    (
+        "payments_create",
+        "Pay part or all of the table's bill: everything, equal shares, items or an amount, with a tip.",
+    ),
+    ("payments_get", "Read a payment of this table with its current status."),
+    ("tables_get", "Read a table with its QR token and guest URL."),
+    ("venues_create", "Open a venue, with its POS key and its first manager's key."),
+    ("venues_create_key", "Issue a new POS key for the venue."),
+    ("bills_create", "Open a bill on a table with the POS's items."),
+    ("events_stream", "Follow the venue's events live, as Server-Sent Events."),
+    ("floor_view", "Read the floor: every table with its bill's totals and open calls."),
+    ("venues_list_staff", "List the venue's staff."),
+    ("venues_create_staff", "Add a server or a manager, with their own key."),
+    ("tables_list", "List the venue's tables."),
+    ("tables_create", "Create a table with its QR code token."),
+    ("webhooks_deliveries", "List webhook deliveries, newest first, each with its attempts."),
+    ("webhooks_list", "List the venue's webhook endpoints."),
+    ("webhooks_get", "Read a webhook endpoint."),
+    ("webhooks_update", "Change a webhook endpoint's URL, event types or whether it is enabled."),
+    (
+        "floor_audit_log",
+        "Read the audit log: comps, refunds, approvals, staff changes and forced closes, newest first.",
+    ),
+    ("openapi_openapi_json", "Read this OpenAPI document."),
+    ("metrics_scrape", "Read the process's metrics in Prometheus's text format."),
+    ("venues_get", "Read the venue of the credential."),
+    (
+        "system_apple_pay_domain_association",
+        "Serve the Apple Pay domain association file that Stripe gave for this domain.",
+    ),
+    ("openapi_docs", "Browse this API reference and try its operations."),
+    ("providers_stripe_webhook", "Receive Stripe's events about payments and refunds, verified by their signature."),
+    ("guest_assistance", "Call a server to the table, saying why."),
+    ("tenders_void", "Void a tender recorded in error, so its amount is owed again."),
+    ("bills_upsert_by_ref", "Send the POS's whole check: the open bill with that reference is made to match it."),
+    ("bills_close", "Close a bill and free its table."),
+    ("bills_merge", "Merge another party's bill into this one."),
+    ("bills_move_bill", "Move the party's bill to another table."),
+    ("bills_void_item", "Void one line of an open bill."),
+    ("bills_add_items", "Add items to an open bill."),
+    ("guest_feedback", "Rate the visit from 1 to 5, with a comment if the guest likes."),
+    ("guest_view", "Read the table's open bill as its guests see it."),
+    ("guest_call_status", "Read a call made from this table: open until staff answer it."),
+    ("payments_cancel", "Cancel a pending payment and release what it held."),
+    ("payments_receipt", "Read a payment's itemised receipt, as JSON or as a printable page."),
+    ("payments_invoice", "Issue an invoice of a paid payment to a company."),
+    ("payments_email_receipt", "E-mail a paid payment's receipt to the guest."),
+    ("webhooks_create", "Add a webhook endpoint; its signing secret is shown once."),
+    ("webhooks_delete", "Delete a webhook endpoint; its delivery log stays."),
+    ("webhooks_retry", "Attempt a finished webhook delivery again, at once."),
+    ("webhooks_rotate", "Rotate a webhook endpoint's signing secret without losing a delivery."),
+    ("staff_me", "Name the credential's venue, role and staff member."),
+    ("system_healthz", "Tell whether the process answers."),
+    ("system_readyz", "Tell whether the database answers and every migration is applied."),
+    ("providers_sandbox_confirm", "Confirm a sandbox payment with a test card number."),
+    ("tables_rotate_qr", "Give a table a new QR token; the old one stops working at once."),
+    ("tenders_create", "Record money taken outside tablepay (cash, card terminal, voucher) on an open bill."),
+    ("assets_staff_page", "Open the staff dashboard."),
+    ("assets_guest_page", "Open the guest page that the table's QR code leads to."),
+    ("assets_asset", "Serve the pages' scripts, styles and strings."),
+    ("venues_revoke_key", "Revoke a POS or staff key at once."),
+    ("staff_approvals", "List the comps, discounts and refunds waiting for a manager, oldest first."),
+    ("staff_open_assistance", "List the guests' open calls, oldest first."),
+    ("feedback_list", "List guests' ratings and comments, newest first; low ones are flagged."),
+    ("floor_daily_report", "Sum sales, tips and refunds of the venue's local day, per server and per provider."),
+    ("guest_events_stream", "Follow the table's bill and the answers to its calls live, as Server-Sent Events."),
+];
+
+/// Gives the operation a summary of one full sentence and a description without the route's
+/// own name (the page shows it beside them). The handler's doc comment is the source: its
+/// first sentence once `METHOD /path`, the body's shape and the callers are taken off, or
+/// [`SUMMARIES`] where that leaves no sentence.
+fn summarise(op: &mut Operation) {
+    let text = op.summary.take().or_else(|| op.description.take()).unwrap_or_default();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut rest = text.as_str();
+    // `METHOD /path…`, then the body's shape (`{…}`) and who may call ("(manager)").
+    let mut callers = None;
+    loop {
+        rest = rest.trim_start_matches([' ', ':', ';', ',']);
+        if let Some(after) = rest.strip_prefix('`').and_then(|r| r.split_once('`')).map(|(_, a)| a) {
+            rest = after;
+        } else if rest.starts_with('(')
+            && let Some((inside, after)) = rest[1..].split_once(')')
+        {
+            callers = Some(inside.to_owned());
+            rest = after;
+        } else {
+            break;
+        }
+    }
+    let rest = rest.trim_start_matches(['.', ' ']).trim();
+    let first = rest.split_inclusive(". ").next().unwrap_or("").trim();
+    let sentence = {
+        let mut chars = first.chars();
+        chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+    };
+    let id = op.operation_id.as_deref().unwrap_or("");
+    let summary = match SUMMARIES.iter().find(|(of, _)| *of == id) {
+        Some((_, summary)) => (*summary).to_owned(),
+        None if sentence.split_whitespace().count() >= 3 => {
+            let sentence = sentence.replace('`', "");
+            if sentence.ends_with('.') { sentence } else { format!("{}.", sentence.trim_end_matches([';', ','])) }
+        }
+        None => format!("{}.", id.replace('_', " ")),
+    };
+    let mut description = rest.to_owned();
+    if let Some(callers) = callers {
+        description = format!("Who may call: {callers}. {description}").trim().to_owned();
+    }
+    op.summary = Some(summary);
+    op.description = (!description.is_empty()).then_some(description);
+}
+
 fn strict_inputs(doc: &mut Document) {
     let Some(components) = doc.components.as_mut() else { return };
     if let Some(RefOr::T(schema::Schema::OneOf(split))) = components.schemas.get_mut("SplitInput") {
@@ -371,6 +497,33 @@ mod tests {
     /// with the issue that builds each. The test below fails when one of them is built (take
     /// it off) and when any other operation of the contract is missing.
     const NOT_BUILT_YET: &[(&str, &str, u32)] = &[];
+
+    #[test]
+    fn every_operation_has_a_summary_of_one_full_sentence() {
+        let doc = document();
+        let mut poor = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete].into_iter().flatten() {
+                let summary = op.summary.as_deref().unwrap_or("");
+                let good = summary.chars().next().is_some_and(char::is_uppercase)
+                    && summary.ends_with('.')
+                    && summary.split_whitespace().count() >= 3
+                    && !summary.contains('`')
+                    && !summary.contains('_');
+                if !good {
+                    poor.push(format!("{path} {:?}: {summary:?}", op.operation_id));
+                }
+            }
+        }
+        assert!(poor.is_empty(), "summaries that are no sentence:\n{}", poor.join("\n"));
+        if std::env::var("SHOW_SUMMARIES").is_ok() {
+            for (path, item) in &doc.paths.paths {
+                for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete].into_iter().flatten() {
+                    eprintln!("{:?} {path}: {}", op.operation_id, op.summary.as_deref().unwrap_or(""));
+                }
+            }
+        }
+    }
 
     #[test]
     fn every_operation_of_the_contract_is_documented() {
