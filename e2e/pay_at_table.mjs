@@ -228,6 +228,17 @@ try {
     await page.click(table);
     await page.waitForSelector('[data-testid="bill-detail"][open]');
   });
+  await audit('manager dashboard', `${base}/staff`, { width: 1280, height: 900 }, async (page) => {
+    await page.fill('[data-testid="staff-key"]', env('MANAGER_KEY'));
+    await page.click('[data-testid="sign-in"]');
+    await page.waitForSelector('body[data-state="floor"]');
+    await page.waitForSelector('[data-testid="report"] table.figures');
+    await page.waitForSelector('[data-testid="audit-entry"][data-action="refund.rejected"]');
+    await page.waitForSelector('[data-testid="feedback-item"][data-flagged]');
+    const day = await page.locator('[data-testid="report"] table.figures').first().textContent();
+    if (!day.includes('44.00') || !day.includes('2.65')) throw new Error(`the day's report reads: ${day}`);
+    await page.screenshot({ path: join(shots, 'dashboard-manager.png'), fullPage: true });
+  });
   await audit('sign-in', `${base}/staff`, { width: 390, height: 844 }, (page) => page.waitForSelector('[data-testid="staff-key"]'));
   await audit('API reference', `${base}/docs`, { width: 1280, height: 800 }, (page) => page.waitForSelector('details.op'));
   await audit('guest page, dark', guestUrl, { width: 390, height: 844 }, async (page) => {

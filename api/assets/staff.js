@@ -175,6 +175,8 @@
     const manager = me.role === 'manager';
     $('approvals-section').hidden = !manager;
     $('deliveries-section').hidden = !manager;
+    $('report-section').hidden = !manager;
+    $('audit-section').hidden = !manager;
     $('assistance-section').hidden = me.role === 'pos';
     $('signin').hidden = true;
     $('app').hidden = false;
@@ -189,7 +191,7 @@
     $('floor-h').focus();
     loadAssistance();
     loadFeedback();
-    if (manager) { loadApprovals(); loadDeliveries(true); }
+    if (manager) { loadApprovals(); loadDeliveries(true); loadReport(); loadAudit(true); }
     stream(gen);
     S.tick = setInterval(() => {
       loadFloor();
@@ -571,6 +573,45 @@
   }
 
   // webhook deliveries (managers)
+  // The manager's day: sales, tips and refunds of the venue's local day, per server and provider.
+  async function loadReport() {
+    if (!S.venue || S.role !== 'manager') return;
+    const input = $('report-date');
+    // Today where the venue is, not where this screen is.
+    if (!input.value) {
+      try { input.value = new Intl.DateTimeFormat('en-CA', { timeZone: S.venue.timezone || 'UTC' }).format(new Date()); } catch { input.value = new Date().toISOString().slice(0, 10); }
+    }
+    try {
+      const { data: r } = await api('GET', venuePath('reports/daily') + '?date=' + encodeURIComponent(input.value));
+      const row = (name, f) => h('tr', null, h('th', { scope: 'row', text: name }), h('td', { class: 'num', text: String(f.payments) }),
+        h('td', { class: 'num', text: fmt(f.sales) }), h('td', { class: 'num', text: fmt(f.tips) }), h('td', { class: 'num', text: fmt(f.refunds) }));
+      const table = (caption, rows) => h('table', { class: 'figures' }, h('caption', { text: caption }),
+        h('thead', null, h('tr', null, ...['', t('payments'), t('sales'), t('tips'), t('refunds')].map((c) => h('th', { scope: 'col', text: c })))),
+        h('tbody', null, ...rows));
+      $('report').replaceChildren(
+        table(t('reportDay', { date: r.date, zone: r.timezone }), [row(t('allDay'), r.totals)]),
+        table(t('byServer'), r.by_server.map((s) => row(s.server ? s.server.name : t('noServer'), s))),
+        table(t('byProvider'), r.by_provider.map((p) => row(p.provider, p))));
+    } catch (e) { report(e); }
+  }
+  // Who did what: comps, refunds, approvals, staff changes and forced closes, newest first.
+  async function loadAudit(reset) {
+    if (!S.venue || S.role !== 'manager') return;
+    if (reset) { S.auditCursor = null; $('audit').replaceChildren(); }
+    try {
+      const { data } = await api('GET', venuePath('audit-log') + '?limit=20' + (S.auditCursor ? '&cursor=' + encodeURIComponent(S.auditCursor) : ''));
+      S.auditCursor = data.next_cursor || null;
+      $('audit').append(...(data.data || []).map((e) => h('li', { class: 'row', 'data-testid': 'audit-entry', 'data-action': e.action },
+        h('div', { class: 'grow' },
+          h('p', { class: 'title' }, h('span', { text: e.action }), e.amount != null ? h('strong', { class: 'num', text: ' ' + fmt(e.amount) }) : null),
+          e.reason ? h('p', { text: e.reason }) : null,
+          h('p', { class: 'muted small' }, [t('by', { name: e.actor.name }), e.approved_by ? t(e.action.endsWith('rejected') ? 'rejectedBy' : 'approvedBy', { name: e.approved_by }) : ''].filter(Boolean).join(' · ') + ' · ',
+            h('time', { datetime: e.at, 'data-ago': '', text: ago(e.at) }))))));
+      $('audit-empty').hidden = $('audit').children.length > 0;
+      $('audit-more').hidden = !S.auditCursor;
+    } catch (e) { report(e); }
+  }
+
   async function loadDeliveries(reset) {
     if (!S.venue || S.role !== 'manager') return;
     const status = $('delivery-status').value;
@@ -927,6 +968,9 @@
   dialog.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); closeBill(); } });
   dialog.addEventListener('close', () => { if (S.billId) closeBill(false); });
   $('delivery-status').addEventListener('change', () => loadDeliveries(true));
+  $('report-date').addEventListener('change', loadReport);
+  $('audit-refresh').addEventListener('click', () => loadAudit(true));
+  $('audit-more').addEventListener('click', () => loadAudit(false));
   $('delivery-refresh').addEventListener('click', () => loadDeliveries(true));
   $('delivery-more').addEventListener('click', () => loadDeliveries(false));
   setInterval(() => { for (const el of document.querySelectorAll('time[data-ago]')) el.textContent = ago(el.dateTime); }, 30000);

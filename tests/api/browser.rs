@@ -187,6 +187,7 @@ async fn pay_at_table_in_a_browser(app: TestApp) {
         "guest-dark",
         "dashboard-dark",
         "docs-phone",
+        "dashboard-manager",
     ] {
         let size = std::fs::metadata(shots.join(format!("{shot}.png"))).map(|m| m.len()).unwrap_or(0);
         assert!(size > 5_000, "{shot}.png was saved ({size} bytes)");
