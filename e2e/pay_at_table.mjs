@@ -245,6 +245,7 @@ try {
     await page.waitForSelector('body[data-state="bill"], body[data-state="settled"]');
     await page.screenshot({ path: join(shots, 'guest-dark.png') });
   }, 'dark');
+  await audit('API reference, dark', `${base}/docs`, { width: 390, height: 844 }, (page) => page.waitForSelector('details.op'), 'dark');
   await audit('dashboard, dark', `${base}/staff`, { width: 1280, height: 800 }, async (page) => {
     await page.fill('[data-testid="staff-key"]', env('SERVER_KEY'));
     await page.click('[data-testid="sign-in"]');

@@ -90,6 +90,11 @@ try {
   await page.waitForSelector('[data-testid="receipt"]');
   await page.waitForSelector('body[data-state="receipt"]');
 
+  step = 'the receipt of the whole bill lists what was eaten, not "the rest of the bill"';
+  await page.waitForFunction(() => document.querySelector('#r-lines')?.textContent.includes('Menu'));
+  const totals = await page.textContent('#r-totals');
+  if (!totals.includes('The whole bill')) throw new Error(`the receipt's totals read: ${totals}`);
+
   if (problems.length) throw new Error(problems.join('\n'));
   console.log('back from 3-D Secure: ok');
 } catch (e) {
