@@ -64,3 +64,27 @@ pub fn figures(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<Figures> {
         oldest_due,
     })
 }
+
+/// The venue's legal identity as printed on receipts and invoices; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct LegalChanges {
+    pub legal_name: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    pub vat_id: Option<Option<String>>,
+}
+
+/// Changes the venue's legal identity; the venue as it is afterwards.
+pub fn update_legal(conn: &mut DbConn, venue_id: &str, changes: &LegalChanges) -> StoreResult<Venue> {
+    use crate::schema::venues;
+    if let Some(v) = &changes.legal_name {
+        diesel::update(venues::table.find(venue_id)).set(venues::legal_name.eq(v.as_deref())).execute(conn)?;
+    }
+    if let Some(v) = &changes.address {
+        diesel::update(venues::table.find(venue_id)).set(venues::address.eq(v.as_deref())).execute(conn)?;
+    }
+    if let Some(v) = &changes.vat_id {
+        diesel::update(venues::table.find(venue_id)).set(venues::vat_id.eq(v.as_deref())).execute(conn)?;
+    }
+    crate::changes::touches_no_guest_view();
+    load(conn, venue_id)
+}

@@ -318,6 +318,7 @@ backend_tests!(
     numbers_stay_sequential_when_guests_ask_at_once,
     an_emailed_receipt_arrives_at_the_smtp_server_once,
     an_email_waits_for_the_smtp_server_and_a_refused_address_is_not_retried,
+    a_manager_sets_the_legal_identity_later,
 );
 
 /// The tests' SMTP server: a separate process (`smtp-sink`, on the `mailin` SMTP server
@@ -560,4 +561,51 @@ async fn an_email_waits_for_the_smtp_server_and_a_refused_address_is_not_retried
         app.post(&path, None, json!({"email": format!("guest{n}@example.com")})).await.expect(202);
     }
     app.post(&path, None, json!({"email": "guest9@example.com"})).await.assert_problem(409, "conflict");
+}
+
+async fn a_manager_sets_the_legal_identity_later(app: TestApp) {
+    let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
+    let path = format!("/v1/venues/{}", venue.id);
+    let (bill, qr) = bill_with_qr(&app, &venue, "1", DINNER()).await;
+    let p = paid(&app, &qr, json!({"bill_id": bill["id"], "split": {"type": "remaining"}})).await;
+    assert_eq!(receipt(&app, &qr, &p, &[]).await["vat_id"], Value::Null);
+    let changed = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&venue.manager_key),
+            Some(json!({"legal_name": "Venue SAS", "address": "1 Main St\r\n\r\nSpringfield", "vat_id": "FR11"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (changed["legal_name"].clone(), changed["address"].clone()),
+        (json!("Venue SAS"), json!("1 Main St\nSpringfield"))
+    );
+    let r = receipt(&app, &qr, &p, &[]).await;
+    assert_eq!((r["legal_name"].clone(), r["vat_id"].clone()), (json!("Venue SAS"), json!("FR11")));
+    // null clears a field; a field left out stays.
+    let cleared =
+        app.call(Method::PATCH, &path, Some(&venue.manager_key), Some(json!({"vat_id": null}))).await.expect(200);
+    assert_eq!((cleared["vat_id"].clone(), cleared["legal_name"].clone()), (Value::Null, json!("Venue SAS")));
+    // Bad input changes nothing; only a manager of the venue may change it.
+    for bad in [json!({"vat_id": " "}), json!({"legal_name": "a\u{0}b"})] {
+        app.call(Method::PATCH, &path, Some(&venue.manager_key), Some(bad))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    app.call(Method::PATCH, &path, Some(&venue.manager_key), Some(json!({"name": "x"})))
+        .await
+        .assert_problem(400, "validation_failed");
+    app.call(Method::PATCH, &path, Some(&venue.pos_key), Some(json!({"vat_id": "FR22"})))
+        .await
+        .assert_problem(403, "forbidden");
+    let other = app.create_venue("EUR", "inclusive", 0, 0).await;
+    app.call(Method::PATCH, &path, Some(&other.manager_key), Some(json!({"vat_id": "FR22"})))
+        .await
+        .assert_problem(404, "not_found");
+    let now = app.get(&path, Some(&venue.manager_key)).await.expect(200);
+    assert_eq!((now["vat_id"].clone(), now["legal_name"].clone()), (Value::Null, json!("Venue SAS")));
+    let log = app.get(&format!("{path}/audit-log"), Some(&venue.manager_key)).await.expect(200);
+    assert_eq!(log["data"].as_array().unwrap().iter().filter(|e| e["action"] == "venue.legal_changed").count(), 2);
 }

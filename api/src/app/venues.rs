@@ -140,3 +140,28 @@ pub async fn get(store: &Store, venue_id: VenueId) -> AppResult<Venue> {
 pub async fn figures(store: &Store) -> AppResult<Figures> {
     store.run(move |conn| -> AppResult<_> { Ok(tablepay_store::venues::figures(conn, tablepay_store::now())?) }).await
 }
+
+/// A manager changes the legal identity printed on the venue's receipts and invoices, audited.
+/// Receipts and invoices already issued keep what they printed.
+pub async fn change_legal(
+    store: &Store,
+    caller: crate::app::access::VenueCaller,
+    changes: tablepay_store::venues::LegalChanges,
+) -> AppResult<Venue> {
+    store
+        .write(move |conn| -> AppResult<_> {
+            let venue = tablepay_store::venues::update_legal(conn, caller.venue_id.as_str(), &changes)?;
+            crate::audit::record(
+                conn,
+                &caller,
+                crate::audit::Entry {
+                    action: "venue.legal_changed",
+                    subject_id: Some(&venue.id),
+                    details: serde_json::json!({"legal_name": venue.legal_name, "address": venue.address, "vat_id": venue.vat_id}),
+                    ..crate::audit::Entry::default()
+                },
+            )?;
+            Ok(venue)
+        })
+        .await
+}

@@ -60,6 +60,7 @@ route_table! {
     get "/v1/me" => staff::me,
     post "/v1/venues" => venues::create,
     get "/v1/venues/{venue_id}" => venues::get,
+    patch "/v1/venues/{venue_id}" => venues::change,
     post "/v1/venues/{venue_id}/staff" => venues::create_staff,
     get "/v1/venues/{venue_id}/staff" => venues::list_staff,
     post "/v1/venues/{venue_id}/api-keys" => venues::create_key,

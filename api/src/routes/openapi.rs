@@ -305,6 +305,7 @@ const SUMMARIES: &[(&str, &str)] = &[
     ("openapi_openapi_json", "Read this OpenAPI document."),
     ("metrics_scrape", "Read the process's metrics in Prometheus's text format."),
     ("venues_get", "Read the venue of the credential."),
+    ("venues_change", "Change the legal name, address and VAT id printed on receipts and invoices."),
     (
         "system_apple_pay_domain_association",
         "Serve the Apple Pay domain association file that Stripe gave for this domain.",

@@ -209,6 +209,59 @@ pub async fn get(
     Ok(Reply::ok(VenueView::from_row(&venue))?.into_response())
 }
 
+/// A field sent as `null` clears it; a field left out stays as it is.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The venue's legal identity; each field optional, `null` to clear it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ChangeVenue {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    legal_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 32)]
+    vat_id: Option<Option<String>>,
+}
+
+/// `PATCH /v1/venues/{venue_id}` (manager) `{legal_name?, address?, vat_id?}`: changes the legal
+/// identity printed on receipts and invoices from now on (`null` clears a field), audited.
+#[utoipa::path(
+    patch, path = "/v1/venues/{venue_id}", tag = "venues", request_body = ChangeVenue,
+    responses(
+        (status = 200, description = "The venue as it is now", body = VenueView),
+    )
+)]
+pub async fn change(
+    state: web::Data<AppState>,
+    caller: VenueAuth,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let venue_id: VenueId = parse_id(&path)?;
+    caller.0.require_in(&venue_id, Permission::RunVenue)?;
+    let input: ChangeVenue = body.json()?;
+    let check = |field: &str, value: Option<Option<String>>, multiline: bool, max: usize| -> Result<_, ApiError> {
+        Ok(match value {
+            Some(Some(text)) if multiline => Some(Some(crate::http::multiline_field(field, &text, max)?)),
+            Some(Some(text)) => Some(Some(text_field(field, &text, max)?)),
+            other => other,
+        })
+    };
+    let changes = tablepay_store::venues::LegalChanges {
+        legal_name: check("legal_name", input.legal_name, false, 200)?,
+        address: check("address", input.address, true, 500)?,
+        vat_id: check("vat_id", input.vat_id, false, 32)?,
+    };
+    let venue = crate::app::venues::change_legal(&state.db, caller.0, changes).await?;
+    Ok(Reply::ok(VenueView::from_row(&venue))?.into_response())
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStaff {
