@@ -36,6 +36,10 @@ impl Body {
         }
         let StrictJson(value) =
             serde_json::from_slice(&self.0).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+        // Every body is an object: serde would otherwise read `[null, null]` as a struct's fields.
+        if value.is_array() {
+            return Err(ApiError::bad_request("the request body must be a JSON object"));
+        }
         serde_path_to_error::deserialize(value)
             .map_err(|e| ApiError::bad_request(format!("invalid request body at {}: {}", e.path(), e.inner())))
     }

@@ -10,12 +10,15 @@ ALTER TABLE venues ADD COLUMN receipt_seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE venues ADD COLUMN invoice_seq BIGINT NOT NULL DEFAULT 0;
 
 -- A paid payment's receipt number, given when its receipt is first issued (shown, e-mailed
--- or invoiced), so the pay flow never waits on the venue's counter.
+-- or invoiced), so the pay flow never waits on the venue's counter. `body` is what the receipt
+-- itemised then (lines, parts, tax per rate; JSON, in no language): a numbered receipt never
+-- changes, whatever other guests pay or staff change on the bill later.
 CREATE TABLE receipts (
     payment_id  TEXT PRIMARY KEY REFERENCES payments (id),
     venue_id    TEXT NOT NULL REFERENCES venues (id),
     number      BIGINT NOT NULL CHECK (number > 0),
     issued_at   TIMESTAMP NOT NULL,
+    body        TEXT NOT NULL,
     UNIQUE (venue_id, number)
 );
 

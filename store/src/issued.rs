@@ -10,18 +10,24 @@ use crate::rows::Invoice;
 use crate::schema::{invoices, receipts, venues};
 use crate::{DbConn, StoreResult};
 
-/// The receipt number a payment was given, if it was.
-pub fn receipt_number(conn: &mut DbConn, payment_id: &str) -> StoreResult<Option<i64>> {
-    Ok(receipts::table.find(payment_id).select(receipts::number).first(conn).optional()?)
+/// The receipt a payment was issued, if it was: its number and what it itemised.
+pub fn receipt_of(conn: &mut DbConn, payment_id: &str) -> StoreResult<Option<(i64, String)>> {
+    Ok(receipts::table.find(payment_id).select((receipts::number, receipts::body)).first(conn).optional()?)
 }
 
-/// The payment's receipt number, given now (the venue's next) unless it has one. Run in a
-/// write transaction.
-pub fn number_receipt(conn: &mut DbConn, venue_id: &str, payment_id: &str, now: NaiveDateTime) -> StoreResult<i64> {
+/// The payment's receipt, issued now with the venue's next number and `body`, unless it was
+/// issued before (then as it was issued). Run in a write transaction.
+pub fn number_receipt(
+    conn: &mut DbConn,
+    venue_id: &str,
+    payment_id: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> StoreResult<(i64, String)> {
     crate::changes::touches_no_guest_view();
     lock_venue(conn, venue_id)?;
-    if let Some(number) = receipt_number(conn, payment_id)? {
-        return Ok(number);
+    if let Some(issued) = receipt_of(conn, payment_id)? {
+        return Ok(issued);
     }
     diesel::update(venues::table.find(venue_id)).set(venues::receipt_seq.eq(venues::receipt_seq + 1)).execute(conn)?;
     let number: i64 = venues::table.find(venue_id).select(venues::receipt_seq).first(conn)?;
@@ -31,9 +37,10 @@ pub fn number_receipt(conn: &mut DbConn, venue_id: &str, payment_id: &str, now: 
             receipts::venue_id.eq(venue_id),
             receipts::number.eq(number),
             receipts::issued_at.eq(now),
+            receipts::body.eq(body),
         ))
         .execute(conn)?;
-    Ok(number)
+    Ok((number, body.to_owned()))
 }
 
 /// The invoice issued for a payment, if one was.

@@ -392,6 +392,7 @@ diesel::table! {
         venue_id -> Text,
         number -> BigInt,
         issued_at -> Timestamp,
+        body -> Text,
     }
 }
 

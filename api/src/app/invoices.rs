@@ -104,9 +104,10 @@ pub async fn invoice(
         return same(existing, &to);
     }
     invoiceable(paid.payment.status)?;
-    // The receipt gets its number first: an invoiced payment has a receipt too.
-    receipts::number(store, &paid).await?;
-    let Itemised { lines, taxes, .. } = receipts::itemise(&paid, lang, currency(&paid.venue)?)?;
+    // The receipt is issued first: an invoiced payment has a receipt too, and the invoice
+    // itemises what it does.
+    let (_, paper) = receipts::issue(store, &paid).await?;
+    let Itemised { lines, taxes, .. } = paper.words(&paid.payment, lang, currency(&paid.venue)?);
     let venue = &paid.venue;
     let body = Body {
         language: lang,

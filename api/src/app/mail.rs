@@ -122,6 +122,7 @@ pub async fn email_receipt(
         ));
     }
     let now = tablepay_store::now();
+    let body = receipts::Paper::of(&paid)?.body()?;
     let row = Email {
         id: tablepay_store::new_id(),
         venue_id: paid.venue.id.clone(),
@@ -140,7 +141,7 @@ pub async fn email_receipt(
     };
     let queued = store
         .write(move |conn| -> AppResult<Email> {
-            tablepay_store::issued::number_receipt(conn, &row.venue_id, &row.payment_id, now)?;
+            receipts::issue_in(conn, &row.venue_id, &row.payment_id, &body)?;
             if let Some(key) = &row.request_key
                 && let Some(queued) = outbox::by_request_key(conn, &row.payment_id, key)?
             {
@@ -245,9 +246,9 @@ async fn send(store: &Store, transport: &AsyncSmtpTransport<Tokio1Executor>, fro
 /// The receipt as an e-mail: text and HTML alternatives, with a `Message-ID` of its own.
 async fn message(store: &Store, from: &Mailbox, email: &Email) -> AppResult<Message> {
     let paid = receipts::load_payment(store, email.payment_id.clone()).await?;
-    let number = receipts::number(store, &paid).await?;
+    let (number, paper) = receipts::issue(store, &paid).await?;
     let lang = Lang::of_tag(&email.lang).unwrap_or(Lang::En);
-    let (receipt, venue) = receipts::of(paid, number, lang)?;
+    let (receipt, venue) = receipts::of(paid, number, &paper, lang)?;
     let to: Mailbox =
         email.recipient.parse().map_err(|e| AppError::invalid(format!("the stored address is not one: {e}")))?;
     let sender = Mailbox::new(Some(venue.name.clone()), from.email.clone());

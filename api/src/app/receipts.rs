@@ -174,37 +174,254 @@ fn gather(conn: &mut tablepay_store::DbConn, payment: Payment, parts: Vec<Paymen
     Ok(Paid { table_label: record.table.label.clone(), venue: record.venue.clone(), payment, parts, record, refunds })
 }
 
-/// The receipt number of a paid payment: the one it has, or the venue's next.
-pub async fn number(store: &Store, paid: &Paid) -> AppResult<Option<i64>> {
+/// What a payment paid, line by line, in no language. It is computed from the bill and stored
+/// with the receipt's number when the receipt is first issued, so a numbered receipt never
+/// changes: not when other guests pay later, nor when staff discount or void a line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Paper {
+    lines: Vec<PaperLine>,
+    taxes: Vec<PaperTax>,
+    /// The payment paid the whole bill.
+    whole: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PaperLine {
+    item_id: Option<String>,
+    name: String,
+    quantity: i64,
+    unit_price: i64,
+    /// What the payment paid of the line.
+    amount: i64,
+    line_amount: i64,
+    /// Whole units of the line paid, when they are whole; the part of it otherwise.
+    units: Option<i64>,
+    share: Option<Fraction>,
+    /// The guest's own item part (an items split), rather than a share of a bill line.
+    own: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PaperTax {
+    rate_bps: u32,
+    base: i64,
+    tax: i64,
+}
+
+impl Paper {
+    /// What the payment paid of the bill as it stands now.
+    pub fn of(paid: &Paid) -> AppResult<Paper> {
+        let (payment, record) = (&paid.payment, &paid.record);
+        let priced = price(&record.venue, &record.items, &record.adjustment_lines)?;
+        let active: Vec<&BillItem> = record.items.iter().filter(|i| i.status.is_active()).collect();
+        let overflow = |_| AppError::internal("a receipt's sums overflowed");
+        let mut of_line = vec![MinorUnit::ZERO; active.len()];
+        let lines: Vec<PaperLine> = if payment.split_type == SplitKind::Items {
+            let mut lines = Vec::with_capacity(paid.parts.len());
+            for part in &paid.parts {
+                let at = active.iter().position(|i| i.id == part.item_id);
+                if let Some(at) = at {
+                    of_line[at] = of_line[at].checked_add(MinorUnit(part.amount)).map_err(overflow)?;
+                }
+                let item = record.items.iter().find(|i| i.id == part.item_id);
+                let line_amount = at.map_or(part.amount, |at| priced.lines[at].amount.get());
+                lines.push(PaperLine::part(part, item, line_amount));
+            }
+            lines
+        } else {
+            // The share is spread over what of each line other guests' items did not take.
+            let others: Vec<&str> = record
+                .payments
+                .iter()
+                .filter(|p| p.id != payment.id && p.status.takes_part())
+                .map(|p| p.id.as_str())
+                .collect();
+            let open: Vec<i64> = active
+                .iter()
+                .zip(&priced.lines)
+                .map(|(item, line)| {
+                    let taken: i64 = record
+                        .parts
+                        .iter()
+                        .filter(|p| p.item_id == item.id && others.contains(&p.payment_id.as_str()))
+                        .map(|p| p.amount)
+                        .sum();
+                    (line.amount.get() - taken).max(0)
+                })
+                .collect();
+            // Spread over the open lines while they can hold the share, else over whole lines.
+            let weights = if open.iter().sum::<i64>() >= payment.amount {
+                open
+            } else {
+                priced.lines.iter().map(|l| l.amount.get()).collect()
+            };
+            if !weights.is_empty() {
+                of_line = tablepay_domain::allocate(MinorUnit(payment.amount), &weights).map_err(overflow)?;
+            }
+            active
+                .iter()
+                .zip(&priced.lines)
+                .zip(&of_line)
+                .filter(|(_, part)| part.get() > 0)
+                .map(|((item, line), part)| PaperLine {
+                    item_id: Some(item.id.clone()),
+                    name: item.name.clone(),
+                    quantity: item.quantity,
+                    unit_price: item.unit_price,
+                    amount: part.get(),
+                    line_amount: line.amount.get(),
+                    units: (*part == line.amount).then_some(item.quantity),
+                    share: None,
+                    own: false,
+                })
+                .collect()
+        };
+        let taxes = tax::tax_in(&priced, &of_line)
+            .map_err(overflow)?
+            .into_iter()
+            .filter(|t: &RateTax| t.base.get() > 0)
+            .map(|t| PaperTax { rate_bps: t.rate_bps, base: t.base.get(), tax: t.tax.get() })
+            .collect();
+        Ok(Paper { lines, taxes, whole: payment.amount == priced.total.get() && payment.amount > 0 })
+    }
+
+    /// The paper as stored with the receipt's number.
+    pub fn body(&self) -> AppResult<String> {
+        serde_json::to_string(self).map_err(|e| AppError::internal(format!("receipt body: {e}")))
+    }
+
+    fn read(body: &str) -> AppResult<Paper> {
+        serde_json::from_str(body).map_err(|e| AppError::internal(format!("stored receipt body: {e}")))
+    }
+
+    /// The paper in `lang`, amounts in `money`, for `payment`'s split.
+    pub fn words(&self, payment: &Payment, lang: Lang, money: Currency) -> Itemised {
+        let words = lang.words();
+        let lines = self.lines.iter().map(|l| l.words(lang, money)).collect();
+        let taxes = self
+            .taxes
+            .iter()
+            .map(|t| TaxLine {
+                rate_bps: t.rate_bps,
+                base: t.base,
+                tax: t.tax,
+                text: fill(
+                    words.tax_of_rate,
+                    &[("rate", &lang.rate(t.rate_bps)), ("base", &lang.money(money, MinorUnit(t.base)))],
+                ),
+            })
+            .collect();
+        let (count, parts) = match payment.split_type {
+            SplitKind::Equal => (Some(payment.equal_count.unwrap_or(1)), Some(payment.equal_parts.unwrap_or(1))),
+            _ => (None, None),
+        };
+        let text = match payment.split_type {
+            SplitKind::Items => words.your_items.to_owned(),
+            SplitKind::Equal => fill(
+                words.equal_shares,
+                &[("k", &count.unwrap_or(1).to_string()), ("n", &parts.unwrap_or(1).to_string())],
+            ),
+            SplitKind::Remaining | SplitKind::Amount if self.whole => words.whole_bill.to_owned(),
+            SplitKind::Remaining => words.rest_of_bill.to_owned(),
+            SplitKind::Amount => words.custom_amount.to_owned(),
+        };
+        Itemised { lines, taxes, share: ShareOfBill { split_type: payment.split_type, text, count, parts } }
+    }
+}
+
+impl PaperLine {
+    /// The guest's own part of a line, named after the bill's line.
+    fn part(part: &PaymentItem, item: Option<&BillItem>, line_amount: i64) -> PaperLine {
+        // Fractions are stored reduced: 2 of 4 beers is 1/2 of the line.
+        let units = item
+            .map(|i| i128::from(part.fraction_num) * i128::from(i.quantity))
+            .filter(|u| u % i128::from(part.fraction_den) == 0)
+            .map(|u| (u / i128::from(part.fraction_den)) as i64);
+        PaperLine {
+            item_id: Some(part.item_id.clone()),
+            name: item.map_or_else(|| "–".to_owned(), |i| i.name.clone()),
+            quantity: item.map_or(1, |i| i.quantity),
+            unit_price: item.map_or(0, |i| i.unit_price),
+            amount: part.amount,
+            line_amount,
+            units,
+            share: units.is_none().then_some(Fraction { num: part.fraction_num, den: part.fraction_den }),
+            own: true,
+        }
+    }
+
+    fn words(&self, lang: Lang, money: Currency) -> ReceiptLine {
+        let words = lang.words();
+        let detail = if self.own {
+            match (self.units, self.share) {
+                (Some(u), _) => format!("{u} × {}", self.name),
+                (None, Some(f)) if f.num == f.den => words.whole_item.to_owned(),
+                (None, Some(f)) => fill(words.share_of_item, &[("n", &f.num.to_string()), ("d", &f.den.to_string())]),
+                (None, None) => words.whole_item.to_owned(),
+            }
+        } else {
+            let mut detail = format!("{} × {}", self.quantity, lang.money(money, MinorUnit(self.unit_price)));
+            if self.amount != self.line_amount {
+                detail.push_str(" · ");
+                detail.push_str(&fill(
+                    words.part_of_line,
+                    &[("amount", &lang.money(money, MinorUnit(self.line_amount)))],
+                ));
+            }
+            detail
+        };
+        ReceiptLine {
+            name: self.name.clone(),
+            detail,
+            amount: self.amount,
+            item_id: self.item_id.clone(),
+            units: self.units,
+            share: self.share,
+            line_amount: self.line_amount,
+        }
+    }
+}
+
+/// A payment's receipt number and what it itemises: as issued the first time, or (a paid
+/// payment's first time) the venue's next number and the bill as it stands, stored now. An
+/// unpaid payment's receipt has no number and follows the bill.
+pub async fn issue(store: &Store, paid: &Paid) -> AppResult<(Option<i64>, Paper)> {
     if !paid.payment.status.captured() {
-        return Ok(None);
+        return Ok((None, Paper::of(paid)?));
     }
+    let payment_id = paid.payment.id.clone();
+    if let Some((number, body)) = store.run(move |conn| tablepay_store::issued::receipt_of(conn, &payment_id)).await? {
+        return Ok((Some(number), Paper::read(&body)?));
+    }
+    let body = Paper::of(paid)?.body()?;
     let (venue_id, payment_id) = (paid.venue.id.clone(), paid.payment.id.clone());
-    let known = {
-        let payment_id = payment_id.clone();
-        store.run(move |conn| tablepay_store::issued::receipt_number(conn, &payment_id)).await?
-    };
-    if let Some(number) = known {
-        return Ok(Some(number));
-    }
-    let number = store
-        .write(move |conn| tablepay_store::issued::number_receipt(conn, &venue_id, &payment_id, tablepay_store::now()))
+    let (number, body) = store
+        .write(move |conn| {
+            tablepay_store::issued::number_receipt(conn, &venue_id, &payment_id, &body, tablepay_store::now())
+        })
         .await?;
-    Ok(Some(number))
+    Ok((Some(number), Paper::read(&body)?))
+}
+
+/// Issues the receipt of a paid payment in a write transaction the caller runs (the e-mail's):
+/// its number, taken now with `body` unless it was issued before.
+pub fn issue_in(conn: &mut tablepay_store::DbConn, venue_id: &str, payment_id: &str, body: &str) -> AppResult<i64> {
+    let (number, _) = tablepay_store::issued::number_receipt(conn, venue_id, payment_id, body, tablepay_store::now())?;
+    Ok(number)
 }
 
 /// The receipt of a payment of the table behind `qr_token`, in `lang`, with the venue whose
 /// currency prints its amounts; 404 for a payment of another table.
 pub async fn receipt(store: &Store, qr_token: String, payment_id: String, lang: Lang) -> AppResult<(Receipt, Venue)> {
     let paid = load(store, qr_token, payment_id).await?;
-    let number = number(store, &paid).await?;
-    of(paid, number, lang)
+    let (number, paper) = issue(store, &paid).await?;
+    of(paid, number, &paper, lang)
 }
 
-/// The receipt of a loaded payment, numbered `number`, in `lang`.
-pub fn of(paid: Paid, number: Option<i64>, lang: Lang) -> AppResult<(Receipt, Venue)> {
+/// The receipt of a loaded payment, numbered `number`, itemising `paper`, in `lang`.
+pub fn of(paid: Paid, number: Option<i64>, paper: &Paper, lang: Lang) -> AppResult<(Receipt, Venue)> {
     let money = currency(&paid.venue)?;
-    let Itemised { lines, taxes, share } = itemise(&paid, lang, money)?;
+    let Itemised { lines, taxes, share } = paper.words(&paid.payment, lang, money);
     let timezone = paid.venue.timezone.clone();
     let refunds = paid
         .refunds
@@ -244,131 +461,6 @@ pub fn of(paid: Paid, number: Option<i64>, lang: Lang) -> AppResult<(Receipt, Ve
         status: payment.status,
     };
     Ok((receipt, venue))
-}
-
-/// What the payment paid of each of the bill's lines, in `lang`.
-pub fn itemise(paid: &Paid, lang: Lang, money: Currency) -> AppResult<Itemised> {
-    let (payment, record) = (&paid.payment, &paid.record);
-    let priced = price(&record.venue, &record.items, &record.adjustment_lines)?;
-    let active: Vec<&BillItem> = record.items.iter().filter(|i| i.status.is_active()).collect();
-    let words = lang.words();
-    let overflow = |_| AppError::internal("a receipt's sums overflowed");
-    let mut of_line = vec![MinorUnit::ZERO; active.len()];
-    let lines: Vec<ReceiptLine> = if payment.split_type == SplitKind::Items {
-        let mut lines = Vec::with_capacity(paid.parts.len());
-        for part in &paid.parts {
-            let at = active.iter().position(|i| i.id == part.item_id);
-            if let Some(at) = at {
-                of_line[at] = of_line[at].checked_add(MinorUnit(part.amount)).map_err(overflow)?;
-            }
-            let item = record.items.iter().find(|i| i.id == part.item_id);
-            let line_amount = at.map_or(part.amount, |at| priced.lines[at].amount.get());
-            lines.push(item_part(part, item, line_amount, lang));
-        }
-        lines
-    } else {
-        // The share is spread over what of each line other guests' items did not take.
-        let others: Vec<&str> = record
-            .payments
-            .iter()
-            .filter(|p| p.id != payment.id && p.status.takes_part())
-            .map(|p| p.id.as_str())
-            .collect();
-        let open: Vec<i64> = active
-            .iter()
-            .zip(&priced.lines)
-            .map(|(item, line)| {
-                let taken: i64 = record
-                    .parts
-                    .iter()
-                    .filter(|p| p.item_id == item.id && others.contains(&p.payment_id.as_str()))
-                    .map(|p| p.amount)
-                    .sum();
-                (line.amount.get() - taken).max(0)
-            })
-            .collect();
-        let weights =
-            if open.iter().any(|w| *w > 0) { open } else { priced.lines.iter().map(|l| l.amount.get()).collect() };
-        if !weights.is_empty() {
-            of_line = tablepay_domain::allocate(MinorUnit(payment.amount), &weights).map_err(overflow)?;
-        }
-        active
-            .iter()
-            .zip(&priced.lines)
-            .zip(&of_line)
-            .filter(|(_, part)| part.get() > 0)
-            .map(|((item, line), part)| {
-                let unit = lang.money(money, MinorUnit(item.unit_price));
-                let mut detail = format!("{} × {unit}", item.quantity);
-                if *part != line.amount {
-                    detail.push_str(" · ");
-                    detail.push_str(&fill(words.part_of_line, &[("amount", &lang.money(money, line.amount))]));
-                }
-                ReceiptLine {
-                    name: item.name.clone(),
-                    detail,
-                    amount: part.get(),
-                    item_id: Some(item.id.clone()),
-                    units: (*part == line.amount).then_some(item.quantity),
-                    share: None,
-                    line_amount: line.amount.get(),
-                }
-            })
-            .collect()
-    };
-    let taxes = tax::tax_in(&priced, &of_line)
-        .map_err(overflow)?
-        .into_iter()
-        .filter(|t: &RateTax| t.base.get() > 0)
-        .map(|t| TaxLine {
-            rate_bps: t.rate_bps,
-            base: t.base.get(),
-            tax: t.tax.get(),
-            text: fill(words.tax_of_rate, &[("rate", &lang.rate(t.rate_bps)), ("base", &lang.money(money, t.base))]),
-        })
-        .collect();
-    let whole = payment.amount == priced.total.get() && payment.amount > 0;
-    let (count, parts) = match payment.split_type {
-        SplitKind::Equal => (Some(payment.equal_count.unwrap_or(1)), Some(payment.equal_parts.unwrap_or(1))),
-        _ => (None, None),
-    };
-    let text = match payment.split_type {
-        SplitKind::Items => words.your_items.to_owned(),
-        SplitKind::Equal => {
-            fill(words.equal_shares, &[("k", &count.unwrap_or(1).to_string()), ("n", &parts.unwrap_or(1).to_string())])
-        }
-        SplitKind::Remaining | SplitKind::Amount if whole => words.whole_bill.to_owned(),
-        SplitKind::Remaining => words.rest_of_bill.to_owned(),
-        SplitKind::Amount => words.custom_amount.to_owned(),
-    };
-    Ok(Itemised { lines, taxes, share: ShareOfBill { split_type: payment.split_type, text, count, parts } })
-}
-
-/// The line for one item part, named after the bill's line.
-fn item_part(part: &PaymentItem, item: Option<&BillItem>, line_amount: i64, lang: Lang) -> ReceiptLine {
-    let words = lang.words();
-    let name = item.map_or_else(|| "–".to_owned(), |i| i.name.clone());
-    // Fractions are stored reduced: 2 of 4 beers is 1/2 of the line.
-    let units = item
-        .map(|i| i128::from(part.fraction_num) * i128::from(i.quantity))
-        .filter(|u| u % i128::from(part.fraction_den) == 0);
-    let units = units.map(|u| (u / i128::from(part.fraction_den)) as i64);
-    let detail = match units {
-        Some(u) => format!("{u} × {name}"),
-        None if part.fraction_num == part.fraction_den => words.whole_item.to_owned(),
-        None => {
-            fill(words.share_of_item, &[("n", &part.fraction_num.to_string()), ("d", &part.fraction_den.to_string())])
-        }
-    };
-    ReceiptLine {
-        name,
-        detail,
-        amount: part.amount,
-        item_id: Some(part.item_id.clone()),
-        units,
-        share: units.is_none().then_some(Fraction { num: part.fraction_num, den: part.fraction_den }),
-        line_amount,
-    }
 }
 
 /// The receipt as a printable page in its language, amounts in the venue's currency.
