@@ -146,7 +146,7 @@ const restingView0 = () => (!st.bill ? (st.sawPaid ? 'settled' : 'empty') : st.b
 let pollTimer = 0, fetching = null, backoff = 0, stopped = false;
 function refresh() {
   if (stopped) return Promise.resolve();
-  return (fetching = fetching || api('GET', base).then((g) => { backoff = 0; online(); applyGuest(g); }, (e) => {
+  return (fetching = fetching || api('GET', base).then((g) => { backoff = 0; online(); applyGuest(g); if (!live) recheckCall(); }, (e) => {
     const early = st.view === 'loading' || st.view === 'error';
     if (e.status === 404) { stopped = true; fatal(true); } // rotated: stop asking
     else if (e.status === 429) { backoff = (e.retry || 10) * 1000; if (early) fatal(false, errorText(e)); else say(errorText(e), 'error'); }
@@ -163,7 +163,7 @@ function listen() {
   if (stopped || es) return;
   es = new EventSource(base + '/events');
   es.addEventListener('bill.updated', (e) => applyGuest(JSON.parse(e.data)));
-  es.onopen = () => { live = 1; online(); schedule(); };
+  es.onopen = () => { live = 1; online(); recheckCall(); schedule(); };
   es.addEventListener('assistance.resolved', (e) => { const a = JSON.parse(e.data).assistance; if (st.call && a.id === st.call.id) showCall(a); });
   es.onerror = () => { live = 0; if (es.readyState > 1) { es = null; setTimeout(listen, 5e3); } schedule(); };
 }
@@ -613,13 +613,13 @@ async function showReceipt(p) {
   // The server words the receipt in the page's language: lines, share, tax.
   const url = payUrl(p.id, '/receipt') + '?lang=' + lang, g = st.guest;
   const r = (await api('GET', url).catch(() => null)) || Object.assign({ lines: [], taxes: [], paid_at: p.succeeded_at }, p);
-  text('r-meta', [r.number && t('r_number', { n: r.number }), r.venue || g.venue.name, tableName(g.table.label), r.paid_at && t('r_when', { time: timeFmt(r.paid_at, 1) })].filter(Boolean).join(' · '));
+  text('r-meta', [r.number && t('r_number', { n: r.number }), r.venue || (g && g.venue.name), r.table || (g && tableName(g.table.label)), r.paid_at && t('r_when', { time: timeFmt(r.paid_at, 1) })].filter(Boolean).join(' · '));
   $('r-lines').replaceChildren(...r.lines.map((l) => line([l.name, l.detail && h('span', { class: 'sub' }, l.detail)], l.amount)));
   const row = (label, v, cls) => v && h('div', { class: cls }, h('dt', 0, label), h('dd', 0, money(v)));
   $('r-totals').replaceChildren(...[row(r.share ? r.share.text : t('r_part'), r.amount), ...r.taxes.map((x) => row(x.text, x.tax, 'tax')),
     row(t('r_tip'), r.tip_amount), row(t('r_total'), r.total_amount, 'grand'), row(t('r_refunded'), -r.refunded_amount)].filter(Boolean));
   $('r-print').href = url;
-  try { localStorage.setItem(SESSION + ':paid', p.id); } catch (e) { /* storage off */ }
+  try { sessionStorage.setItem(SESSION + ':paid', p.id); } catch (e) { /* storage off */ }
   showEl('r-email', true); text('email-hint', ''); st.mailKey = null;
   $('feedback').reset();
   showEl('feedback', true); showEl('fb-thanks', false);
@@ -661,6 +661,7 @@ $('r-email').addEventListener('submit', (ev) => {
   busy(qs('button', ev.target), async () => {
     const email = $('email').value.trim(), bad = !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
     $('email').setAttribute('aria-invalid', bad);
+    text('email-hint', bad ? t('r_email_bad') : '');
     if (bad) return $('email').focus();
     if (!st.mailKey || st.mailKey.email !== email) st.mailKey = { email, key: uuid() };
     try {
@@ -673,7 +674,7 @@ $('r-email').addEventListener('submit', (ev) => {
   });
 });
 // The receipt of a payment made here before a reload, with its feedback form.
-const paidHere = () => { try { return localStorage.getItem(SESSION + ':paid'); } catch (e) { return null; } };
+const paidHere = () => { try { return sessionStorage.getItem(SESSION + ':paid'); } catch (e) { return null; } };
 $('mine').addEventListener('click', () => { const id = paidHere(); if (id) api('GET', payUrl(id)).then(showReceipt, fail); });
 $('retry').addEventListener('click', () => { show('loading'); now(); });
 
@@ -690,6 +691,7 @@ $('call-form').addEventListener('submit', (ev) => {
       const a = await api('POST', base + '/assistance', { reason }, uuid());
       showCall(a);
       callOpen(false);
+      $('call').focus();
       say(t('called'), 'ok');
     } catch (e) { say(e.status === 404 ? t('err_token') : errorText(e), 'error'); }
   });
@@ -707,6 +709,8 @@ function showCall(a) {
   if (a.status !== 'open') setTimeout(() => { if (!st.call) showEl('call-status', false); }, 30000);
 }
 
+// The sticky Pay summary sits just above the dock, however tall the dock grows.
+if (window.ResizeObserver) new ResizeObserver(() => document.documentElement.style.setProperty('--dock-h', qs('.dock').offsetHeight + 'px')).observe(qs('.dock'));
 document.documentElement.lang = lang;
 document.title = t('doc_title');
 for (const el of qsa('[data-i18n]')) el.textContent = t(el.dataset.i18n);
@@ -722,6 +726,11 @@ async function resume() {
   if (p && p.status === 'pending') return enterPaying(p, saved.body, back || !!saved.sent);
   remember(null);
   if (p && p.status === 'succeeded') showReceipt(p);
+}
+// The call's status, asked again whenever the stream (re)connects or the bill is read: an
+// answer may have come while the page was not listening.
+function recheckCall() {
+  if (st.call) api('GET', base + '/assistance/' + encodeURIComponent(st.call.id)).then(showCall, (e) => { if (e.status === 404) showCall({ status: 'gone' }); });
 }
 function resumeCall() {
   let a = null;

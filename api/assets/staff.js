@@ -210,7 +210,10 @@
     S.settled.clear();
     sessionStorage.removeItem(SESSION);
     closeBill(false);
-    Object.assign(S, { key: null, me: null, venue: null, role: null, lastEventId: null, abort: null, assist: [], approvals: null, assistSig: '', approvalsSig: '' });
+    Object.assign(S, { key: null, me: null, venue: null, role: null, lastEventId: null, abort: null, assist: [], approvals: null, assistSig: '', approvalsSig: '', auditCursor: null });
+    // Nothing of one person's session stays for the next.
+    for (const id of ['feedback', 'audit', 'report']) $(id).replaceChildren();
+    for (const id of ['feedback-section', 'report-section', 'audit-section']) $(id).hidden = true;
     S.floor.clear();
     S.cards.clear();
     for (const id of ['assistance', 'approvals', 'deliveries', 'alerts']) $(id).replaceChildren();
@@ -310,9 +313,9 @@
     if (type === 'assistance.resolved') soon('assist', loadAssistance);
     if (type === 'feedback.received') {
       const f = d.feedback || {};
-      if (f.rating <= 2) {
+      if (f.rating <= 2 && S.role !== 'pos') {
         const text = t('lowRating', { label: d.table_label || f.table_label || '—', n: f.rating });
-        alertBox('assist', `feedback-${f.id}`, text);
+        alertBox('feedback', `feedback-${f.id}`, text);
         announce(text);
       }
       soon('feedback', loadFeedback);
@@ -594,6 +597,11 @@
         table(t('byProvider'), r.by_provider.map((p) => row(p.provider, p))));
     } catch (e) { report(e); }
   }
+  // An audit action in words ("refund.rejected" → "Refund rejected"), the code when unknown.
+  const actionName = (action) => {
+    const key = 'action_' + action.replace(/\./g, '_');
+    return I18N.en[key] ? t(key) : action;
+  };
   // Who did what: comps, refunds, approvals, staff changes and forced closes, newest first.
   async function loadAudit(reset) {
     if (!S.venue || S.role !== 'manager') return;
@@ -603,7 +611,7 @@
       S.auditCursor = data.next_cursor || null;
       $('audit').append(...(data.data || []).map((e) => h('li', { class: 'row', 'data-testid': 'audit-entry', 'data-action': e.action },
         h('div', { class: 'grow' },
-          h('p', { class: 'title' }, h('span', { text: e.action }), e.amount != null ? h('strong', { class: 'num', text: ' ' + fmt(e.amount) }) : null),
+          h('p', { class: 'title' }, h('span', { text: actionName(e.action) }), e.amount != null ? h('strong', { class: 'num', text: ' ' + fmt(e.amount) }) : null),
           e.reason ? h('p', { text: e.reason }) : null,
           h('p', { class: 'muted small' }, [t('by', { name: e.actor.name }), e.approved_by ? t(e.action.endsWith('rejected') ? 'rejectedBy' : 'approvedBy', { name: e.approved_by }) : ''].filter(Boolean).join(' · ') + ' · ',
             h('time', { datetime: e.at, 'data-ago': '', text: ago(e.at) }))))));
