@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::app::error::Code;
 use crate::app::locale::{Lang, escape, fill};
-use crate::app::receipts::{self, Itemised, ReceiptLine, TaxLine, document, seller};
+use crate::app::receipts::{self, Itemised, ReceiptLine, TaxLine, document, row, seller};
 use crate::app::{AppError, AppResult};
 use crate::billing::{Timestamp, currency};
 
@@ -205,10 +205,6 @@ pub fn html(invoice: &InvoiceView) -> AppResult<String> {
     let words = lang.words();
     let money = invoice.currency.parse().map_err(|_| AppError::internal("stored currency is invalid"))?;
     let amount = |v: i64| escape(&lang.money(money, MinorUnit(v)));
-    let row = |label: &str, detail: &str, value: String, class: &str| {
-        let detail = if detail.is_empty() { String::new() } else { format!("<br><small>{}</small>", escape(detail)) };
-        format!("<tr class=\"{class}\"><td>{}{detail}</td><td class=\"n\">{value}</td></tr>", escape(label))
-    };
     let lines: String = invoice.lines.iter().map(|l| row(l.name(), l.detail(), amount(l.amount()), "")).collect();
     let mut totals = row(words.net_of_tax, "", amount(invoice.net_amount), "sum");
     totals.extend(invoice.taxes.iter().map(|t| row(t.text(), "", amount(t.tax()), "tax")));

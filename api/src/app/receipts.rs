@@ -463,16 +463,19 @@ pub fn of(paid: Paid, number: Option<i64>, paper: &Paper, lang: Lang) -> AppResu
     Ok((receipt, venue))
 }
 
+/// One row of a printable document: a label with its detail below, and an amount (already
+/// formatted and escaped) on the right.
+pub fn row(label: &str, detail: &str, value: String, class: &str) -> String {
+    let detail = if detail.is_empty() { String::new() } else { format!("<br><small>{}</small>", escape(detail)) };
+    format!("<tr class=\"{class}\"><td>{}{detail}</td><td class=\"n\">{value}</td></tr>", escape(label))
+}
+
 /// The receipt as a printable page in its language, amounts in the venue's currency.
 pub fn html(receipt: &Receipt, venue: &Venue) -> AppResult<String> {
     let money = currency(venue)?;
     let lang = receipt.language;
     let words = lang.words();
     let amount = |v: i64| escape(&lang.money(money, MinorUnit(v)));
-    let row = |label: &str, detail: &str, value: String, class: &str| {
-        let detail = if detail.is_empty() { String::new() } else { format!("<br><small>{}</small>", escape(detail)) };
-        format!("<tr class=\"{class}\"><td>{}{detail}</td><td class=\"n\">{value}</td></tr>", escape(label))
-    };
     let lines: String = receipt.lines.iter().map(|l| row(&l.name, &l.detail, amount(l.amount), "")).collect();
     let mut totals = row(words.your_part, &receipt.share.text, amount(receipt.amount), "sum");
     totals.extend(receipt.taxes.iter().map(|t| row(&t.text, "", amount(t.tax), "tax")));
