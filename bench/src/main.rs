@@ -35,10 +35,18 @@ struct Options {
     seconds: u64,
     connections: usize,
     out: PathBuf,
+    /// Measure the pay flow alone (for working on it): no other phase, no RSS row.
+    only_pay: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
-    let mut o = Options { database_url: None, seconds: 10, connections: 32, out: PathBuf::from("bench/results") };
+    let mut o = Options {
+        database_url: None,
+        seconds: 10,
+        connections: 32,
+        out: PathBuf::from("bench/results"),
+        only_pay: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().context(format!("{arg} needs a value"));
@@ -47,9 +55,10 @@ fn options() -> anyhow::Result<Options> {
             "--seconds" => o.seconds = value()?.parse()?,
             "--connections" => o.connections = value()?.parse()?,
             "--out" => o.out = PathBuf::from(value()?),
+            "--only-pay" => o.only_pay = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: tablepay-bench [--database-url postgres://…] [--seconds 10] [--connections 32] [--out bench/results]"
+                    "usage: tablepay-bench [--database-url postgres://…] [--seconds 10] [--connections 32] [--out bench/results] [--only-pay]"
                 );
                 std::process::exit(0);
             }
@@ -497,16 +506,20 @@ async fn main() -> anyhow::Result<()> {
     for v in 0..4 {
         venues.push(seed_venue(&api, &mut rng, 50, &format!("Bench {v}")).await?);
     }
-    let read_rss = phases::guest_read(&o, &server, &api, &venues, &mut report).await?;
-    let pay_rss = phases::pay_flow(&o, &server, &api, &venues, &mut report).await?;
-    let hook_rss = phases::settle_to_webhook(&server, &api, &mut rng, &mut report).await?;
-    let floor_rss = phases::floor_view(&server, &api, &mut rng, &mut report).await?;
-    report.rows.push((
-        "peak RSS (MiB)".into(),
-        format!(
-            "read {read_rss:.1}, pay {pay_rss:.1}, webhooks {hook_rss:.1}, floor {floor_rss:.1} (goal ≤ 64 on SQLite)"
-        ),
-    ));
+    if o.only_pay {
+        phases::pay_flow(&o, &server, &api, &venues, &mut report).await?;
+    } else {
+        let read_rss = phases::guest_read(&o, &server, &api, &venues, &mut report).await?;
+        let pay_rss = phases::pay_flow(&o, &server, &api, &venues, &mut report).await?;
+        let hook_rss = phases::settle_to_webhook(&server, &api, &mut rng, &mut report).await?;
+        let floor_rss = phases::floor_view(&server, &api, &mut rng, &mut report).await?;
+        report.rows.push((
+            "peak RSS (MiB)".into(),
+            format!(
+                "read {read_rss:.1}, pay {pay_rss:.1}, webhooks {hook_rss:.1}, floor {floor_rss:.1} (goal ≤ 64 on SQLite)"
+            ),
+        ));
+    }
 
     println!();
     let width = report.rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);

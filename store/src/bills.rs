@@ -3,11 +3,13 @@
 //! whatever their number.
 
 mod children;
+mod memo;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use children::{Children, WideRow};
+pub use memo::{Committed, Memo};
 
 use crate::new_id;
 use crate::rows::{
@@ -41,6 +43,14 @@ pub struct BillRecord {
 /// Loads a bill: one statement for the bill with its venue, table and server, one for all of
 /// its lines, payments, parts, adjustments and tenders (a `UNION ALL` of rows of one wide shape).
 pub fn load(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>> {
+    let Some(header) = header(conn, bill_id)? else { return Ok(None) };
+    children_of(conn, header).map(Some)
+}
+
+/// A bill's own row with its venue, table and server: [`load`]'s first statement.
+pub type Header = (Bill, Venue, DiningTable, Option<Staff>);
+
+fn header(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<Header>> {
     let header = bills::table
         .inner_join(venues::table.on(venues::id.eq(bills::venue_id)))
         .inner_join(dining_tables::table.on(dining_tables::id.eq(bills::table_id)))
@@ -49,11 +59,18 @@ pub fn load(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>>
         .select((Bill::as_select(), Venue::as_select(), DiningTable::as_select(), Option::<Staff>::as_select()))
         .first::<(Bill, Venue, DiningTable, Option<Staff>)>(conn)
         .optional()?;
-    let Some((mut bill, venue, table, server)) = header else { return Ok(None) };
-    if bill.merged_into.is_some() {
-        bill.status = BillStatus::Merged;
-    }
-    let children = Children { bill_id };
+    Ok(header.map(|(mut bill, venue, table, server)| {
+        if bill.merged_into.is_some() {
+            bill.status = BillStatus::Merged;
+        }
+        (bill, venue, table, server)
+    }))
+}
+
+/// [`load`]'s second statement: the bill of `header` with its children.
+fn children_of(conn: &mut DbConn, (bill, venue, table, server): Header) -> StoreResult<BillRecord> {
+    let bill_id = bill.id.clone();
+    let children = Children { bill_id: &bill_id };
     let rows: Vec<WideRow> = match conn {
         DbConn::Pg(c) => children.load(c)?,
         DbConn::Sqlite(c) => children.load(c)?,
@@ -73,11 +90,32 @@ pub fn load(conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>>
     for row in rows {
         row.into_record(&mut record)?;
     }
-    record.items.sort_by(|a, b| (a.position, &a.id).cmp(&(b.position, &b.id)));
-    record.payments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    record.adjustments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    record.tenders.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Ok(Some(record))
+    record.sort();
+    Ok(record)
+}
+
+impl BillRecord {
+    /// Puts the children in the one order [`load`] gives them, so that a record changed in
+    /// memory reads as the same record loaded again.
+    pub fn sort(&mut self) {
+        self.items.sort_by(|a, b| (a.position, &a.id).cmp(&(b.position, &b.id)));
+        self.payments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        self.parts.sort_by(|a, b| (&a.payment_id, &a.item_id).cmp(&(&b.payment_id, &b.item_id)));
+        self.adjustments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        self.adjustment_lines.sort_by(|a, b| (&a.adjustment_id, &a.item_id).cmp(&(&b.adjustment_id, &b.item_id)));
+        self.tenders.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    }
+}
+
+/// Moves the bill from `version` to the next, for a write that read the bill outside its
+/// transaction (see [`Committed`]): false, with nothing changed, when another write moved it
+/// first. On PostgreSQL the row stays locked until the transaction ends, as [`crate::lock_bill`]
+/// would lock it.
+pub fn advance(conn: &mut DbConn, bill_id: &str, version: i64, now: NaiveDateTime) -> StoreResult<bool> {
+    let moved = diesel::update(bills::table.find(bill_id).filter(bills::version.eq(version)))
+        .set((bills::version.eq(bills::version + 1), bills::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(moved == 1)
 }
 
 /// Starts the bill's equal split (over) in `parts` shares: a new round, in which only the

@@ -208,6 +208,8 @@ pub struct Store {
     /// SQLite's writers of this process, committed together (see [`group`]); PostgreSQL
     /// writers need no queue: they lock the rows they change.
     group: Option<group::GroupCommit>,
+    /// Bills as last committed (see [`bills::Memo`]).
+    bills: Arc<bills::Memo>,
 }
 
 impl Store {
@@ -236,6 +238,7 @@ impl Store {
             group: matches!(url, DatabaseUrl::Sqlite(_)).then(|| group::GroupCommit::new(signals.clone())),
             signals,
             queries,
+            bills: Arc::default(),
         })
     }
 
@@ -316,6 +319,23 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Blocking(e.to_string()))?
+    }
+
+    /// [`Store::run`] for reads that need bills as committed, through the bills this process
+    /// remembers (see [`bills::Committed`]).
+    pub async fn read_committed<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn, &bills::Committed) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let committed = bills::Committed { memo: self.bills.clone() };
+        self.run(move |conn| f(conn, &committed)).await
+    }
+
+    /// Remembers a bill as a write that has committed left it (see [`bills::Memo`]).
+    pub fn remember_bill(&self, record: bills::BillRecord) {
+        self.bills.remember(record);
     }
 
     /// Runs `f` as one write transaction: committed when `f` returns `Ok`, rolled back

@@ -203,6 +203,17 @@ pub fn record_provider_event(conn: &mut DbConn, event: &ProviderEventRecord) -> 
     }
 }
 
+/// [`record_provider_event`] without its savepoint, for a transaction that a duplicate ends
+/// anyway (rolled back whole): false for a duplicate, after which on PostgreSQL the transaction
+/// can run nothing more.
+pub fn record_new_provider_event(conn: &mut DbConn, event: &ProviderEventRecord) -> StoreResult<bool> {
+    match diesel::insert_into(provider_events::table).values(event).execute(conn) {
+        Ok(_) => Ok(true),
+        Err(e) if unique_violation(&e).is_some() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether a provider event was ever applied to this payment.
 pub fn has_provider_events(conn: &mut DbConn, payment_id: &str) -> StoreResult<bool> {
     let count: i64 =

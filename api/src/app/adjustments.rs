@@ -115,6 +115,8 @@ fn request_in(
     } else {
         // Refuse now what could never be approved.
         stored::dry_run(conn, |c| apply(c, &record, &adjustment).map(drop))?;
+        // The bill's version moves with every change of it, a request waiting on it included.
+        tablepay_store::bills::bump(conn, &record.bill.id, adjustment.created_at)?;
         approvals::announce_pending(conn, &record.venue.id, Adjustment::NOUN, &view)?;
         Ok(Outcome::Pending(view))
     }
@@ -322,6 +324,8 @@ fn decide_in(conn: &mut DbConn, caller: &VenueCaller, id: &str, approve: bool) -
     if approve {
         let updated = apply(conn, &record, &adjustment)?;
         bill_event(conn, &updated, "bill.updated")?;
+    } else {
+        tablepay_store::bills::bump(conn, &record.bill.id, decision.decided_at)?;
     }
     Ok(view)
 }

@@ -1,9 +1,14 @@
 //! Use case: a guest pays their part of a bill, or lets go of it.
 //!
-//! Creating a payment runs in ONE write transaction with the bill locked: the split is priced
-//! by the ledger against what is already paid and held, the charge by the provider's rules,
-//! and the pending payment, the parts it holds, `bill.updated`, the bill's new version and the
-//! `Idempotency-Key` record are stored together. A provider that needs no remote call (the
+//! Creating a payment runs in ONE write transaction: the split is priced by the ledger against
+//! what is already paid and held, the charge by the provider's rules, and the pending payment,
+//! the parts it holds, `bill.updated`, the bill's new version and the `Idempotency-Key` record
+//! are stored together. The pricing is done before that transaction, on the bill as committed
+//! (remembered between requests, see [`tablepay_store::bills::Memo`]), and the transaction
+//! commits it only if the bill is still at the version priced ([`tablepay_store::bills::advance`]);
+//! otherwise it prices again, and after [`UNLOCKED_ATTEMPTS`] tries (or for any refusal) does it
+//! all under the bill's lock. Either way what a guest takes was priced against the bill exactly
+//! as it stood when the payment committed. A provider that needs no remote call (the
 //! sandbox) gives its side in that transaction too. A remote one (Stripe) is asked only after
 //! it commits, so a payment that loses a race gets 409 and no provider intent is ever created
 //! for it; a second transaction stores Stripe's side, and a provider that refuses fails the
@@ -80,6 +85,7 @@ pub(crate) fn guest_payment(
 /// The client's `Idempotency-Key` record, kept in the transactions that create the payment
 /// rather than in transactions of its own: stored with its answer beside a payment the
 /// provider needs no call for, or taken with the payment and answered with the provider's side.
+#[derive(Clone)]
 pub struct AnswerKey {
     pub scope: String,
     pub key: String,
@@ -94,7 +100,7 @@ pub struct AnswerKey {
 }
 
 /// Makes the answer to replay for a payment: HTTP status and JSON body.
-pub type Answer = Box<dyn Fn(&Payment, &[PaymentItem]) -> AppResult<(i32, String)> + Send>;
+pub type Answer = std::sync::Arc<dyn Fn(&Payment, &[PaymentItem]) -> AppResult<(i32, String)> + Send + Sync>;
 
 /// A payment as [`create`] leaves it.
 #[derive(Debug)]
@@ -116,18 +122,30 @@ pub async fn create(
     request: Checkout,
     key: Option<AnswerKey>,
 ) -> AppResult<Created> {
-    let registry = providers.clone();
-    let (created, key) = store
-        .write(move |conn| -> AppResult<_> {
-            let created = hold_part(conn, &registry, request)?;
-            let key = match key {
-                Some(key) if created.replayed => replayed_key(conn, &created, key)?,
-                Some(key) => record_key(conn, &created, key)?,
-                None => None,
-            };
-            Ok((created, key))
-        })
-        .await?;
+    let mut unlocked = None;
+    for _ in 0..UNLOCKED_ATTEMPTS {
+        unlocked = hold_unlocked(store, providers, request.clone(), key.clone()).await?;
+        if unlocked.is_some() {
+            break;
+        }
+    }
+    let (created, key) = match unlocked {
+        Some(held) => held,
+        None => {
+            let registry = providers.clone();
+            store
+                .write(move |conn| -> AppResult<_> {
+                    let created = hold_part(conn, &registry, request)?;
+                    let key = match key {
+                        Some(key) if created.replayed => replayed_key(conn, &created, key)?,
+                        Some(key) => record_key(conn, &created, key)?,
+                        None => None,
+                    };
+                    Ok((created, key))
+                })
+                .await?
+        }
+    };
     if created.payment.provider_ref.is_some() || created.payment.status != PaymentStatus::Pending {
         return Ok(created);
     }
@@ -169,6 +187,68 @@ fn record_key(conn: &mut DbConn, created: &Created, key: AnswerKey) -> AppResult
     Ok(payment.provider_ref.is_none().then_some(key))
 }
 
+/// Times a payment is priced on the bill as committed before it is priced under the bill's
+/// lock instead: another write to the same bill between the read and the commit sends it round
+/// again.
+pub const UNLOCKED_ATTEMPTS: usize = 3;
+
+/// Step one without the bill's lock: the split priced on the bill as committed, and held in a
+/// transaction that commits only if the bill has not moved since. `None` when it has, when
+/// this key made a payment before, and for any refusal: those are answered under the lock.
+async fn hold_unlocked(
+    store: &Store,
+    providers: &Providers,
+    request: Checkout,
+    key: Option<AnswerKey>,
+) -> AppResult<Option<(Created, Option<AnswerKey>)>> {
+    let bill_id = request.bill_id.clone();
+    let read = store.read_committed(move |conn, committed| -> AppResult<_> { Ok(committed.bill(conn, &bill_id)?) });
+    let Some(record) = read.await? else { return Ok(None) };
+    if record.bill.table_id != request.table_id {
+        return Ok(None);
+    }
+    let Ok((payment, priced)) = price_hold(&record, providers, &request) else { return Ok(None) };
+    if priced.equal.is_some_and(|e| e.new_split) {
+        return Ok(None);
+    }
+    // Everything but the writing is done before the transaction: on SQLite one transaction
+    // writes at a time, so what it does beyond writing makes every payment wait.
+    let version = record.bill.version;
+    let parts = parts_of(&payment, &priced);
+    let mut after = record;
+    after.bill.version += 1;
+    after.bill.updated_at = payment.created_at;
+    after.payments.push(payment.clone());
+    after.parts.extend(parts.iter().cloned());
+    after.sort();
+    let updated = events::bill_event_of(&after, "bill.updated")?;
+    let created = Created { payment, parts, replayed: false };
+    let held = store
+        .write(move |conn| -> AppResult<_> {
+            let payment = &created.payment;
+            if let Some(key) = &payment.idempotency_key
+                && stored::find_by_idempotency_key(conn, &payment.bill_id, key)?.is_some()
+            {
+                return Ok(None);
+            }
+            if !tablepay_store::bills::advance(conn, &payment.bill_id, version, payment.created_at)? {
+                return Ok(None);
+            }
+            stored::insert(conn, payment, &created.parts)?;
+            events::append(conn, updated)?;
+            let key = match key {
+                Some(key) => record_key(conn, &created, key)?,
+                None => None,
+            };
+            Ok(Some((created, key)))
+        })
+        .await?;
+    if held.is_some() {
+        store.remember_bill(after);
+    }
+    Ok(held)
+}
+
 /// Step one, under the bill's lock: price the split and hold it with a pending payment, with
 /// the provider's side when it needs no remote call.
 fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> AppResult<Created> {
@@ -183,6 +263,14 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
             stored::with_parts(conn, &existing.id)?.ok_or_else(|| AppError::internal("payment vanished"))?;
         return Ok(Created { payment, parts, replayed: true });
     }
+    let (payment, priced) = price_hold(&record, providers, &request)?;
+    let (payment, parts) = store_hold(conn, record, payment, &priced)?;
+    Ok(Created { payment, parts, replayed: false })
+}
+
+/// The pending payment a request makes of the bill `record` (with the provider's side when it
+/// needs no remote call), and the split as priced; or why the bill refuses it.
+fn price_hold(record: &BillRecord, providers: &Providers, request: &Checkout) -> AppResult<(Payment, PricedSplit)> {
     if !record.bill.status.accepts_payments() {
         return Err(AppError::conflict(Code::BillNotOpen, format!("the bill is {}", record.bill.status)));
     }
@@ -209,7 +297,7 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
     let payment = Payment {
         id: tablepay_store::new_id(),
         venue_id: record.venue.id.clone(),
-        bill_id: request.bill_id.clone(),
+        bill_id: record.bill.id.clone(),
         status: PaymentStatus::Pending,
         split_type: split.kind(),
         amount: priced.amount.get(),
@@ -220,12 +308,12 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         provider_ref: None,
         client_secret: None,
         failure_code: None,
-        email: request.email,
+        email: request.email.clone(),
         equal_parts: priced.equal.map(|e| e.parts as i32),
         equal_count: priced.equal.map(|e| e.count as i32),
         server_id: record.bill.server_id.clone(),
-        idempotency_key: request.idempotency_key,
-        request_fingerprint: Some(request.fingerprint),
+        idempotency_key: request.idempotency_key.clone(),
+        request_fingerprint: Some(request.fingerprint.clone()),
         expires_at: now + request.hold,
         created_at: now,
         updated_at: now,
@@ -236,8 +324,7 @@ fn hold_part(conn: &mut DbConn, providers: &Providers, request: Checkout) -> App
         Some(side) => Payment { provider_ref: Some(side.provider_ref), client_secret: side.client_secret, ..payment },
         None => payment,
     };
-    let (payment, parts) = store_hold(conn, record, payment, &priced)?;
-    Ok(Created { payment, parts, replayed: false })
+    Ok((payment, priced))
 }
 
 /// What the provider is asked to collect for `payment`.
@@ -279,7 +366,20 @@ fn store_hold(
         record.bill.equal_parts = Some(equal.parts as i32);
         record.bill.split_round = payment.split_round;
     }
-    let parts: Vec<PaymentItem> = priced
+    let parts = parts_of(&payment, priced);
+    stored::insert(conn, &payment, &parts)?;
+    bump_bill(conn, &payment.bill_id, payment.created_at)?;
+    record.bill.version += 1;
+    record.bill.updated_at = payment.created_at;
+    record.payments.push(payment.clone());
+    record.parts.extend(parts.iter().cloned());
+    events::bill_event(conn, &record, "bill.updated")?;
+    Ok((payment, parts))
+}
+
+/// The item parts `payment` takes, as priced.
+fn parts_of(payment: &Payment, priced: &PricedSplit) -> Vec<PaymentItem> {
+    priced
         .parts
         .iter()
         .map(|p| PaymentItem {
@@ -290,15 +390,7 @@ fn store_hold(
             fraction_den: p.fraction.den,
             amount: p.amount.get(),
         })
-        .collect();
-    stored::insert(conn, &payment, &parts)?;
-    bump_bill(conn, &payment.bill_id, payment.created_at)?;
-    record.bill.version += 1;
-    record.bill.updated_at = payment.created_at;
-    record.payments.push(payment.clone());
-    record.parts.extend(parts.iter().cloned());
-    events::bill_event(conn, &record, "bill.updated")?;
-    Ok((payment, parts))
+        .collect()
 }
 
 /// The split with its item ids in canonical form; an id that is no id names no line.
@@ -397,8 +489,10 @@ async fn ensure_provider_payment(
                     let changes =
                         PaymentChanges::at(now).provider_side(&side.provider_ref, side.client_secret.as_deref());
                     stored::update(conn, &id, &changes)?;
-                    // Read again: the guest or the sweeper may have released it meanwhile.
+                    // Read again: the guest or the sweeper may have released it meanwhile, a
+                    // merge moved it to another bill.
                     let payment = stored::get(conn, &id)?;
+                    bump_bill(conn, &payment.bill_id, now)?;
                     if let Some(key) = key {
                         let (status, body) = (key.answer)(&payment, &created.parts)?;
                         records::complete(conn, &key.scope, &key.key, status, &body)?;

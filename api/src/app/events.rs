@@ -9,7 +9,7 @@ use crate::app::AppResult;
 use crate::billing::{Audience, BillRecord, BillRecordExt, Timestamp};
 use tablepay_domain::{TenderStatus, VenueId};
 use tablepay_store::outbox::{self, NewEvent};
-use tablepay_store::rows::Event;
+use tablepay_store::rows::{Event, Payment};
 use tablepay_store::{DbConn, Store};
 
 /// Every event type: API.md's, then the extensions: `refund.pending_approval`,
@@ -52,28 +52,49 @@ pub fn emit_except(
     data: Value,
     except: Option<&str>,
 ) -> AppResult<String> {
+    Ok(outbox::append_except(conn, new_event(venue_id, event_type, data), except)?.id)
+}
+
+/// An event of `venue_id` as the outbox takes it, made now: worked out before a transaction
+/// that only has to [`append`] it.
+pub fn new_event(venue_id: &str, event_type: &str, data: Value) -> NewEvent {
     debug_assert!(EVENT_TYPES.contains(&event_type));
     let now = tablepay_store::now();
     let payload = json!({"type": event_type, "timestamp": Timestamp(now), "data": data});
-    let new = NewEvent {
+    NewEvent {
         venue_id: venue_id.to_owned(),
         event_type: event_type.to_owned(),
         payload: payload.to_string(),
         created_at: now,
-    };
-    Ok(outbox::append_except(conn, new, except)?.id)
+    }
+}
+
+/// Writes an event made by [`new_event`] and its deliveries. Call inside a write transaction.
+pub fn append(conn: &mut DbConn, event: NewEvent) -> AppResult<()> {
+    outbox::append_except(conn, event, None)?;
+    Ok(())
 }
 
 /// `bill.opened` / `bill.updated`: the bill as staff see it.
 pub fn bill_event(conn: &mut DbConn, record: &BillRecord, event_type: &str) -> AppResult<()> {
+    append(conn, bill_event_of(record, event_type)?)
+}
+
+/// [`bill_event`] as made before its transaction.
+pub fn bill_event_of(record: &BillRecord, event_type: &str) -> AppResult<NewEvent> {
     let bill = record.view(Audience::Venue)?;
-    emit(conn, &record.bill.venue_id, event_type, json!({"bill": bill}))?;
-    Ok(())
+    Ok(new_event(&record.bill.venue_id, event_type, json!({"bill": bill})))
 }
 
 /// `payment.succeeded`, `payment.failed`, `payment.refunded`: the payment as it now stands.
 pub fn payment_event(conn: &mut DbConn, payment_id: &str, event_type: &str) -> AppResult<()> {
     let (payment, table_id) = outbox::payment_with_table(conn, payment_id)?;
+    append(conn, payment_event_of(&payment, &table_id, event_type))
+}
+
+/// [`payment_event`] of a payment as it now stands at table `table_id`, made before its
+/// transaction.
+pub fn payment_event_of(payment: &Payment, table_id: &str, event_type: &str) -> NewEvent {
     let data = json!({"payment": {
         "id": payment.id,
         "bill_id": payment.bill_id,
@@ -89,8 +110,7 @@ pub fn payment_event(conn: &mut DbConn, payment_id: &str, event_type: &str) -> A
         "failure_code": payment.failure_code,
         "server_id": payment.server_id,
     }});
-    emit(conn, &payment.venue_id, event_type, data)?;
-    Ok(())
+    new_event(&payment.venue_id, event_type, data)
 }
 
 /// `table.settled`, as in API.md: once per bill that becomes fully paid.

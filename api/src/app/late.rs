@@ -53,6 +53,7 @@ pub fn capture_after_release(conn: &mut DbConn, payment: &Payment, now: NaiveDat
         Late::Applied
     } else {
         stored::update(conn, &payment.id, &PaymentChanges::at(now).failure_code(Some(LATE_CAPTURE)))?;
+        bump_bill(conn, &payment.bill_id, now)?;
         Late::Refunding
     };
     tracing::warn!(payment = %payment.id, status = payment.status.as_str(), ?outcome, "provider captured a released payment");

@@ -122,6 +122,13 @@ pub async fn confirm_sandbox(
     payment_id: PaymentId,
     outcome: CardOutcome,
 ) -> AppResult<(Payment, Vec<PaymentItem>)> {
+    if matches!(outcome, CardOutcome::Succeeds) {
+        for _ in 0..crate::app::checkout::UNLOCKED_ATTEMPTS {
+            if let Some(confirmed) = succeed_unlocked(store, &payment_id).await? {
+                return Ok(confirmed);
+            }
+        }
+    }
     store
         .write(move |conn| -> AppResult<_> {
             let payment =
@@ -143,6 +150,96 @@ pub async fn confirm_sandbox(
             Ok((payment, parts))
         })
         .await
+}
+
+/// A sandbox payment's success applied without the bill's lock, in the common case: the
+/// payment pending on an open bill that its capture does not settle. It is worked out on the
+/// bill as committed and written in a transaction that commits only if the bill has not moved
+/// since (see [`tablepay_store::bills::advance`]), so the payment was still pending and the
+/// bill still short of paid when it did. `None` for every other case, left to the locked path.
+async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<Option<(Payment, Vec<PaymentItem>)>> {
+    let id = payment_id.as_str().to_owned();
+    let read = store.read_committed(move |conn, committed| -> AppResult<_> {
+        let Some(found) = stored::find_of_provider(conn, &id, "sandbox")? else { return Ok(None) };
+        Ok(committed.bill(conn, &found.bill_id)?.map(|record| (found, record)))
+    });
+    let Some((found, mut record)) = read.await? else { return Ok(None) };
+    let Some(reference) = found.provider_ref.clone() else { return Ok(None) };
+    let Some(at) = record.payments.iter().position(|p| p.id == found.id) else { return Ok(None) };
+    if record.payments[at].status != PaymentStatus::Pending || record.bill.status != BillStatus::Open {
+        return Ok(None);
+    }
+    let version = record.bill.version;
+    let now = now();
+    let changes = PaymentChanges::at(now).status(PaymentStatus::Succeeded).failure_code(None).succeeded_at(Some(now));
+    let payment = Payment {
+        status: PaymentStatus::Succeeded,
+        failure_code: None,
+        succeeded_at: Some(now),
+        updated_at: now,
+        ..record.payments[at].clone()
+    };
+    record.payments[at] = payment.clone();
+    record.bill.version += 1;
+    record.bill.updated_at = now;
+    if record.state().map_or(true, |ledger| ledger.covered()) {
+        return Ok(None);
+    }
+    let parts: Vec<PaymentItem> = record.parts.iter().filter(|p| p.payment_id == payment.id).cloned().collect();
+    let confirmation = SandboxProvider::confirmation_event(&payment.id, &reference, CardOutcome::Succeeds);
+    let (event_id, kind, _) = event_parts(&confirmation);
+    let event = ProviderEventRecord {
+        provider: "sandbox".into(),
+        event_id: event_id.to_owned(),
+        kind: kind.to_owned(),
+        payment_id: Some(payment.id.clone()),
+        received_at: now,
+    };
+    let succeeded = events::payment_event_of(&payment, &record.bill.table_id, "payment.succeeded");
+    let bill_id = record.bill.id.clone();
+    let written = store
+        .write(move |conn| -> Result<bool, Unlocked> {
+            if !tablepay_store::bills::advance(conn, &bill_id, version, now)? {
+                return Ok(false);
+            }
+            // The bill had not moved, so neither had its payment: its confirmation cannot have
+            // been recorded. Rolled back if it was all the same.
+            if !stored::record_new_provider_event(conn, &event)? {
+                return Err(Unlocked::Moved);
+            }
+            stored::update(conn, &payment.id, &changes)?;
+            events::append(conn, succeeded)?;
+            Ok(true)
+        })
+        .await;
+    match written {
+        Ok(true) => {
+            let payment = record.payments[at].clone();
+            store.remember_bill(record);
+            Ok(Some((payment, parts)))
+        }
+        Ok(false) | Err(Unlocked::Moved) => Ok(None),
+        Err(Unlocked::Failed(e)) => Err(e),
+    }
+}
+
+/// Why a write worked out on a bill as committed did not commit.
+enum Unlocked {
+    /// Something it relied on had changed after all: rolled back, to be done under the lock.
+    Moved,
+    Failed(AppError),
+}
+
+impl From<tablepay_store::StoreError> for Unlocked {
+    fn from(e: tablepay_store::StoreError) -> Unlocked {
+        Unlocked::Failed(e.into())
+    }
+}
+
+impl From<AppError> for Unlocked {
+    fn from(e: AppError) -> Unlocked {
+        Unlocked::Failed(e)
+    }
 }
 
 /// Locks the bill a payment belongs to and reads the payment under that lock. A merge may

@@ -219,7 +219,7 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, body: Body) ->
             fingerprint: k.fingerprint.clone(),
             take_over: k.take_over,
             in_flight_lease: idempotency::in_flight_lease(),
-            answer: Box::new(move |payment: &Payment, parts: &[PaymentItem]| {
+            answer: std::sync::Arc::new(move |payment: &Payment, parts: &[PaymentItem]| {
                 let view = serde_json::to_value(payment_view(&providers, payment, parts)?)
                     .map_err(|e| AppError::internal(format!("payment view: {e}")))?;
                 Ok((201, view.to_string()))
