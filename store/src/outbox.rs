@@ -53,8 +53,13 @@ pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
 /// [`append`], with no delivery to `except` (the endpoint the event is about, which just
 /// failed to receive: telling it that it failed would only fail again).
 pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> StoreResult<Event> {
-    diesel::update(venues::table.find(&new.venue_id)).set(venues::event_seq.eq(venues::event_seq + 1)).execute(conn)?;
-    let seq = current_seq(conn, &new.venue_id)?;
+    let next = diesel::update(venues::table.find(&new.venue_id))
+        .set(venues::event_seq.eq(venues::event_seq + 1))
+        .returning(venues::event_seq);
+    let seq = match conn {
+        DbConn::Pg(c) => next.get_result(c)?,
+        DbConn::Sqlite(c) => next.get_result(c)?,
+    };
     let event = Event {
         id: new_id(),
         venue_id: new.venue_id,
@@ -158,14 +163,17 @@ pub fn claim_due(
         .load(conn)?)
 }
 
-/// When the next pending delivery falls due, if any.
+/// When the next pending delivery can be claimed, if any: when it falls due, or, leased by a
+/// process that is attempting it, when that lease runs out (see [`claim_due`]). Read among the
+/// 100 due first.
 pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
-    Ok(webhook_deliveries::table
+    let pending: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = webhook_deliveries::table
         .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .order(webhook_deliveries::next_attempt_at.asc())
-        .select(webhook_deliveries::next_attempt_at)
-        .first(conn)
-        .optional()?)
+        .select((webhook_deliveries::next_attempt_at, webhook_deliveries::locked_until))
+        .limit(100)
+        .load(conn)?;
+    Ok(pending.into_iter().map(|(due, lease)| lease.map_or(due, |l| l.max(due))).min())
 }
 
 /// The delivery if it is still leased under `token` (a lease that ran out may have been

@@ -518,6 +518,97 @@ async fn a_cached_read_runs_no_sql_and_a_payment_is_one_write(app: TestApp) {
     assert_eq!(view["bill"]["totals"]["paid"], 5800);
 }
 
+/// A payment is priced outside its transaction on the bill as a process remembers it between
+/// requests: that bill reads exactly as the bill loaded again after every kind of change, made
+/// by this process or by another one (a waiting comp and its rejection included, which once
+/// changed a bill without moving its version), and reading it costs one statement.
+async fn a_remembered_bill_is_the_bill_as_stored_whoever_changed_it(app: TestApp) {
+    let quiet = [("TABLEPAY_WEBHOOK_WORKER", "false"), ("TABLEPAY_SWEEP_INTERVAL_MS", "60000")];
+    let app = spawn_app_with(app.backend, &quiet).await.unwrap();
+    let venue = app.create_venue("EUR", "exclusive", 1000, 0).await;
+    let server_key = app
+        .post(
+            &format!("/v1/venues/{}/staff", venue.id),
+            Some(&venue.manager_key),
+            json!({"name": "Ana", "role": "server"}),
+        )
+        .await
+        .expect(201)["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let items = json!([{"name": "Plateau", "quantity": 1, "unit_price": 10000}, {"name": "Vin", "quantity": 2, "unit_price": 1500},
+                       {"name": "Café", "quantity": 3, "unit_price": 250}]);
+    let (bill, qr) = bill_with_qr(&app, &venue, "T1", items).await;
+    let bill_id = bill["id"].as_str().unwrap().to_owned();
+    let item = |n: usize| bill["items"][n]["id"].clone();
+    let other = ServerProcess::start(&app.database_url, &quiet).await;
+    let b = app.aimed_at(&other.address);
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+
+    let mine = app.pay(
+        &qr,
+        json!({"bill_id": bill_id, "split": {"type": "items", "items": [{"item_id": item(1), "quantity": 1}]}}),
+    );
+    let mine = mine.await.expect(201);
+    assert_eq!(remembered_is_stored(&app, &bill_id, "a payment here").await, 1, "statements to read a remembered bill");
+    app.confirm(&id(&mine), CARD_OK).await.expect(200);
+    assert_eq!(remembered_is_stored(&app, &bill_id, "its success here").await, 1, "statements after a success");
+    let theirs = b.pay(&qr, json!({"bill_id": bill_id, "split": {"type": "amount", "amount": 500}})).await.expect(201);
+    remembered_is_stored(&app, &bill_id, "a payment in another process").await;
+    app.pay(&qr, json!({"bill_id": bill_id, "split": {"type": "amount", "amount": 300}})).await.expect(201);
+    remembered_is_stored(&app, &bill_id, "a payment here after one there").await;
+    let adjustments = format!("/v1/bills/{bill_id}/adjustments");
+    let waiting =
+        app.post(&adjustments, Some(&server_key), json!({"type": "comp", "item_id": item(0), "reason": "cold"}));
+    let waiting = waiting.await.expect(202);
+    remembered_is_stored(&app, &bill_id, "a comp waiting for a manager").await;
+    b.post(&format!("/v1/adjustments/{}/reject", id(&waiting)), Some(&venue.manager_key), json!({})).await.expect(200);
+    remembered_is_stored(&app, &bill_id, "its rejection in another process").await;
+    b.post(&adjustments, Some(&venue.manager_key), json!({"type": "comp", "item_id": item(2), "reason": "regulars"}))
+        .await
+        .expect(201);
+    remembered_is_stored(&app, &bill_id, "a comp in another process").await;
+    b.post(&format!("/v1/t/{qr}/payments/{}/cancel", id(&theirs)), None, json!({})).await.expect(200);
+    remembered_is_stored(&app, &bill_id, "a hold released in another process").await;
+
+    // Priced on the bill as it now stands: the comp is off, the released 5.00 payable again.
+    let view = app.guest(&qr).await;
+    let rest = app.pay(&qr, json!({"bill_id": bill_id, "split": {"type": "remaining"}})).await.expect(201);
+    assert_eq!(rest["amount"], view["bill"]["totals"]["remaining"], "{view}");
+    let pending: Vec<String> = app.guest(&qr).await["bill"]["payments"]
+        .as_array()
+        .map(|ps| ps.iter().filter(|p| p["status"] == "pending").map(id).collect())
+        .unwrap_or_default();
+    for (n, p) in pending.iter().enumerate() {
+        [&app, &b][n % 2].confirm(p, CARD_OK).await.expect(200);
+    }
+    remembered_is_stored(&app, &bill_id, "the bill settled").await;
+    let stored = app.get(&format!("/v1/bills/{bill_id}"), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(stored["status"], "paid", "{stored}");
+    assert_eq!(stored["totals"]["paid"], stored["totals"]["total"], "{stored}");
+    assert_eq!(stored["totals"]["total"], 11000 + 3300, "the coffees comped, 10 % tax on the rest: {stored}");
+}
+
+/// Reads the bill as this process remembers it and as loaded again, asserts they are the same,
+/// and answers the statements the remembered read cost.
+async fn remembered_is_stored(app: &TestApp, bill_id: &str, after: &str) -> u64 {
+    let (id, db) = (bill_id.to_owned(), app.db.clone());
+    let (remembered, stored, statements) = app
+        .db
+        .read_committed(move |conn, committed| -> Result<_, tablepay_store::StoreError> {
+            let before = db.queries_run();
+            let remembered = committed.bill(conn, &id)?;
+            let statements = db.queries_run() - before;
+            let stored = tablepay_store::bills::load(conn, &id)?;
+            Ok((format!("{remembered:#?}"), format!("{stored:#?}"), statements))
+        })
+        .await
+        .expect("reads");
+    assert_eq!(remembered, stored, "the remembered bill after {after}");
+    statements
+}
+
 backend_tests!(
     a_cached_read_runs_no_sql_and_a_payment_is_one_write,
     reading_and_paying_cost_the_same_sql_for_any_number_of_items,
@@ -530,6 +621,7 @@ backend_tests!(
     cancelling_releases_the_hold,
     expired_holds_are_released,
     forty_concurrent_payers_never_take_more_than_the_total,
+    a_remembered_bill_is_the_bill_as_stored_whoever_changed_it,
     replaying_a_payment_with_the_same_key,
     bad_payment_requests_are_refused,
     receipts_itemise_what_was_paid,

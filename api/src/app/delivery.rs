@@ -36,6 +36,9 @@ const BATCH: i64 = 32;
 /// Why an endpoint stops receiving when its receiver says it is gone for good.
 const GONE: &str = "the receiver answered 410 Gone";
 
+/// The wait after a delivery that was due turned out claimed by another process meanwhile.
+const CLAIMED_ELSEWHERE: Duration = Duration::from_millis(10);
+
 /// One delivery claimed by this process.
 struct Job {
     delivery: WebhookDelivery,
@@ -82,20 +85,31 @@ pub async fn worker(store: Store, settings: WebhookSettings, mut shutdown: watch
             break;
         }
         signal.borrow_and_update();
-        match store.write(move |conn| -> AppResult<_> { claim(conn, tablepay_store::now()) }).await {
-            Ok(jobs) if !jobs.is_empty() => {
-                join_all(jobs.into_iter().map(|job| deliver(&store, &settings, &client, job))).await;
-                continue;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not claim webhook deliveries"),
-        }
+        // Read before claiming: most wake-ups (one per committed event, of venues with
+        // endpoints or not) find nothing due, and a read takes no write transaction.
         let next = store.run(|conn| -> AppResult<_> { Ok(outbox::next_due(conn)?) }).await;
+        let now = tablepay_store::now();
         let wait = match next {
-            Ok(Some(due)) => {
-                (due - tablepay_store::now()).to_std().unwrap_or(Duration::ZERO).min(settings.poll_interval)
+            Ok(Some(due)) if due <= now => {
+                match store.write(move |conn| -> AppResult<_> { claim(conn, now) }).await {
+                    Ok(jobs) if !jobs.is_empty() => {
+                        join_all(jobs.into_iter().map(|job| deliver(&store, &settings, &client, job))).await;
+                        continue;
+                    }
+                    // Another process is claiming it (its lease is not committed yet).
+                    Ok(_) => CLAIMED_ELSEWHERE.min(settings.poll_interval),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not claim webhook deliveries");
+                        settings.poll_interval
+                    }
+                }
             }
-            _ => settings.poll_interval,
+            Ok(Some(due)) => (due - now).to_std().unwrap_or(Duration::ZERO).min(settings.poll_interval),
+            Ok(None) => settings.poll_interval,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read when webhook deliveries fall due");
+                settings.poll_interval
+            }
         };
         tokio::select! {
             changed = signal.changed() => if changed.is_err() { tokio::time::sleep(wait).await },

@@ -5,8 +5,10 @@
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
-use crate::app::AppResult;
-use crate::billing::{Audience, BillRecord, BillRecordExt, Timestamp};
+use serde::Serialize;
+
+use crate::app::{AppError, AppResult};
+use crate::billing::{Audience, BillRecord, BillRecordExt, BillView, Timestamp};
 use tablepay_domain::{TenderStatus, VenueId};
 use tablepay_store::outbox::{self, NewEvent};
 use tablepay_store::rows::{Event, Payment};
@@ -52,21 +54,32 @@ pub fn emit_except(
     data: Value,
     except: Option<&str>,
 ) -> AppResult<String> {
-    Ok(outbox::append_except(conn, new_event(venue_id, event_type, data), except)?.id)
+    Ok(outbox::append_except(conn, new_event(venue_id, event_type, data)?, except)?.id)
 }
 
 /// An event of `venue_id` as the outbox takes it, made now: worked out before a transaction
 /// that only has to [`append`] it.
-pub fn new_event(venue_id: &str, event_type: &str, data: Value) -> NewEvent {
+pub fn new_event(venue_id: &str, event_type: &str, data: impl Serialize) -> AppResult<NewEvent> {
     debug_assert!(EVENT_TYPES.contains(&event_type));
     let now = tablepay_store::now();
-    let payload = json!({"type": event_type, "timestamp": Timestamp(now), "data": data});
-    NewEvent {
-        venue_id: venue_id.to_owned(),
-        event_type: event_type.to_owned(),
-        payload: payload.to_string(),
-        created_at: now,
-    }
+    let payload = serde_json::to_string(&Envelope { event_type, timestamp: Timestamp(now), data })
+        .map_err(|e| AppError::internal(format!("event {event_type}: {e}")))?;
+    Ok(NewEvent { venue_id: venue_id.to_owned(), event_type: event_type.to_owned(), payload, created_at: now })
+}
+
+/// Every event as sent: its type, when it happened, and what it says.
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    timestamp: Timestamp,
+    data: T,
+}
+
+/// A bill event's `data`.
+#[derive(Serialize)]
+struct OfBill<'a> {
+    bill: &'a BillView,
 }
 
 /// Writes an event made by [`new_event`] and its deliveries. Call inside a write transaction.
@@ -83,18 +96,18 @@ pub fn bill_event(conn: &mut DbConn, record: &BillRecord, event_type: &str) -> A
 /// [`bill_event`] as made before its transaction.
 pub fn bill_event_of(record: &BillRecord, event_type: &str) -> AppResult<NewEvent> {
     let bill = record.view(Audience::Venue)?;
-    Ok(new_event(&record.bill.venue_id, event_type, json!({"bill": bill})))
+    new_event(&record.bill.venue_id, event_type, OfBill { bill: &bill })
 }
 
 /// `payment.succeeded`, `payment.failed`, `payment.refunded`: the payment as it now stands.
 pub fn payment_event(conn: &mut DbConn, payment_id: &str, event_type: &str) -> AppResult<()> {
     let (payment, table_id) = outbox::payment_with_table(conn, payment_id)?;
-    append(conn, payment_event_of(&payment, &table_id, event_type))
+    append(conn, payment_event_of(&payment, &table_id, event_type)?)
 }
 
 /// [`payment_event`] of a payment as it now stands at table `table_id`, made before its
 /// transaction.
-pub fn payment_event_of(payment: &Payment, table_id: &str, event_type: &str) -> NewEvent {
+pub fn payment_event_of(payment: &Payment, table_id: &str, event_type: &str) -> AppResult<NewEvent> {
     let data = json!({"payment": {
         "id": payment.id,
         "bill_id": payment.bill_id,

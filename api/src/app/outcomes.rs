@@ -195,7 +195,7 @@ async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<Op
         payment_id: Some(payment.id.clone()),
         received_at: now,
     };
-    let succeeded = events::payment_event_of(&payment, &record.bill.table_id, "payment.succeeded");
+    let succeeded = events::payment_event_of(&payment, &record.bill.table_id, "payment.succeeded")?;
     let bill_id = record.bill.id.clone();
     let written = store
         .write(move |conn| -> Result<bool, Unlocked> {
