@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use super::{BillRecord, children_of, header};
 use crate::{DbConn, StoreResult};
 
-/// Bills remembered at most: beyond, the least recently used one is forgotten. A bill of 30
-/// lines and 30 payments takes about 40 KB.
-const CAPACITY: usize = 512;
+/// Rows (lines, payments, parts, adjustments and their lines, tenders) remembered at most, of
+/// all bills together: beyond, the least recently used bills are forgotten. A row takes about
+/// 0.5 to 1 KB, so this keeps the memo under 10 MB or so.
+const CAPACITY: usize = 10_000;
 
 /// The remembered bills of this process.
 #[derive(Default)]
@@ -29,6 +30,8 @@ pub struct Memo {
 #[derive(Default)]
 struct Inner {
     bills: HashMap<String, Entry>,
+    /// The rows of every bill remembered.
+    rows: usize,
     /// Moves on with every use, to find the least recently used bill.
     clock: u64,
 }
@@ -50,12 +53,20 @@ impl Memo {
         {
             return;
         }
-        if inner.bills.len() >= CAPACITY && !inner.bills.contains_key(&record.bill.id) {
-            let oldest = inner.bills.iter().min_by_key(|(_, e)| e.used).map(|(id, _)| id.clone());
-            if let Some(oldest) = oldest {
-                inner.bills.remove(&oldest);
+        let rows = rows(&record);
+        if let Some(replaced) = inner.bills.remove(&record.bill.id) {
+            inner.rows -= self::rows(&replaced.record);
+        }
+        while inner.rows + rows > CAPACITY {
+            let Some(oldest) = inner.bills.iter().min_by_key(|(_, e)| e.used).map(|(id, _)| id.clone()) else { break };
+            if let Some(forgotten) = inner.bills.remove(&oldest) {
+                inner.rows -= self::rows(&forgotten.record);
             }
         }
+        if rows > CAPACITY {
+            return;
+        }
+        inner.rows += rows;
         inner.bills.insert(record.bill.id.clone(), Entry { record: Arc::new(record), used });
     }
 
@@ -68,6 +79,16 @@ impl Memo {
         entry.used = used;
         (entry.record.bill.version == version).then(|| entry.record.clone())
     }
+}
+
+/// What a bill weighs in the memo.
+fn rows(record: &BillRecord) -> usize {
+    1 + record.items.len()
+        + record.payments.len()
+        + record.parts.len()
+        + record.adjustments.len()
+        + record.adjustment_lines.len()
+        + record.tenders.len()
 }
 
 /// Reads bills as committed, through the [`Memo`]: handed out by [`crate::Store::read_committed`]
