@@ -164,16 +164,21 @@ pub fn claim_due(
 }
 
 /// When the next pending delivery can be claimed, if any: when it falls due, or, leased by a
-/// process that is attempting it, when that lease runs out (see [`claim_due`]). Read among the
-/// 100 due first.
+/// process that is attempting it, when that lease runs out (see [`claim_due`]), whichever is
+/// later, over every pending delivery.
 pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
-    let pending: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
-        .order(webhook_deliveries::next_attempt_at.asc())
-        .select((webhook_deliveries::next_attempt_at, webhook_deliveries::locked_until))
-        .limit(100)
-        .load(conn)?;
-    Ok(pending.into_iter().map(|(due, lease)| lease.map_or(due, |l| l.max(due))).min())
+    use diesel::dsl::min;
+    use webhook_deliveries as d;
+    let pending = d::table.filter(d::status.eq(DeliveryStatus::Pending.as_str()));
+    let free: Option<NaiveDateTime> = pending
+        .filter(d::locked_until.is_null().or(d::locked_until.le(d::next_attempt_at.nullable())))
+        .select(min(d::next_attempt_at))
+        .get_result(conn)?;
+    let leased: Option<NaiveDateTime> = pending
+        .filter(d::locked_until.gt(d::next_attempt_at.nullable()))
+        .select(min(d::locked_until))
+        .get_result(conn)?;
+    Ok(free.into_iter().chain(leased).min())
 }
 
 /// The delivery if it is still leased under `token` (a lease that ran out may have been

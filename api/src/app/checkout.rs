@@ -6,7 +6,7 @@
 //! are stored together. The pricing is done before that transaction, on the bill as committed
 //! (remembered between requests, see [`tablepay_store::bills::Memo`]), and the transaction
 //! commits it only if the bill is still at the version priced ([`tablepay_store::bills::advance`]);
-//! otherwise it prices again, and after [`UNLOCKED_ATTEMPTS`] tries (or for any refusal) does it
+//! otherwise it prices again, and after [`unlocked::ATTEMPTS`] tries (or for any refusal) does it
 //! all under the bill's lock. Either way what a guest takes was priced against the bill exactly
 //! as it stood when the payment committed. A provider that needs no remote call (the
 //! sandbox) gives its side in that transaction too. A remote one (Stripe) is asked only after
@@ -28,6 +28,7 @@ use crate::app::events;
 use crate::app::guest::table_by_token;
 use crate::app::outcomes::{bump_bill, lock_payment, transition};
 use crate::app::providers::Providers;
+use crate::app::unlocked::{self, Attempt};
 use crate::app::{AppError, AppResult, Code};
 use crate::billing::{Audience, BillRecordExt, currency};
 
@@ -122,13 +123,7 @@ pub async fn create(
     request: Checkout,
     key: Option<AnswerKey>,
 ) -> AppResult<Created> {
-    let mut unlocked = None;
-    for _ in 0..UNLOCKED_ATTEMPTS {
-        unlocked = hold_unlocked(store, providers, request.clone(), key.clone()).await?;
-        if unlocked.is_some() {
-            break;
-        }
-    }
+    let unlocked = unlocked::attempts(|| hold_unlocked(store, providers, request.clone(), key.clone())).await?;
     let (created, key) = match unlocked {
         Some(held) => held,
         None => {
@@ -187,29 +182,25 @@ fn record_key(conn: &mut DbConn, created: &Created, key: AnswerKey) -> AppResult
     Ok(payment.provider_ref.is_none().then_some(key))
 }
 
-/// Times a payment is priced on the bill as committed before it is priced under the bill's
-/// lock instead: another write to the same bill between the read and the commit sends it round
-/// again.
-pub const UNLOCKED_ATTEMPTS: usize = 3;
-
 /// Step one without the bill's lock: the split priced on the bill as committed, and held in a
-/// transaction that commits only if the bill has not moved since. `None` when it has, when
-/// this key made a payment before, and for any refusal: those are answered under the lock.
+/// transaction that commits only if the bill has not moved since. [`Attempt::Locked`] when this
+/// key made a payment before, for a new equal split and for any refusal: those are answered
+/// under the lock.
 async fn hold_unlocked(
     store: &Store,
     providers: &Providers,
     request: Checkout,
     key: Option<AnswerKey>,
-) -> AppResult<Option<(Created, Option<AnswerKey>)>> {
+) -> AppResult<Attempt<(Created, Option<AnswerKey>)>> {
     let bill_id = request.bill_id.clone();
     let read = store.read_committed(move |conn, committed| -> AppResult<_> { Ok(committed.bill(conn, &bill_id)?) });
-    let Some(record) = read.await? else { return Ok(None) };
+    let Some(record) = read.await? else { return Ok(Attempt::Locked) };
     if record.bill.table_id != request.table_id {
-        return Ok(None);
+        return Ok(Attempt::Locked);
     }
-    let Ok((payment, priced)) = price_hold(&record, providers, &request) else { return Ok(None) };
+    let Ok((payment, priced)) = price_hold(&record, providers, &request) else { return Ok(Attempt::Locked) };
     if priced.equal.is_some_and(|e| e.new_split) {
-        return Ok(None);
+        return Ok(Attempt::Locked);
     }
     // Everything but the writing is done before the transaction: on SQLite one transaction
     // writes at a time, so what it does beyond writing makes every payment wait.
@@ -225,14 +216,16 @@ async fn hold_unlocked(
     let created = Created { payment, parts, replayed: false };
     let held = store
         .write(move |conn| -> AppResult<_> {
+            // Touches nothing a guest sees unless it writes the payment, with its event.
+            tablepay_store::changes::touches_no_guest_view();
             let payment = &created.payment;
             if let Some(key) = &payment.idempotency_key
                 && stored::find_by_idempotency_key(conn, &payment.bill_id, key)?.is_some()
             {
-                return Ok(None);
+                return Ok(Attempt::Locked);
             }
             if !tablepay_store::bills::advance(conn, &payment.bill_id, version, payment.created_at)? {
-                return Ok(None);
+                return Ok(Attempt::Moved);
             }
             stored::insert(conn, payment, &created.parts)?;
             events::append(conn, updated)?;
@@ -240,10 +233,10 @@ async fn hold_unlocked(
                 Some(key) => record_key(conn, &created, key)?,
                 None => None,
             };
-            Ok(Some((created, key)))
+            Ok(Attempt::Done((created, key)))
         })
         .await?;
-    if held.is_some() {
+    if matches!(held, Attempt::Done(_)) {
         store.remember_bill(after);
     }
     Ok(held)

@@ -25,6 +25,7 @@ pub mod refunds;
 pub mod staff;
 pub mod tables;
 pub mod tenders;
+pub mod unlocked;
 pub mod venues;
 
 pub use error::{AppError, AppResult, Code};

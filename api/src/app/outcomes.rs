@@ -18,6 +18,7 @@ use tablepay_store::{DbConn, Store, lock_bill, now};
 
 use crate::app::events;
 use crate::app::providers::Providers;
+use crate::app::unlocked::{self, Attempt};
 use crate::app::{AppError, AppResult, Code};
 use crate::billing::{BillRecordExt, REFUND_ADJUSTMENT, load_bill};
 use tablepay_domain::PaymentId;
@@ -122,12 +123,10 @@ pub async fn confirm_sandbox(
     payment_id: PaymentId,
     outcome: CardOutcome,
 ) -> AppResult<(Payment, Vec<PaymentItem>)> {
-    if matches!(outcome, CardOutcome::Succeeds) {
-        for _ in 0..crate::app::checkout::UNLOCKED_ATTEMPTS {
-            if let Some(confirmed) = succeed_unlocked(store, &payment_id).await? {
-                return Ok(confirmed);
-            }
-        }
+    if matches!(outcome, CardOutcome::Succeeds)
+        && let Some(confirmed) = unlocked::attempts(|| succeed_unlocked(store, &payment_id)).await?
+    {
+        return Ok(confirmed);
     }
     store
         .write(move |conn| -> AppResult<_> {
@@ -156,18 +155,19 @@ pub async fn confirm_sandbox(
 /// payment pending on an open bill that its capture does not settle. It is worked out on the
 /// bill as committed and written in a transaction that commits only if the bill has not moved
 /// since (see [`tablepay_store::bills::advance`]), so the payment was still pending and the
-/// bill still short of paid when it did. `None` for every other case, left to the locked path.
-async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<Option<(Payment, Vec<PaymentItem>)>> {
+/// bill still short of paid when it did. [`Attempt::Locked`] for every other case.
+async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<Attempt<(Payment, Vec<PaymentItem>)>> {
     let id = payment_id.as_str().to_owned();
     let read = store.read_committed(move |conn, committed| -> AppResult<_> {
         let Some(found) = stored::find_of_provider(conn, &id, "sandbox")? else { return Ok(None) };
         Ok(committed.bill(conn, &found.bill_id)?.map(|record| (found, record)))
     });
-    let Some((found, mut record)) = read.await? else { return Ok(None) };
-    let Some(reference) = found.provider_ref.clone() else { return Ok(None) };
-    let Some(at) = record.payments.iter().position(|p| p.id == found.id) else { return Ok(None) };
+    let Some((found, mut record)) = read.await? else { return Ok(Attempt::Locked) };
+    let Some(reference) = found.provider_ref.clone() else { return Ok(Attempt::Locked) };
+    // Not among its bill's payments: merged into another bill between the two reads.
+    let Some(at) = record.payments.iter().position(|p| p.id == found.id) else { return Ok(Attempt::Moved) };
     if record.payments[at].status != PaymentStatus::Pending || record.bill.status != BillStatus::Open {
-        return Ok(None);
+        return Ok(Attempt::Locked);
     }
     let version = record.bill.version;
     let now = now();
@@ -183,7 +183,7 @@ async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<Op
     record.bill.version += 1;
     record.bill.updated_at = now;
     if record.state().map_or(true, |ledger| ledger.covered()) {
-        return Ok(None);
+        return Ok(Attempt::Locked);
     }
     let parts: Vec<PaymentItem> = record.parts.iter().filter(|p| p.payment_id == payment.id).cloned().collect();
     let confirmation = SandboxProvider::confirmation_event(&payment.id, &reference, CardOutcome::Succeeds);
@@ -198,14 +198,16 @@ async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<Op
     let succeeded = events::payment_event_of(&payment, &record.bill.table_id, "payment.succeeded")?;
     let bill_id = record.bill.id.clone();
     let written = store
-        .write(move |conn| -> Result<bool, Unlocked> {
+        .write(move |conn| -> Result<bool, RolledBack> {
+            // Touches nothing a guest sees unless it writes the success, with its event.
+            tablepay_store::changes::touches_no_guest_view();
             if !tablepay_store::bills::advance(conn, &bill_id, version, now)? {
                 return Ok(false);
             }
             // The bill had not moved, so neither had its payment: its confirmation cannot have
             // been recorded. Rolled back if it was all the same.
             if !stored::record_new_provider_event(conn, &event)? {
-                return Err(Unlocked::Moved);
+                return Err(RolledBack::Locked);
             }
             stored::update(conn, &payment.id, &changes)?;
             events::append(conn, succeeded)?;
@@ -216,29 +218,30 @@ async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<Op
         Ok(true) => {
             let payment = record.payments[at].clone();
             store.remember_bill(record);
-            Ok(Some((payment, parts)))
+            Ok(Attempt::Done((payment, parts)))
         }
-        Ok(false) | Err(Unlocked::Moved) => Ok(None),
-        Err(Unlocked::Failed(e)) => Err(e),
+        Ok(false) => Ok(Attempt::Moved),
+        Err(RolledBack::Locked) => Ok(Attempt::Locked),
+        Err(RolledBack::Failed(e)) => Err(e),
     }
 }
 
 /// Why a write worked out on a bill as committed did not commit.
-enum Unlocked {
+enum RolledBack {
     /// Something it relied on had changed after all: rolled back, to be done under the lock.
-    Moved,
+    Locked,
     Failed(AppError),
 }
 
-impl From<tablepay_store::StoreError> for Unlocked {
-    fn from(e: tablepay_store::StoreError) -> Unlocked {
-        Unlocked::Failed(e.into())
+impl From<tablepay_store::StoreError> for RolledBack {
+    fn from(e: tablepay_store::StoreError) -> RolledBack {
+        RolledBack::Failed(e.into())
     }
 }
 
-impl From<AppError> for Unlocked {
-    fn from(e: AppError) -> Unlocked {
-        Unlocked::Failed(e)
+impl From<AppError> for RolledBack {
+    fn from(e: AppError) -> RolledBack {
+        RolledBack::Failed(e)
     }
 }
 

@@ -57,14 +57,14 @@ impl Memo {
         if let Some(replaced) = inner.bills.remove(&record.bill.id) {
             inner.rows -= self::rows(&replaced.record);
         }
+        if rows > CAPACITY {
+            return;
+        }
         while inner.rows + rows > CAPACITY {
             let Some(oldest) = inner.bills.iter().min_by_key(|(_, e)| e.used).map(|(id, _)| id.clone()) else { break };
             if let Some(forgotten) = inner.bills.remove(&oldest) {
                 inner.rows -= self::rows(&forgotten.record);
             }
-        }
-        if rows > CAPACITY {
-            return;
         }
         inner.rows += rows;
         inner.bills.insert(record.bill.id.clone(), Entry { record: Arc::new(record), used });
@@ -100,6 +100,12 @@ pub struct Committed {
 impl Committed {
     /// A bill as committed, as [`super::load`] reads it: its row, venue, table and server read
     /// now; its children remembered while its version is the one remembered.
+    ///
+    /// Read in two statements when not remembered, so a bill that another write changes
+    /// between them comes back (and is remembered) with its row of one version and its
+    /// children of the next. Such a record is never handed out again (the row it is
+    /// remembered under is gone for good), and a write worked out on it fails
+    /// [`super::advance`], which is how every user of it must commit.
     pub fn bill(&self, conn: &mut DbConn, bill_id: &str) -> StoreResult<Option<BillRecord>> {
         let Some((bill, venue, table, server)) = header(conn, bill_id)? else { return Ok(None) };
         if let Some(known) = self.memo.at(bill_id, bill.version) {
