@@ -105,6 +105,13 @@ impl BillRecord {
         self.adjustment_lines.sort_by(|a, b| (&a.adjustment_id, &a.item_id).cmp(&(&b.adjustment_id, &b.item_id)));
         self.tenders.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     }
+
+    /// What [`bump`] and [`advance`] do to the bill's row, done to the record: the next version,
+    /// changed at `now`.
+    pub fn bump(&mut self, now: NaiveDateTime) {
+        self.bill.version += 1;
+        self.bill.updated_at = now;
+    }
 }
 
 /// Moves the bill from `version` to the next, for a write that read the bill outside its

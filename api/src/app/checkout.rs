@@ -207,11 +207,7 @@ async fn hold_unlocked(
     let version = record.bill.version;
     let parts = parts_of(&payment, &priced);
     let mut after = record;
-    after.bill.version += 1;
-    after.bill.updated_at = payment.created_at;
-    after.payments.push(payment.clone());
-    after.parts.extend(parts.iter().cloned());
-    after.sort();
+    held(&mut after, &payment, &parts);
     let updated = events::bill_event_of(&after, "bill.updated")?;
     let created = Created { payment, parts, replayed: false };
     let held = store
@@ -362,12 +358,17 @@ fn store_hold(
     let parts = parts_of(&payment, priced);
     stored::insert(conn, &payment, &parts)?;
     bump_bill(conn, &payment.bill_id, payment.created_at)?;
-    record.bill.version += 1;
-    record.bill.updated_at = payment.created_at;
-    record.payments.push(payment.clone());
-    record.parts.extend(parts.iter().cloned());
+    held(&mut record, &payment, &parts);
     events::bill_event(conn, &record, "bill.updated")?;
     Ok((payment, parts))
+}
+
+/// The bill as a new hold leaves it: at its next version, with the payment and its parts.
+fn held(record: &mut BillRecord, payment: &Payment, parts: &[PaymentItem]) {
+    record.bump(payment.created_at);
+    record.payments.push(payment.clone());
+    record.parts.extend(parts.iter().cloned());
+    record.sort();
 }
 
 /// The item parts `payment` takes, as priced.

@@ -180,8 +180,7 @@ async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<At
         ..record.payments[at].clone()
     };
     record.payments[at] = payment.clone();
-    record.bill.version += 1;
-    record.bill.updated_at = now;
+    record.bump(now);
     if record.state().map_or(true, |ledger| ledger.covered()) {
         return Ok(Attempt::Locked);
     }
