@@ -13,6 +13,8 @@
 //! meanwhile moves the generation past it, so the entry is never trusted with older data.
 
 use std::cell::RefCell;
+
+use crate::outbox::Emitted;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -84,9 +86,9 @@ pub(crate) fn take() -> Touched {
     TOUCHED.with(|t| t.take())
 }
 
-/// Runs a writer and returns, with its value, what it touched and whether it wrote events;
+/// Runs a writer and returns, with its value, what it touched and what it wrote to the outbox;
 /// nothing recorded before it or by a writer that fails is left behind for the next.
-pub(crate) fn recording<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Touched, bool), E> {
+pub(crate) fn recording<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Touched, Emitted), E> {
     take();
     crate::outbox::take_emitted();
     let result = f().map(|value| (value, take(), crate::outbox::take_emitted()));

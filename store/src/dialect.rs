@@ -9,6 +9,7 @@ use diesel::pg::PgConnection;
 use diesel::{Connection, RunQueryDsl};
 
 use crate::changes::Touched;
+use crate::outbox::Emitted;
 use crate::{DatabaseUrl, DbConn, Signals, StoreError};
 
 /// PostgreSQL channel on which committed changes are announced to other processes.
@@ -104,20 +105,21 @@ pub fn lock_bill(conn: &mut DbConn, bill_id: &str) -> Result<bool, StoreError> {
 }
 
 /// Tells other processes, at commit, what this transaction touched (see [`crate::changes`])
-/// and whether it wrote events: the payload is `events` or `data`, the sending process's
+/// and what it wrote to the outbox: the payload is `events` (events and deliveries due;
+/// the only kind of earlier versions that wrote any), `feed` (events only) or `data`, the sending process's
 /// `origin` (its own listener skips what it already applied at commit), and the venues' ids or
 /// `*` for anything. Only PostgreSQL has `NOTIFY`; on SQLite other processes see the file's
 /// `data_version` move (see [`watch_other_processes`]).
-pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitted: bool) -> Result<(), StoreError> {
+pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitted: Emitted) -> Result<(), StoreError> {
     let DbConn::Pg(c) = conn else { return Ok(()) };
     let venues = match touched.payload() {
         Some(venues) => venues,
-        None if emitted => "*".to_owned(),
+        None if emitted != Emitted::default() => "*".to_owned(),
         None => return Ok(()),
     };
     // PostgreSQL refuses payloads of 8000 bytes or more: that many venues is "anything".
     let venues = if venues.len() > 7_000 { "*".to_owned() } else { venues };
-    let kind = if emitted { "events" } else { "data" };
+    let kind = payload_kind(emitted);
     diesel::sql_query("SELECT pg_notify($1, $2)")
         .bind::<diesel::sql_types::Text, _>(CHANNEL)
         .bind::<diesel::sql_types::Text, _>(format!("{kind} {origin} {venues}"))
@@ -125,14 +127,31 @@ pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitte
     Ok(())
 }
 
-/// Reads a payload of [`notify_changes`]: the sender, what was touched, and whether events
-/// were written.
-fn heard_payload(payload: &str) -> (&str, Touched, bool) {
+/// The first word of a [`notify_changes`] payload.
+fn payload_kind(emitted: Emitted) -> &'static str {
+    match emitted {
+        Emitted { deliveries: true, .. } => "events",
+        Emitted { events: true, .. } => "feed",
+        Emitted { .. } => "data",
+    }
+}
+
+/// Reads a payload of [`notify_changes`]: the sender, what was touched, and what was written
+/// to the outbox.
+fn heard_payload(payload: &str) -> (&str, Touched, Emitted) {
     let mut words = payload.splitn(3, ' ');
     match (words.next(), words.next(), words.next()) {
-        (Some(kind), Some(origin), Some(venues)) => (origin, Touched::from_payload(venues), kind == "events"),
+        (Some(kind), Some(origin), Some(venues)) => {
+            let emitted = match kind {
+                "data" => Emitted::default(),
+                "feed" => Emitted { events: true, deliveries: false },
+                // `events`, or a kind of a later version: assume the most.
+                _ => Emitted::ANYTHING,
+            };
+            (origin, Touched::from_payload(venues), emitted)
+        }
         // Not ours to read: assume the most.
-        _ => ("", Touched::Unknown, true),
+        _ => ("", Touched::Unknown, Emitted::ANYTHING),
     }
 }
 
@@ -336,8 +355,10 @@ mod watcher_tests {
         let mut writer = diesel::SqliteConnection::establish(&path).expect("open the file");
         writer.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)").expect("create a table");
         let (events, mut heard) = tokio::sync::watch::channel(0);
+        let (deliveries, due) = tokio::sync::watch::channel(0);
         let signals = Arc::new(Signals {
             events,
+            deliveries,
             generations: Default::default(),
             origin: "test".into(),
             writes: Default::default(),
@@ -353,9 +374,32 @@ mod watcher_tests {
         writer.batch_execute("INSERT INTO t VALUES (1)").expect("insert");
         std::thread::sleep(Duration::from_millis(350));
         assert!(heard.has_changed().expect("the signal lives"), "the commit was heard");
+        assert!(due.has_changed().expect("the signal lives"), "what it wrote is unknown: deliveries may be due");
         heard.borrow_and_update();
         drop(signals);
         watcher.join().expect("the watcher ends");
         let _ = std::fs::remove_file(&path);
+    }
+
+    /// What a commit wrote to the outbox reaches other processes: the delivery worker is woken
+    /// only by a commit that made deliveries due, or by one it cannot read.
+    #[test]
+    fn payloads_say_what_was_written_to_the_outbox() {
+        let venue = Touched::Venues(vec!["v1".into()]);
+        for emitted in [
+            Emitted::default(),
+            Emitted { events: true, deliveries: false },
+            Emitted { events: false, deliveries: true },
+            Emitted::ANYTHING,
+        ] {
+            let kind = payload_kind(emitted);
+            let payload = format!("{kind} p1 v1");
+            let (origin, touched, heard) = heard_payload(&payload);
+            assert_eq!((origin, &touched), ("p1", &venue));
+            let expected = if emitted.deliveries { Emitted::ANYTHING } else { emitted };
+            assert_eq!(heard, expected, "{kind}");
+        }
+        assert_eq!(heard_payload("later-kind p1 *").2, Emitted::ANYTHING, "a kind not known: assume the most");
+        assert_eq!(heard_payload("garbled").2, Emitted::ANYTHING);
     }
 }

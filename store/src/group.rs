@@ -20,14 +20,15 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use tokio::sync::oneshot;
 
 use crate::changes::{self, Touched};
+use crate::outbox::Emitted;
 use crate::{DbConn, DbPool, Signals, StoreError};
 
 /// At most this many writers share one transaction, so the first of them waits for a bounded
 /// number of others.
 const MAX_BATCH: usize = 64;
 
-/// What a committed writer hands back: its value, what it touched, whether it wrote events.
-pub(crate) type Written<T> = (T, Touched, bool);
+/// What a committed writer hands back: its value, what it touched, what it wrote to the outbox.
+pub(crate) type Written<T> = (T, Touched, Emitted);
 
 /// A queued writer.
 trait Job: Send {

@@ -37,6 +37,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use changes::{Generations, Touched};
+use outbox::Emitted;
 
 use diesel::Connection;
 use diesel::connection::{InstrumentationEvent, SimpleConnection, TransactionManager};
@@ -126,9 +127,11 @@ impl ManageConnection for Manager {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 count_queries(&mut conn, &self.queries);
+                // `temp_store = MEMORY`: the savepoint of each writer in a group commit keeps
+                // its journal in memory, not in a temporary file opened and deleted per batch.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
@@ -157,8 +160,11 @@ pub fn new_id() -> String {
 #[derive(Debug)]
 pub struct Signals {
     /// Bumped after every commit that may have written an event (here or in another process):
-    /// the delivery worker and the live feeds wait on it.
+    /// the live feeds wait on it.
     events: watch::Sender<u64>,
+    /// Bumped after every commit that may have made a webhook delivery due: the delivery
+    /// worker waits on it.
+    deliveries: watch::Sender<u64>,
     /// How far each venue's data has moved: caches of guests' views check it.
     generations: Generations,
     /// Names this process in its `NOTIFY` payloads.
@@ -168,12 +174,15 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// A committed change was heard: caches learn what it touched, and listeners of events
-    /// wake up when it wrote some.
-    pub(crate) fn heard(&self, touched: &Touched, emitted: bool) {
+    /// A committed change was heard: caches learn what it touched, listeners of events wake up
+    /// when it wrote some, the delivery worker when it made deliveries due.
+    pub(crate) fn heard(&self, touched: &Touched, emitted: Emitted) {
         self.generations.moved(touched);
-        if emitted {
+        if emitted.events {
             self.events.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        if emitted.deliveries {
+            self.deliveries.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 
@@ -186,13 +195,13 @@ impl Signals {
     /// The listener hears again: whatever was committed while it could not is unknown, so
     /// every cached view is dropped and every listener of events woken.
     pub(crate) fn hearing_again(&self) {
-        self.heard(&Touched::Unknown, true);
+        self.heard(&Touched::Unknown, Emitted::ANYTHING);
         self.generations.set_hearing(true);
     }
 
     /// This process committed a write: told at once, on the thread that committed it, so that
     /// it is heard even when the caller has stopped waiting.
-    pub(crate) fn committed(&self, touched: &Touched, emitted: bool) {
+    pub(crate) fn committed(&self, touched: &Touched, emitted: Emitted) {
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.heard(touched, emitted);
     }
@@ -226,8 +235,10 @@ impl Store {
             .build(Manager { url: url.clone(), queries: queries.clone() })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
         let (events, _) = watch::channel(0);
+        let (deliveries, _) = watch::channel(0);
         let signals = Arc::new(Signals {
             events,
+            deliveries,
             generations: Generations::default(),
             origin: new_id(),
             writes: AtomicU64::new(0),
@@ -259,6 +270,12 @@ impl Store {
     /// A receiver that changes whenever events were committed.
     pub fn event_signal(&self) -> watch::Receiver<u64> {
         self.signals.events.subscribe()
+    }
+
+    /// A receiver that changes whenever webhook deliveries may have fallen due (a new event for
+    /// an endpoint, a manual retry), here or in another process.
+    pub fn delivery_signal(&self) -> watch::Receiver<u64> {
+        self.signals.deliveries.subscribe()
     }
 
     /// How far each venue's data has moved, as this process knows (see [`changes`]).

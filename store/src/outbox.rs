@@ -14,20 +14,38 @@ use crate::rows::{Event, Payment, WebhookAttempt, WebhookDelivery, WebhookEndpoi
 use crate::schema::{bills, events, payments, venues, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::{DbConn, StoreResult, dialect};
 
+/// What a transaction wrote to the outbox, read after commit to wake at once whoever waits on
+/// it: the live feeds on events, the delivery worker on deliveries due.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Emitted {
+    /// An event was written.
+    pub events: bool,
+    /// A webhook delivery was made due (a new event's, a manual retry).
+    pub deliveries: bool,
+}
+
+impl Emitted {
+    /// Events and deliveries: what a change nobody described may have written.
+    pub const ANYTHING: Emitted = Emitted { events: true, deliveries: true };
+
+    fn or(self, other: Emitted) -> Emitted {
+        Emitted { events: self.events || other.events, deliveries: self.deliveries || other.deliveries }
+    }
+}
+
 thread_local! {
-    /// Set when the transaction running on this thread wrote an event; read after commit to
-    /// wake the delivery worker and the live feeds at once.
-    static EMITTED: Cell<bool> = const { Cell::new(false) };
+    /// What the transaction running on this thread wrote to the outbox so far.
+    static EMITTED: Cell<Emitted> = const { Cell::new(Emitted { events: false, deliveries: false }) };
 }
 
-/// Clears and returns whether an event was written since the last call on this thread.
-pub fn take_emitted() -> bool {
-    EMITTED.with(|e| e.replace(false))
+/// Clears and returns what was written to the outbox since the last call on this thread.
+pub fn take_emitted() -> Emitted {
+    EMITTED.with(|e| e.take())
 }
 
-/// Wakes the delivery worker after this transaction commits (a new event, a manual retry).
-pub fn mark_emitted() {
-    EMITTED.with(|e| e.set(true));
+/// Records what this transaction wrote to the outbox, for [`take_emitted`] after it commits.
+fn mark_emitted(emitted: Emitted) {
+    EMITTED.with(|e| e.set(e.get().or(emitted)));
 }
 
 /// An event about to enter the outbox; its id and its number within the venue are given on
@@ -75,9 +93,9 @@ pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> 
         .filter(|e| subscribes(e, &event.event_type) && Some(e.id.as_str()) != except)
         .map(|e| new_delivery(&e.id, &event, event.created_at))
         .collect();
-    crate::batch_insert!(conn, webhook_deliveries::table, deliveries.clone());
+    let due = crate::batch_insert!(conn, webhook_deliveries::table, deliveries) > 0;
     crate::changes::touch_venue(&event.venue_id);
-    mark_emitted();
+    mark_emitted(Emitted { events: true, deliveries: due });
     Ok(event)
 }
 
@@ -261,7 +279,7 @@ pub fn reschedule(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResul
             webhook_deliveries::updated_at.eq(now),
         ))
         .execute(conn)?;
-    mark_emitted();
+    mark_emitted(Emitted { events: false, deliveries: true });
     Ok(())
 }
 

@@ -69,7 +69,8 @@ fn claim(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<Vec<Job>> {
 }
 
 /// Delivers due webhooks until `shutdown` turns true; the batch in flight is finished first.
-/// Woken by every commit that wrote an event, with a poll as the safety net.
+/// Woken by every commit that made a delivery due (here or in another process), with a poll
+/// as the safety net.
 pub async fn worker(store: Store, settings: WebhookSettings, mut shutdown: watch::Receiver<bool>) {
     let built = send::client(&settings).user_agent(concat!("tablepay-webhooks/", env!("CARGO_PKG_VERSION"))).build();
     let client = match built {
@@ -79,14 +80,14 @@ pub async fn worker(store: Store, settings: WebhookSettings, mut shutdown: watch
             return;
         }
     };
-    let mut signal = store.event_signal();
+    let mut signal = store.delivery_signal();
     loop {
         if *shutdown.borrow() {
             break;
         }
         signal.borrow_and_update();
-        // Read before claiming: most wake-ups (one per committed event, of venues with
-        // endpoints or not) find nothing due, and a read takes no write transaction.
+        // Read before claiming: a wake-up may find nothing due (another process claimed it, a
+        // retry is not due yet), and a read takes no write transaction.
         let next = store.run(|conn| -> AppResult<_> { Ok(outbox::next_due(conn)?) }).await;
         let now = tablepay_store::now();
         let wait = match next {
