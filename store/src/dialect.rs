@@ -10,6 +10,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::changes::Touched;
 use crate::outbox::Emitted;
+use crate::rows::Event;
 use crate::{DatabaseUrl, DbConn, Signals, StoreError};
 
 /// PostgreSQL channel on which committed changes are announced to other processes.
@@ -134,6 +135,46 @@ fn payload_kind(emitted: Emitted) -> &'static str {
         Emitted { events: true, .. } => "feed",
         Emitted { .. } => "data",
     }
+}
+
+/// Inserts `event` numbered with its venue's next event number (the `seq` given is replaced)
+/// and returns it as stored. The venue's row stays locked until the transaction ends, so the
+/// order of numbers is the order of commits.
+/// - PostgreSQL: one statement, the venue's counter moved in a data-modifying `WITH`.
+/// - SQLite: which has none, `UPDATE … RETURNING` then the `INSERT`.
+pub(crate) fn insert_numbered_event(conn: &mut DbConn, mut event: Event) -> Result<Event, StoreError> {
+    use crate::schema::{events, venues};
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    use diesel::{ExpressionMethods, QueryDsl};
+    match conn {
+        DbConn::Pg(c) => {
+            #[derive(diesel::QueryableByName)]
+            struct Numbered {
+                #[diesel(sql_type = BigInt)]
+                seq: i64,
+            }
+            let numbered: Numbered = diesel::sql_query(
+                "WITH next AS (UPDATE venues SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq) \
+                 INSERT INTO events (id, venue_id, seq, event_type, payload, created_at) \
+                 SELECT $2, $1, event_seq, $3, $4, $5 FROM next RETURNING seq",
+            )
+            .bind::<Text, _>(&event.venue_id)
+            .bind::<Text, _>(&event.id)
+            .bind::<Text, _>(&event.event_type)
+            .bind::<Text, _>(&event.payload)
+            .bind::<Timestamp, _>(event.created_at)
+            .get_result(c)?;
+            event.seq = numbered.seq;
+        }
+        DbConn::Sqlite(c) => {
+            event.seq = diesel::update(venues::table.find(&event.venue_id))
+                .set(venues::event_seq.eq(venues::event_seq + 1))
+                .returning(venues::event_seq)
+                .get_result(c)?;
+            diesel::insert_into(events::table).values(&event).execute(c)?;
+        }
+    }
+    Ok(event)
 }
 
 /// Reads a payload of [`notify_changes`]: the sender, what was touched, and what was written

@@ -71,22 +71,17 @@ pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
 /// [`append`], with no delivery to `except` (the endpoint the event is about, which just
 /// failed to receive: telling it that it failed would only fail again).
 pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> StoreResult<Event> {
-    let next = diesel::update(venues::table.find(&new.venue_id))
-        .set(venues::event_seq.eq(venues::event_seq + 1))
-        .returning(venues::event_seq);
-    let seq = match conn {
-        DbConn::Pg(c) => next.get_result(c)?,
-        DbConn::Sqlite(c) => next.get_result(c)?,
-    };
-    let event = Event {
-        id: new_id(),
-        venue_id: new.venue_id,
-        seq,
-        event_type: new.event_type,
-        payload: new.payload,
-        created_at: new.created_at,
-    };
-    diesel::insert_into(events::table).values(&event).execute(conn)?;
+    let event = dialect::insert_numbered_event(
+        conn,
+        Event {
+            id: new_id(),
+            venue_id: new.venue_id,
+            seq: 0,
+            event_type: new.event_type,
+            payload: new.payload,
+            created_at: new.created_at,
+        },
+    )?;
     let endpoints = crate::endpoints::enabled_of_venue(conn, &event.venue_id)?;
     let deliveries: Vec<WebhookDelivery> = endpoints
         .iter()
