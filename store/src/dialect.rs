@@ -106,8 +106,7 @@ pub fn lock_bill(conn: &mut DbConn, bill_id: &str) -> Result<bool, StoreError> {
 }
 
 /// Tells other processes, at commit, what this transaction touched (see [`crate::changes`])
-/// and what it wrote to the outbox: the payload is `events` (events and deliveries due;
-/// the only kind of earlier versions that wrote any), `feed` (events only) or `data`, the sending process's
+/// and what it wrote to the outbox (see [`payload`]): the payload is `events` or `data`, the sending process's
 /// `origin` (its own listener skips what it already applied at commit), and the venues' ids or
 /// `*` for anything. Only PostgreSQL has `NOTIFY`; on SQLite other processes see the file's
 /// `data_version` move (see [`watch_other_processes`]).
@@ -120,20 +119,22 @@ pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitte
     };
     // PostgreSQL refuses payloads of 8000 bytes or more: that many venues is "anything".
     let venues = if venues.len() > 7_000 { "*".to_owned() } else { venues };
-    let kind = payload_kind(emitted);
     diesel::sql_query("SELECT pg_notify($1, $2)")
         .bind::<diesel::sql_types::Text, _>(CHANNEL)
-        .bind::<diesel::sql_types::Text, _>(format!("{kind} {origin} {venues}"))
+        .bind::<diesel::sql_types::Text, _>(payload(emitted, origin, &venues))
         .execute(c)?;
     Ok(())
 }
 
-/// The first word of a [`notify_changes`] payload.
-fn payload_kind(emitted: Emitted) -> &'static str {
+/// A [`notify_changes`] payload: `events` when events were written, else `data`; the origin;
+/// the venues. Events that made no delivery due mark the origin `/feed`, which wakes the live
+/// feeds and not the delivery worker; earlier versions, which read only the first word (and
+/// compare the origin with their own, which it never is), still wake both, as they always did.
+fn payload(emitted: Emitted, origin: &str, venues: &str) -> String {
     match emitted {
-        Emitted { deliveries: true, .. } => "events",
-        Emitted { events: true, .. } => "feed",
-        Emitted { .. } => "data",
+        Emitted { deliveries: true, .. } => format!("events {origin} {venues}"),
+        Emitted { events: true, .. } => format!("events {origin}/feed {venues}"),
+        Emitted { .. } => format!("data {origin} {venues}"),
     }
 }
 
@@ -183,9 +184,13 @@ fn heard_payload(payload: &str) -> (&str, Touched, Emitted) {
     let mut words = payload.splitn(3, ' ');
     match (words.next(), words.next(), words.next()) {
         (Some(kind), Some(origin), Some(venues)) => {
+            let (origin, feed_only) = match origin.split_once('/') {
+                Some((origin, mark)) => (origin, mark == "feed"),
+                None => (origin, false),
+            };
             let emitted = match kind {
                 "data" => Emitted::default(),
-                "feed" => Emitted { events: true, deliveries: false },
+                "events" if feed_only => Emitted { events: true, deliveries: false },
                 // `events`, or a kind of a later version: assume the most.
                 _ => Emitted::ANYTHING,
             };
@@ -433,12 +438,13 @@ mod watcher_tests {
             Emitted { events: false, deliveries: true },
             Emitted::ANYTHING,
         ] {
-            let kind = payload_kind(emitted);
-            let payload = format!("{kind} p1 v1");
+            let payload = payload(emitted, "p1", "v1");
             let (origin, touched, heard) = heard_payload(&payload);
-            assert_eq!((origin, &touched), ("p1", &venue));
+            assert_eq!((origin, &touched), ("p1", &venue), "{payload}");
             let expected = if emitted.deliveries { Emitted::ANYTHING } else { emitted };
-            assert_eq!(heard, expected, "{kind}");
+            assert_eq!(heard, expected, "{payload}");
+            // Versions before this one woke everything on a first word `events`, nothing else.
+            assert_eq!(payload.starts_with("events "), emitted.events || emitted.deliveries, "{payload}");
         }
         assert_eq!(heard_payload("later-kind p1 *").2, Emitted::ANYTHING, "a kind not known: assume the most");
         assert_eq!(heard_payload("garbled").2, Emitted::ANYTHING);
