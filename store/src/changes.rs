@@ -13,11 +13,11 @@
 //! meanwhile moves the generation past it, so the entry is never trusted with older data.
 
 use std::cell::RefCell;
-
-use crate::outbox::Emitted;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::outbox::Emitted;
 
 /// What the transaction running on this thread touched, as far as guests' views go.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use diesel::pg::PgConnection;
 use diesel::{Connection, RunQueryDsl};
 
 use crate::changes::Touched;
-use crate::outbox::Emitted;
+use crate::outbox::{Emitted, NewEvent};
 use crate::rows::Event;
 use crate::{DatabaseUrl, DbConn, Signals, StoreError};
 
@@ -106,15 +106,14 @@ pub fn lock_bill(conn: &mut DbConn, bill_id: &str) -> Result<bool, StoreError> {
 }
 
 /// Tells other processes, at commit, what this transaction touched (see [`crate::changes`])
-/// and what it wrote to the outbox (see [`payload`]): the payload is `events` or `data`, the sending process's
-/// `origin` (its own listener skips what it already applied at commit), and the venues' ids or
-/// `*` for anything. Only PostgreSQL has `NOTIFY`; on SQLite other processes see the file's
+/// and what it wrote to the outbox, in a [`payload`] naming the sending process (its own
+/// listener skips what it already applied at commit) and the venues' ids or `*` for anything. Only PostgreSQL has `NOTIFY`; on SQLite other processes see the file's
 /// `data_version` move (see [`watch_other_processes`]).
 pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitted: Emitted) -> Result<(), StoreError> {
     let DbConn::Pg(c) = conn else { return Ok(()) };
     let venues = match touched.payload() {
         Some(venues) => venues,
-        None if emitted != Emitted::default() => "*".to_owned(),
+        None if emitted != Emitted::NOTHING => "*".to_owned(),
         None => return Ok(()),
     };
     // PostgreSQL refuses payloads of 8000 bytes or more: that many venues is "anything".
@@ -138,12 +137,12 @@ fn payload(emitted: Emitted, origin: &str, venues: &str) -> String {
     }
 }
 
-/// Inserts `event` numbered with its venue's next event number (the `seq` given is replaced)
-/// and returns it as stored. The venue's row stays locked until the transaction ends, so the
+/// Inserts `new` as an event with a new id and its venue's next event number, and returns it
+/// as stored. The venue's row stays locked until the transaction ends, so the
 /// order of numbers is the order of commits.
 /// - PostgreSQL: one statement, the venue's counter moved in a data-modifying `WITH`.
 /// - SQLite: which has none, `UPDATE … RETURNING` then the `INSERT`.
-pub(crate) fn insert_numbered_event(conn: &mut DbConn, mut event: Event) -> Result<Event, StoreError> {
+pub(crate) fn insert_numbered_event(conn: &mut DbConn, new: NewEvent) -> Result<Event, StoreError> {
     use crate::schema::{events, venues};
     use diesel::sql_types::{BigInt, Text, Timestamp};
     use diesel::{ExpressionMethods, QueryDsl};
@@ -154,28 +153,30 @@ pub(crate) fn insert_numbered_event(conn: &mut DbConn, mut event: Event) -> Resu
                 #[diesel(sql_type = BigInt)]
                 seq: i64,
             }
+            let id = crate::new_id();
             let numbered: Numbered = diesel::sql_query(
                 "WITH next AS (UPDATE venues SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq) \
                  INSERT INTO events (id, venue_id, seq, event_type, payload, created_at) \
                  SELECT $2, $1, event_seq, $3, $4, $5 FROM next RETURNING seq",
             )
-            .bind::<Text, _>(&event.venue_id)
-            .bind::<Text, _>(&event.id)
-            .bind::<Text, _>(&event.event_type)
-            .bind::<Text, _>(&event.payload)
-            .bind::<Timestamp, _>(event.created_at)
+            .bind::<Text, _>(&new.venue_id)
+            .bind::<Text, _>(&id)
+            .bind::<Text, _>(&new.event_type)
+            .bind::<Text, _>(&new.payload)
+            .bind::<Timestamp, _>(new.created_at)
             .get_result(c)?;
-            event.seq = numbered.seq;
+            Ok(new.numbered(id, numbered.seq))
         }
         DbConn::Sqlite(c) => {
-            event.seq = diesel::update(venues::table.find(&event.venue_id))
+            let seq = diesel::update(venues::table.find(&new.venue_id))
                 .set(venues::event_seq.eq(venues::event_seq + 1))
                 .returning(venues::event_seq)
                 .get_result(c)?;
+            let event = new.numbered(crate::new_id(), seq);
             diesel::insert_into(events::table).values(&event).execute(c)?;
+            Ok(event)
         }
     }
-    Ok(event)
 }
 
 /// Reads a payload of [`notify_changes`]: the sender, what was touched, and what was written
@@ -189,7 +190,7 @@ fn heard_payload(payload: &str) -> (&str, Touched, Emitted) {
                 None => (origin, false),
             };
             let emitted = match kind {
-                "data" => Emitted::default(),
+                "data" => Emitted::NOTHING,
                 "events" if feed_only => Emitted { events: true, deliveries: false },
                 // `events`, or a kind of a later version: assume the most.
                 _ => Emitted::ANYTHING,

@@ -25,6 +25,8 @@ pub struct Emitted {
 }
 
 impl Emitted {
+    /// Nothing written to the outbox.
+    pub const NOTHING: Emitted = Emitted { events: false, deliveries: false };
     /// Events and deliveries: what a change nobody described may have written.
     pub const ANYTHING: Emitted = Emitted { events: true, deliveries: true };
 
@@ -35,7 +37,7 @@ impl Emitted {
 
 thread_local! {
     /// What the transaction running on this thread wrote to the outbox so far.
-    static EMITTED: Cell<Emitted> = const { Cell::new(Emitted { events: false, deliveries: false }) };
+    static EMITTED: Cell<Emitted> = const { Cell::new(Emitted::NOTHING) };
 }
 
 /// Clears and returns what was written to the outbox since the last call on this thread.
@@ -59,6 +61,20 @@ pub struct NewEvent {
     pub created_at: NaiveDateTime,
 }
 
+impl NewEvent {
+    /// The event as stored, with the id and number it was given.
+    pub(crate) fn numbered(self, id: String, seq: i64) -> Event {
+        Event {
+            id,
+            venue_id: self.venue_id,
+            seq,
+            event_type: self.event_type,
+            payload: self.payload,
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// Writes an event, numbered within its venue, and one pending delivery per enabled endpoint
 /// of the venue that subscribes to its type; [`crate::Store::write`] tells this and other
 /// processes at commit. Call inside a
@@ -71,17 +87,7 @@ pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
 /// [`append`], with no delivery to `except` (the endpoint the event is about, which just
 /// failed to receive: telling it that it failed would only fail again).
 pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> StoreResult<Event> {
-    let event = dialect::insert_numbered_event(
-        conn,
-        Event {
-            id: new_id(),
-            venue_id: new.venue_id,
-            seq: 0,
-            event_type: new.event_type,
-            payload: new.payload,
-            created_at: new.created_at,
-        },
-    )?;
+    let event = dialect::insert_numbered_event(conn, new)?;
     let endpoints = crate::endpoints::enabled_of_venue(conn, &event.venue_id)?;
     let deliveries: Vec<WebhookDelivery> = endpoints
         .iter()
