@@ -225,3 +225,10 @@ fn ensure_problem(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandl
         actix_web::ResponseError::error_response(&error).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response)))
 }
+
+/// mimalloc, not glibc's malloc: a busy server allocates on many threads at once (the HTTP
+/// workers and the blocking pool), and glibc's arenas spent a fifth of its CPU on their locks,
+/// consolidation and free lists (`perf`, `bench/` pay flows on SQLite). Every binary and test
+/// that links this crate runs on it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -3,9 +3,11 @@
 //!
 //! SQLite has one writer at a time. Handing its lock from writer to writer costs a thread
 //! wake-up and a lock of the file each time, which on a busy two-core machine is most of a
-//! small write's cost. Here the first writer to find no transaction running becomes the
-//! leader: it takes the writers queued (up to [`MAX_BATCH`]), runs them one after another in
-//! one `BEGIN IMMEDIATE … COMMIT`, and answers each after the commit.
+//! small write's cost. Here the first writer to find no leader running starts one on a
+//! blocking thread: it takes the writers queued (up to [`MAX_BATCH`]), runs them one after
+//! another in one `BEGIN IMMEDIATE … COMMIT`, answers each after the commit, and goes on with
+//! the writers queued meanwhile until it finds none. The other writers only queue and await
+//! their answer: no thread of theirs waits in line for the database.
 //!
 //! Each writer's outcome stays its own: it runs in a savepoint, so one that fails is rolled
 //! back to its savepoint and the others commit without it. What fails the batch as a whole (no
@@ -99,45 +101,80 @@ fn savepoint<T, E: From<StoreError>>(conn: &mut DbConn, f: impl FnOnce(&mut DbCo
 pub(crate) struct GroupCommit(Arc<Inner>);
 
 struct Inner {
-    queue: Mutex<Vec<Box<dyn Job>>>,
-    /// Held by the leader while its batch runs.
-    leader: Mutex<()>,
+    queue: Mutex<Queue>,
     signals: Arc<Signals>,
+}
+
+#[derive(Default)]
+struct Queue {
+    writers: Vec<Box<dyn Job>>,
+    /// A leader is running batches; it takes every writer queued before it sees the queue
+    /// empty, so a writer that finds one waits for its answer and nothing else. Set and
+    /// cleared under the queue's lock, so no writer is left queued without a leader.
+    leading: bool,
 }
 
 impl GroupCommit {
     pub(crate) fn new(signals: Arc<Signals>) -> GroupCommit {
-        GroupCommit(Arc::new(Inner { queue: Mutex::default(), leader: Mutex::default(), signals }))
+        GroupCommit(Arc::new(Inner { queue: Mutex::default(), signals }))
     }
 
-    /// Queues `f` and waits until it is committed (with the writers queued beside it) or has
-    /// failed. Call on a blocking thread: it may lead a batch.
-    pub(crate) fn write<T, E, F>(&self, pool: &DbPool, f: F) -> oneshot::Receiver<Result<T, E>>
+    /// Queues `f`, to be committed with the writers queued beside it (or to fail). The answer
+    /// comes on the receiver; when the second value is true no leader was running and the
+    /// caller must start one ([`GroupCommit::lead`], on a blocking thread).
+    pub(crate) fn queue<T, E, F>(&self, f: F) -> (oneshot::Receiver<Result<T, E>>, bool)
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        self.0.queue.lock().unwrap_or_else(PoisonError::into_inner).push(Box::new(Writer { f, answer }));
-        // Whoever holds the leader's lock next takes this writer, if an earlier leader has not.
-        let _leading = self.0.leader.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut queue = self.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.writers.push(Box::new(Writer { f, answer }));
+        let lead = !std::mem::replace(&mut queue.leading, true);
+        (answered, lead)
+    }
+
+    /// Runs batches (of up to [`MAX_BATCH`] writers) until the queue is empty. Blocks: call
+    /// on a blocking thread, once for each time [`GroupCommit::queue`] asked for a leader.
+    pub(crate) fn lead(&self, pool: &DbPool) {
+        let mut leader = Leader { inner: &self.0, done: false };
         loop {
             let batch: Vec<Box<dyn Job>> = {
-                let mut queue = self.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
+                let mut queue = leader.inner.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if queue.writers.is_empty() {
+                    queue.leading = false;
+                    leader.done = true;
+                    return;
+                }
+                let n = queue.writers.len().min(MAX_BATCH);
+                queue.writers.drain(..n).collect()
             };
-            if batch.is_empty() {
-                break;
-            }
-            run_batch(pool, batch, &self.0.signals);
-            // Leading again only while our own writer is still queued behind a full batch.
-            if !answered.is_empty() || self.0.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
-                break;
-            }
+            run_batch(pool, batch, &leader.inner.signals);
         }
-        answered
+    }
+}
+
+/// The running leader. One that unwinds (a panic outside any writer) fails the writers still
+/// queued rather than leave them waiting for a leader that is gone.
+struct Leader<'a> {
+    inner: &'a Inner,
+    done: bool,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let stranded = {
+            let mut queue = self.inner.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.leading = false;
+            std::mem::take(&mut queue.writers)
+        };
+        for job in stranded {
+            job.abandon(StoreError::Pool("the writers' leader failed; retry".into()));
+        }
     }
 }
 
@@ -147,7 +184,7 @@ fn run_batch(pool: &DbPool, batch: Vec<Box<dyn Job>>, signals: &Signals) {
         Ok(conn) => conn,
         Err(e) => return batch.into_iter().for_each(|job| job.abandon(StoreError::Pool(e.to_string()))),
     };
-    let begun = match &mut *conn {
+    let begun = match &mut **conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
     };

@@ -31,8 +31,8 @@ pub use dialect::{lock_bill, now, unique_violation, write_transaction};
 pub use error::{StoreError, StoreResult};
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -43,6 +43,7 @@ use diesel::Connection;
 use diesel::connection::{InstrumentationEvent, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel::result::DatabaseErrorKind;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -104,29 +105,68 @@ pub struct Manager {
     queries: Arc<AtomicU64>,
 }
 
-fn count_queries<C: Connection>(conn: &mut C, counter: &Arc<AtomicU64>) {
-    let counter = counter.clone();
-    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+/// A pooled connection with what the pool knows of its health.
+pub struct Pooled {
+    conn: DbConn,
+    /// Set when a statement found the connection closed or could not be sent on it: the pool
+    /// drops it when it comes back.
+    closed: Arc<AtomicBool>,
+    /// When it last came back to the pool in working order.
+    returned: Instant,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
+/// A connection that came back to the pool this recently is handed out again without a
+/// `SELECT 1`: it worked a moment ago, and one that died since is found by its first statement
+/// and dropped (HikariCP's `aliveBypassWindowMs`, 500 ms by default, does the same).
+const ALIVE_WITHOUT_TEST: Duration = Duration::from_millis(500);
+
+/// Counts every statement on `counter`, and marks `closed` when one finds the connection gone.
+fn instrument<C: Connection>(conn: &mut C, counter: &Arc<AtomicU64>, closed: &Arc<AtomicBool>) {
+    let (counter, closed) = (counter.clone(), closed.clone());
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
+        InstrumentationEvent::StartQuery { .. } => {
             counter.fetch_add(1, Ordering::Relaxed);
         }
+        InstrumentationEvent::FinishQuery {
+            error:
+                Some(diesel::result::Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _,
+                )),
+            ..
+        } => closed.store(true, Ordering::Relaxed),
+        _ => {}
     });
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        match &self.url {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let closed = Arc::new(AtomicBool::new(false));
+        let conn = match &self.url {
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
-                count_queries(&mut conn, &self.queries);
-                Ok(DbConn::Pg(conn))
+                instrument(&mut conn, &self.queries, &closed);
+                DbConn::Pg(conn)
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
-                count_queries(&mut conn, &self.queries);
+                instrument(&mut conn, &self.queries, &closed);
                 // `temp_store = MEMORY`: the savepoint of each writer in a group commit keeps
                 // its journal in memory, not in a temporary file opened and deleted per batch.
                 conn.batch_execute(
@@ -134,17 +174,27 @@ impl ManageConnection for Manager {
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
+                DbConn::Sqlite(conn)
             }
+        };
+        Ok(Pooled { conn, closed, returned: Instant::now() })
+    }
+
+    /// Tests with `SELECT 1` a connection that has idled for [`ALIVE_WITHOUT_TEST`] or longer.
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
+        if conn.returned.elapsed() < ALIVE_WITHOUT_TEST {
+            return Ok(());
         }
+        conn.conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        let broken = conn.closed.load(Ordering::Relaxed)
+            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(&mut conn.conn);
+        if !broken {
+            conn.returned = Instant::now();
+        }
+        broken
     }
 }
 
@@ -228,9 +278,9 @@ impl Store {
         let pool = Pool::builder()
             .max_size(size)
             .connection_timeout(Duration::from_secs(10))
-            // A PostgreSQL connection can die with its server or the network, so it is tested
-            // (`SELECT 1`) before each use; a SQLite connection is a file handle in this
-            // process and cannot, so testing it would only add a statement to every request.
+            // A PostgreSQL connection can die with its server or the network, so one that has
+            // idled is tested (`SELECT 1`) before use (see [`Manager::is_valid`]); a SQLite
+            // connection is a file handle in this process and cannot die that way.
             .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
             .build(Manager { url: url.clone(), queries: queries.clone() })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
@@ -313,7 +363,7 @@ impl Store {
     /// True when every embedded migration has been applied.
     pub fn migrations_current(&self) -> anyhow::Result<bool> {
         let mut conn = self.pool.get()?;
-        let pending = match &mut *conn {
+        let pending = match &mut **conn {
             DbConn::Pg(c) => c.has_pending_migration(MIGRATIONS),
             DbConn::Sqlite(c) => c.has_pending_migration(MIGRATIONS),
         }
@@ -368,11 +418,13 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        if let Some(group) = self.group.clone() {
-            let answered = tokio::task::spawn_blocking(move || group.write(&pool, f))
-                .await
-                .map_err(|e| StoreError::Blocking(e.to_string()))?;
+        if let Some(group) = &self.group {
+            let (answered, lead) = group.queue(f);
+            if lead {
+                // Not awaited: the batches run to their end even if this caller stops waiting.
+                let (group, pool) = (group.clone(), self.pool.clone());
+                drop(tokio::task::spawn_blocking(move || group.lead(&pool)));
+            }
             answered.await.map_err(|_| StoreError::Blocking("the writer's batch ended without it".into()))?
         } else {
             self.write_alone(f).await
