@@ -103,6 +103,37 @@ pub struct Manager {
     url: DatabaseUrl,
     /// Counts every SQL statement run, for tests and benchmarks that show a route's cost.
     queries: Arc<AtomicU64>,
+    /// When a statement last found one of the pool's connections closed (see [`Deaths`]).
+    deaths: Arc<Deaths>,
+}
+
+/// When a statement last found a connection closed. The others were most likely lost with it
+/// (the server restarted, a proxy went away), so every connection back in the pool before
+/// then is tested before its next use, however recently it worked.
+#[derive(Debug)]
+struct Deaths {
+    since: Instant,
+    /// Nanoseconds after `since`; 0 for never.
+    last: AtomicU64,
+}
+
+impl Deaths {
+    fn new() -> Deaths {
+        Deaths { since: Instant::now(), last: AtomicU64::new(0) }
+    }
+
+    fn now(&self) {
+        let at = u64::try_from(self.since.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.last.fetch_max(at, Ordering::Relaxed);
+    }
+
+    /// True when no connection was found closed since `instant`.
+    fn none_since(&self, instant: Instant) -> bool {
+        match self.last.load(Ordering::Relaxed) {
+            0 => true,
+            nanos => instant > self.since + Duration::from_nanos(nanos),
+        }
+    }
 }
 
 /// A pooled connection with what the pool knows of its health.
@@ -129,13 +160,15 @@ impl std::ops::DerefMut for Pooled {
 }
 
 /// A connection that came back to the pool this recently is handed out again without a
-/// `SELECT 1`: it worked a moment ago, and one that died since is found by its first statement
-/// and dropped (HikariCP's `aliveBypassWindowMs`, 500 ms by default, does the same).
+/// `SELECT 1`: it worked a moment ago (HikariCP's `aliveBypassWindowMs`, 500 ms by default,
+/// does the same). One that died since fails the statement that finds it; it is dropped, and
+/// the pool's other connections are tested before their next use (see [`Deaths`]).
 const ALIVE_WITHOUT_TEST: Duration = Duration::from_millis(500);
 
-/// Counts every statement on `counter`, and marks `closed` when one finds the connection gone.
-fn instrument<C: Connection>(conn: &mut C, counter: &Arc<AtomicU64>, closed: &Arc<AtomicBool>) {
-    let (counter, closed) = (counter.clone(), closed.clone());
+/// Counts every statement on `counter`; marks `closed` and notes the death when one finds the
+/// connection gone.
+fn instrument<C: Connection>(conn: &mut C, counter: &Arc<AtomicU64>, closed: &Arc<AtomicBool>, deaths: &Arc<Deaths>) {
+    let (counter, closed, deaths) = (counter.clone(), closed.clone(), deaths.clone());
     conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
         InstrumentationEvent::StartQuery { .. } => {
             counter.fetch_add(1, Ordering::Relaxed);
@@ -147,7 +180,10 @@ fn instrument<C: Connection>(conn: &mut C, counter: &Arc<AtomicU64>, closed: &Ar
                     _,
                 )),
             ..
-        } => closed.store(true, Ordering::Relaxed),
+        } => {
+            closed.store(true, Ordering::Relaxed);
+            deaths.now();
+        }
         _ => {}
     });
 }
@@ -161,12 +197,12 @@ impl ManageConnection for Manager {
         let conn = match &self.url {
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
-                instrument(&mut conn, &self.queries, &closed);
+                instrument(&mut conn, &self.queries, &closed, &self.deaths);
                 DbConn::Pg(conn)
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
-                instrument(&mut conn, &self.queries, &closed);
+                instrument(&mut conn, &self.queries, &closed, &self.deaths);
                 // `temp_store = MEMORY`: the savepoint of each writer in a group commit keeps
                 // its journal in memory, not in a temporary file opened and deleted per batch.
                 conn.batch_execute(
@@ -180,9 +216,10 @@ impl ManageConnection for Manager {
         Ok(Pooled { conn, closed, returned: Instant::now() })
     }
 
-    /// Tests with `SELECT 1` a connection that has idled for [`ALIVE_WITHOUT_TEST`] or longer.
+    /// Tests with `SELECT 1` a connection that has idled for [`ALIVE_WITHOUT_TEST`] or longer,
+    /// or came back before another was found closed.
     fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
-        if conn.returned.elapsed() < ALIVE_WITHOUT_TEST {
+        if conn.returned.elapsed() < ALIVE_WITHOUT_TEST && self.deaths.none_since(conn.returned) {
             return Ok(());
         }
         conn.conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
@@ -282,7 +319,7 @@ impl Store {
             // idled is tested (`SELECT 1`) before use (see [`Manager::is_valid`]); a SQLite
             // connection is a file handle in this process and cannot die that way.
             .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
-            .build(Manager { url: url.clone(), queries: queries.clone() })
+            .build(Manager { url: url.clone(), queries: queries.clone(), deaths: Arc::new(Deaths::new()) })
             .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
         let (events, _) = watch::channel(0);
         let (deliveries, _) = watch::channel(0);

@@ -355,3 +355,72 @@ backend_tests!(
     the_guest_sees_the_bill_without_staff_ids,
     health_and_readiness,
 );
+
+/// A PostgreSQL connection killed under the server (a restart, a failover, a proxy's idle
+/// timeout) costs at most the one request that finds it dead: the pool drops it instead of
+/// handing it out again, and tests one that has idled before use. PostgreSQL only: a SQLite
+/// connection is a file handle that nothing outside the process can take away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_postgres_connections_cost_at_most_one_request_each() {
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await else { return };
+    let kill = |url: String| async move {
+        tokio::task::spawn_blocking(move || kill_other_connections(&url)).await.expect("join")
+    };
+
+    // Killed while fresh from use, so handed out again without a test: the request that finds
+    // one dead fails, and every other connection is tested before its next use.
+    assert!(all_ready(&app).await);
+    let killed = kill(app.database_url.clone()).await;
+    assert!(killed >= 8, "the pool's 8 connections (and the listener's) were killed: {killed}");
+    let failed = app.get("/readyz", None).await;
+    if failed.status != 200 {
+        failed.assert_problem(503, "service_unavailable");
+    }
+    assert!(all_ready(&app).await, "no request fails after the first");
+    for _ in 0..20 {
+        app.get("/readyz", None).await.expect(200);
+    }
+
+    // Killed while idle: tested before use (unless the server's own background work found them
+    // dead first) and replaced, so no request fails.
+    assert!(all_ready(&app).await);
+    kill(app.database_url.clone()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(all_ready(&app).await);
+}
+
+/// Sixteen `/readyz` at once, which keeps every pooled connection busy; true when all answered 200.
+async fn all_ready(app: &TestApp) -> bool {
+    let requests: Vec<_> = (0..16).map(|_| app.get("/readyz", None)).collect();
+    futures_util::future::join_all(requests).await.iter().all(|a| a.status == 200)
+}
+
+/// Terminates every other session on the database `url` names and waits until they have
+/// ended; returns how many there were.
+fn kill_other_connections(url: &str) -> usize {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Session {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let mut conn = diesel::PgConnection::establish(url).expect("connect to the test database");
+    let killed = diesel::sql_query(
+        // CASE, not AND: PostgreSQL may evaluate AND's operands in any order.
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND CASE WHEN pid = pg_backend_pid() THEN false ELSE pg_terminate_backend(pid) END",
+    )
+    .load::<Session>(&mut conn)
+    .expect("terminate the server's sessions");
+    let pids = killed.iter().map(|s| s.pid.to_string()).collect::<Vec<_>>().join(",");
+    for _ in 0..500 {
+        let alive = diesel::sql_query(format!("SELECT pid FROM pg_stat_activity WHERE pid IN ({pids})"))
+            .load::<Session>(&mut conn)
+            .expect("read the sessions");
+        if alive.is_empty() {
+            return killed.len();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the terminated sessions did not end");
+}
