@@ -139,8 +139,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Running>
     })
     .workers(workers)
     // Blocking threads do the database work; more of them than connections only wait, and
-    // each costs memory.
-    .worker_max_blocking_threads((shared.settings.db_pool_size as usize).max(2))
+    // each costs memory. Each worker has its own: together they match the pool.
+    .worker_max_blocking_threads((shared.settings.db_pool_size as usize).div_ceil(workers).max(2))
     .shutdown_timeout(10)
     // actix would stop gracefully on SIGTERM but abruptly on SIGINT; `tablepay serve` drains
     // on both (see `cli`), and tests stop servers through the handle.
@@ -226,9 +226,10 @@ fn ensure_problem(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandl
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response)))
 }
 
-/// mimalloc, not glibc's malloc: a busy server allocates on many threads at once (the HTTP
-/// workers and the blocking pool), and glibc's arenas spent a fifth of its CPU on their locks,
-/// consolidation and free lists (`perf`, `bench/` pay flows on SQLite). Every binary and test
-/// that links this crate runs on it.
+/// jemalloc, not glibc's malloc: a busy server allocates on many threads at once (the HTTP
+/// workers and the database threads), and glibc's arenas, capped at two to keep memory small,
+/// spent a fifth of its CPU on their locks and free lists. jemalloc gave 44 % more pay flows on
+/// SQLite, its peak RSS still under the goal (60 MiB against 55) (`bench/`; its settings are in `.cargo/config.toml`). SQLite's
+/// own allocations still go to glibc's malloc. mimalloc was faster still but tripled peak RSS.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
