@@ -12,7 +12,7 @@
 //! A cache entry keeps the [`Stamp`] taken *before* it read the database: a write that commits
 //! meanwhile moves the generation past it, so the entry is never trusted with older data.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,6 +29,9 @@ pub enum Touched {
     Nothing,
     /// These venues' data, and nothing else.
     Venues(Vec<String>),
+    /// These venues' bills and what hangs off them (payments, events), and nothing of their
+    /// tables or settings: the QR token → table maps of these venues still hold.
+    Bills(Vec<String>),
 }
 
 impl Touched {
@@ -38,21 +41,29 @@ impl Touched {
         match self {
             Touched::Unknown => Some("*".to_owned()),
             Touched::Nothing => None,
-            Touched::Venues(ids) => Some(ids.join(",")),
+            Touched::Venues(ids) | Touched::Bills(ids) => Some(ids.join(",")),
         }
     }
 
-    /// The inverse of [`Touched::payload`].
-    pub fn from_payload(payload: &str) -> Touched {
+    /// True when the tables and settings of the venues touched are as they were.
+    pub fn tables_kept(&self) -> bool {
+        matches!(self, Touched::Bills(_) | Touched::Nothing)
+    }
+
+    /// The inverse of [`Touched::payload`], told whether the tables were kept.
+    pub fn from_payload(payload: &str, tables_kept: bool) -> Touched {
         if payload.is_empty() || payload == "*" {
             return Touched::Unknown;
         }
-        Touched::Venues(payload.split(',').map(str::to_owned).collect())
+        let ids = payload.split(',').map(str::to_owned).collect();
+        if tables_kept { Touched::Bills(ids) } else { Touched::Venues(ids) }
     }
 }
 
 thread_local! {
     static TOUCHED: RefCell<Touched> = const { RefCell::new(Touched::Unknown) };
+    /// The transaction said it changes no table, QR token or venue setting.
+    static TABLES_KEPT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Records that the transaction running on this thread changed `venue_id`'s data.
@@ -60,7 +71,7 @@ pub fn touch_venue(venue_id: &str) {
     TOUCHED.with(|t| {
         let mut touched = t.borrow_mut();
         match &mut *touched {
-            Touched::Venues(ids) => {
+            Touched::Venues(ids) | Touched::Bills(ids) => {
                 if !ids.iter().any(|id| id == venue_id) {
                     ids.push(venue_id.to_owned());
                 }
@@ -81,9 +92,21 @@ pub fn touches_no_guest_view() {
     });
 }
 
+/// Records that the transaction running on this thread changes no table, QR token or venue
+/// setting, only bills and what hangs off them: the venues it touches keep their QR token →
+/// table maps (see [`Generations::tables_current`]). Said by the writers of payments, the
+/// busiest there are; a writer that does not say it moves the maps of the venues it touches.
+pub fn keeps_tables() {
+    TABLES_KEPT.with(|k| k.set(true));
+}
+
 /// Clears and returns what was recorded on this thread since the last call.
 pub(crate) fn take() -> Touched {
-    TOUCHED.with(|t| t.take())
+    let kept = TABLES_KEPT.with(|k| k.replace(false));
+    match TOUCHED.with(|t| t.take()) {
+        Touched::Venues(ids) if kept => Touched::Bills(ids),
+        touched => touched,
+    }
 }
 
 /// Runs a writer and returns, with its value, what it touched and what it wrote to the outbox;
@@ -113,6 +136,8 @@ pub struct Generations {
     counter: AtomicU64,
     /// The number of each venue's latest change; a venue absent has not changed since start.
     venues: RwLock<HashMap<String, u64>>,
+    /// The number of each venue's latest change that may have changed its tables or settings.
+    tables: RwLock<HashMap<String, u64>>,
     /// Other processes' changes cannot be heard (the listener is down): nothing is current.
     deaf: AtomicBool,
 }
@@ -126,11 +151,21 @@ impl Generations {
 
     /// True when nothing of `venue_id` is known to have changed since `stamp` was taken.
     pub fn is_current(&self, venue_id: &str, stamp: Stamp) -> bool {
+        self.unmoved(&self.venues, venue_id, stamp)
+    }
+
+    /// True when nothing of `venue_id`'s tables or settings (what a QR token names) is known to
+    /// have changed since `stamp` was taken; its bills may have.
+    pub fn tables_current(&self, venue_id: &str, stamp: Stamp) -> bool {
+        self.unmoved(&self.tables, venue_id, stamp)
+    }
+
+    fn unmoved(&self, changes: &RwLock<HashMap<String, u64>>, venue_id: &str, stamp: Stamp) -> bool {
         if self.deaf.load(Ordering::Acquire) || self.all.load(Ordering::Acquire) != stamp.all {
             return false;
         }
-        let venues = self.venues.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        venues.get(venue_id).is_none_or(|&n| n <= stamp.seen)
+        let changes = changes.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        changes.get(venue_id).is_none_or(|&n| n <= stamp.seen)
     }
 
     /// Whether other processes' changes can be heard; while they cannot, no stamp is current.
@@ -145,11 +180,16 @@ impl Generations {
             Touched::Unknown => {
                 self.all.fetch_add(1, Ordering::AcqRel);
             }
-            Touched::Venues(ids) => {
+            Touched::Venues(ids) | Touched::Bills(ids) => {
                 let mut venues = self.venues.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut tables = matches!(touched, Touched::Venues(_))
+                    .then(|| self.tables.write().unwrap_or_else(std::sync::PoisonError::into_inner));
                 let n = self.counter.fetch_add(1, Ordering::AcqRel) + 1;
                 for id in ids {
                     venues.insert(id.clone(), n);
+                    if let Some(tables) = tables.as_mut() {
+                        tables.insert(id.clone(), n);
+                    }
                 }
             }
         }
@@ -197,9 +237,47 @@ mod tests {
 
     #[test]
     fn payloads_round_trip() {
-        for touched in [Touched::Unknown, Touched::Venues(vec!["a".into(), "b".into()])] {
-            assert_eq!(Touched::from_payload(&touched.payload().expect("a payload")), touched);
+        for touched in [
+            Touched::Unknown,
+            Touched::Venues(vec!["a".into(), "b".into()]),
+            Touched::Bills(vec!["a".into(), "b".into()]),
+        ] {
+            let payload = touched.payload().expect("a payload");
+            assert_eq!(Touched::from_payload(&payload, touched.tables_kept()), touched);
         }
         assert_eq!(Touched::Nothing.payload(), None);
+    }
+
+    #[test]
+    fn a_change_of_bills_only_keeps_the_tables_current() {
+        let gens = Generations::default();
+        let before = gens.stamp();
+        gens.moved(&Touched::Bills(vec!["a".into()]));
+        assert!(!gens.is_current("a", before), "its bills moved");
+        assert!(gens.tables_current("a", before), "its tables did not");
+        gens.moved(&Touched::Venues(vec!["a".into()]));
+        assert!(!gens.tables_current("a", before));
+        assert!(gens.tables_current("b", before), "another venue's tables hold");
+        let now = gens.stamp();
+        gens.moved(&Touched::Unknown);
+        assert!(!gens.tables_current("b", now), "an unknown change moves every venue's tables");
+        let now = gens.stamp();
+        gens.set_hearing(false);
+        assert!(!gens.tables_current("b", now), "nothing is current while other processes cannot be heard");
+    }
+
+    #[test]
+    fn only_a_transaction_that_says_so_keeps_the_tables() {
+        take();
+        touch_venue("v1");
+        assert_eq!(take(), Touched::Venues(vec!["v1".into()]));
+        keeps_tables();
+        touches_no_guest_view();
+        touch_venue("v1");
+        assert_eq!(take(), Touched::Bills(vec!["v1".into()]));
+        touch_venue("v1");
+        assert_eq!(take(), Touched::Venues(vec!["v1".into()]), "taking clears what was said");
+        keeps_tables();
+        assert_eq!(take(), Touched::Unknown, "a transaction that names no venue may still have changed any");
     }
 }

@@ -120,21 +120,28 @@ pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitte
     let venues = if venues.len() > 7_000 { "*".to_owned() } else { venues };
     diesel::sql_query("SELECT pg_notify($1, $2)")
         .bind::<diesel::sql_types::Text, _>(CHANNEL)
-        .bind::<diesel::sql_types::Text, _>(payload(emitted, origin, &venues))
+        .bind::<diesel::sql_types::Text, _>(payload(emitted, touched.tables_kept(), origin, &venues))
         .execute(c)?;
     Ok(())
 }
 
 /// A [`notify_changes`] payload: `events` when events were written, else `data`; the origin;
-/// the venues. Events that made no delivery due mark the origin `/feed`, which wakes the live
-/// feeds and not the delivery worker; earlier versions, which read only the first word (and
-/// compare the origin with their own, which it never is), still wake both, as they always did.
-fn payload(emitted: Emitted, origin: &str, venues: &str) -> String {
-    match emitted {
-        Emitted { deliveries: true, .. } => format!("events {origin} {venues}"),
-        Emitted { events: true, .. } => format!("events {origin}/feed {venues}"),
-        Emitted { .. } => format!("data {origin} {venues}"),
-    }
+/// the venues. The origin carries marks after a `/`, separated by commas: `feed` when events
+/// made no delivery due, which wakes the live feeds and not the delivery worker; `bills` when
+/// the venues' tables and settings were kept (see [`crate::changes::keeps_tables`]). Earlier
+/// versions read only the first word (and compare the origin with their own, which it never
+/// is) or take the marks `feed` alone for a feed: marked otherwise, they assume the most, as
+/// they always did.
+fn payload(emitted: Emitted, tables_kept: bool, origin: &str, venues: &str) -> String {
+    let feed = emitted.events && !emitted.deliveries;
+    let marks = match (feed, tables_kept) {
+        (true, true) => "/feed,bills",
+        (true, false) => "/feed",
+        (false, true) => "/bills",
+        (false, false) => "",
+    };
+    let kind = if emitted.events || emitted.deliveries { "events" } else { "data" };
+    format!("{kind} {origin}{marks} {venues}")
 }
 
 /// Inserts `new` as an event with a new id and its venue's next event number, and returns it
@@ -185,17 +192,16 @@ fn heard_payload(payload: &str) -> (&str, Touched, Emitted) {
     let mut words = payload.splitn(3, ' ');
     match (words.next(), words.next(), words.next()) {
         (Some(kind), Some(origin), Some(venues)) => {
-            let (origin, feed_only) = match origin.split_once('/') {
-                Some((origin, mark)) => (origin, mark == "feed"),
-                None => (origin, false),
-            };
+            let (origin, marks) = origin.split_once('/').unwrap_or((origin, ""));
+            let marked = |mark: &str| marks.split(',').any(|m| m == mark);
+            let (feed_only, tables_kept) = (marked("feed"), marked("bills"));
             let emitted = match kind {
                 "data" => Emitted::NOTHING,
                 "events" if feed_only => Emitted { events: true, deliveries: false },
                 // `events`, or a kind of a later version: assume the most.
                 _ => Emitted::ANYTHING,
             };
-            (origin, Touched::from_payload(venues), emitted)
+            (origin, Touched::from_payload(venues, tables_kept), emitted)
         }
         // Not ours to read: assume the most.
         _ => ("", Touched::Unknown, Emitted::ANYTHING),
@@ -432,21 +438,29 @@ mod watcher_tests {
     /// only by a commit that made deliveries due, or by one it cannot read.
     #[test]
     fn payloads_say_what_was_written_to_the_outbox() {
-        let venue = Touched::Venues(vec!["v1".into()]);
         for emitted in [
             Emitted::default(),
             Emitted { events: true, deliveries: false },
             Emitted { events: false, deliveries: true },
             Emitted::ANYTHING,
         ] {
-            let payload = payload(emitted, "p1", "v1");
-            let (origin, touched, heard) = heard_payload(&payload);
-            assert_eq!((origin, &touched), ("p1", &venue), "{payload}");
-            let expected = if emitted.deliveries { Emitted::ANYTHING } else { emitted };
-            assert_eq!(heard, expected, "{payload}");
-            // Versions before this one woke everything on a first word `events`, nothing else.
-            assert_eq!(payload.starts_with("events "), emitted.events || emitted.deliveries, "{payload}");
+            for tables_kept in [false, true] {
+                let payload = payload(emitted, tables_kept, "p1", "v1");
+                let (origin, touched, heard) = heard_payload(&payload);
+                let venue =
+                    if tables_kept { Touched::Bills(vec!["v1".into()]) } else { Touched::Venues(vec!["v1".into()]) };
+                assert_eq!((origin, &touched), ("p1", &venue), "{payload}");
+                let expected = if emitted.deliveries { Emitted::ANYTHING } else { emitted };
+                assert_eq!(heard, expected, "{payload}");
+                // Versions before this one woke everything on a first word `events`, nothing else.
+                assert_eq!(payload.starts_with("events "), emitted.events || emitted.deliveries, "{payload}");
+                // The previous version took `<origin>/feed` for a feed and anything else marked
+                // for everything: it never hears less than was written.
+                let old_feed = payload.split(' ').nth(1).is_some_and(|o| o.ends_with("/feed"));
+                assert!(!old_feed || (emitted.events && !emitted.deliveries && !tables_kept), "{payload}");
+            }
         }
+        assert_eq!(heard_payload("events p1/feed v1").1, Touched::Venues(vec!["v1".into()]), "an earlier version's");
         assert_eq!(heard_payload("later-kind p1 *").2, Emitted::ANYTHING, "a kind not known: assume the most");
         assert_eq!(heard_payload("garbled").2, Emitted::ANYTHING);
     }

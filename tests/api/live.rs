@@ -175,8 +175,8 @@ async fn a_rotated_token_reads_nothing_and_its_stream_ends(app: TestApp) {
 }
 
 /// Two processes on one database keep each other's caches and streams true: B's cached read
-/// and B's stream show A's payment within a second, and each process's next read after its
-/// own write shows that write.
+/// and B's stream show A's payment within a second, each process's next read after its own
+/// write shows that write, and a token A rotates stops naming the table on B within a second.
 async fn two_processes_keep_each_others_caches_and_streams_true(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 0, 0).await;
     let (bill, qr) =
@@ -219,6 +219,20 @@ async fn two_processes_keep_each_others_caches_and_streams_true(app: TestApp) {
     let paid = Instant::now();
     while app.guest(&qr).await["bill"]["status"] != "paid" {
         assert!(paid.elapsed() < Duration::from_secs(1), "A's read reflects B's confirmation within a second");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // B kept the table of the QR token through the payments; A rotates the token: B's next
+    // reads of the old one find nothing within a second.
+    let rotated = Instant::now();
+    app.post(
+        &format!("/v1/tables/{}/qr-token/rotate", bill["table_id"].as_str().unwrap()),
+        Some(&venue.pos_key),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    while b.get(&format!("/v1/t/{qr}"), None).await.status != 404 {
+        assert!(rotated.elapsed() < Duration::from_secs(1), "B forgets the rotated token within a second");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -437,8 +437,8 @@ async fn reading_and_paying_cost_the_same_sql_for_any_number_of_items(app: TestA
     assert_eq!(costs[0], costs[1], "queries (read, pay items, pay the rest) for 5 and for 120 items");
 }
 
-/// A guest read the cache can answer runs no SQL at all (the rate limiter included); creating a
-/// payment is one write transaction, with or without an `Idempotency-Key`, and so is applying
+/// A guest read the cache can answer runs no SQL at all (the rate limiter included), and a
+/// payment leaves the QR token's table cached; creating a payment is one write transaction, with or without an `Idempotency-Key`, and so is applying
 /// its outcome; a write is seen by the very next read.
 async fn a_cached_read_runs_no_sql_and_a_payment_is_one_write(app: TestApp) {
     let quiet = [("TABLEPAY_WEBHOOK_WORKER", "false"), ("TABLEPAY_SWEEP_INTERVAL_MS", "60000")];
@@ -446,7 +446,9 @@ async fn a_cached_read_runs_no_sql_and_a_payment_is_one_write(app: TestApp) {
     let venue = app.create_venue("EUR", "inclusive", 1000, 0).await;
     let items = json!([{"name": "Menu", "quantity": 2, "unit_price": 2000}, {"name": "Vin", "quantity": 1, "unit_price": 1800}]);
     let (bill, qr) = bill_with_qr(&app, &venue, "T1", items).await;
+    let before = app.db.queries_run();
     let first = app.guest(&qr).await;
+    let first_read = app.db.queries_run() - before;
     let before = app.db.queries_run();
     let cached = app.guest(&qr).await;
     assert_eq!(app.db.queries_run() - before, 0, "SQL statements of a cached guest read");
@@ -458,7 +460,11 @@ async fn a_cached_read_runs_no_sql_and_a_payment_is_one_write(app: TestApp) {
         .await
         .expect(201);
     assert_eq!(app.db.writes_committed() - writes, 1, "write transactions to create a payment");
+    let before = app.db.queries_run();
     assert_eq!(app.guest(&qr).await["bill"]["totals"]["pending"], 2900, "the next read sees the hold");
+    // The payment moved the guest's view but not the map of QR tokens to tables: the read
+    // after it prices the bill again without looking the token up (the first read did both).
+    assert_eq!(app.db.queries_run() - before, first_read - 1, "SQL statements of the read after a payment");
     // `bill.updated` is written from the bill the transaction holds, not read again: it is the
     // bill as stored afterwards.
     let venue_id = venue.id.clone();

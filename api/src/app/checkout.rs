@@ -130,6 +130,7 @@ pub async fn create(
             let registry = providers.clone();
             store
                 .write(move |conn| -> AppResult<_> {
+                    tablepay_store::changes::keeps_tables();
                     let created = hold_part(conn, &registry, request)?;
                     let key = match key {
                         Some(key) if created.replayed => replayed_key(conn, &created, key)?,
@@ -212,8 +213,10 @@ async fn hold_unlocked(
     let created = Created { payment, parts, replayed: false };
     let held = store
         .write(move |conn| -> AppResult<_> {
-            // Touches nothing a guest sees unless it writes the payment, with its event.
+            // Touches nothing a guest sees unless it writes the payment, with its event; never
+            // a table.
             tablepay_store::changes::touches_no_guest_view();
+            tablepay_store::changes::keeps_tables();
             let payment = &created.payment;
             if let Some(key) = &payment.idempotency_key
                 && stored::find_by_idempotency_key(conn, &payment.bill_id, key)?.is_some()
@@ -479,6 +482,7 @@ async fn ensure_provider_payment(
         Ok(side) => {
             store
                 .write(move |conn| -> AppResult<Created> {
+                    tablepay_store::changes::keeps_tables();
                     let now = now();
                     let changes =
                         PaymentChanges::at(now).provider_side(&side.provider_ref, side.client_secret.as_deref());

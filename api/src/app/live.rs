@@ -38,27 +38,31 @@ struct Entry<T> {
     value: T,
 }
 
-/// A map whose entries hold while their venue has not moved.
-#[derive(Debug)]
-struct Stamped<T>(RwLock<HashMap<String, Entry<T>>>);
+/// Whether what a venue's entry was read from still holds since its stamp.
+type Holds = fn(&Generations, &str, Stamp) -> bool;
 
-impl<T> Default for Stamped<T> {
-    fn default() -> Self {
-        Stamped(RwLock::default())
-    }
+/// A map whose entries hold while what they were read from has not moved.
+#[derive(Debug)]
+struct Stamped<T> {
+    entries: RwLock<HashMap<String, Entry<T>>>,
+    holds: Holds,
 }
 
 impl<T: Clone> Stamped<T> {
+    fn new(holds: Holds) -> Self {
+        Stamped { entries: RwLock::default(), holds }
+    }
+
     fn get(&self, generations: &Generations, key: &str) -> Option<T> {
-        let map = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = map.get(key)?;
-        generations.is_current(&entry.venue_id, entry.stamp).then(|| entry.value.clone())
+        (self.holds)(generations, &entry.venue_id, entry.stamp).then(|| entry.value.clone())
     }
 
     fn put(&self, generations: &Generations, key: String, venue_id: String, stamp: Stamp, value: T) {
-        let mut map = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
-            map.retain(|_, e| generations.is_current(&e.venue_id, e.stamp));
+            map.retain(|_, e| (self.holds)(generations, &e.venue_id, e.stamp));
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
@@ -68,15 +72,25 @@ impl<T: Clone> Stamped<T> {
 }
 
 /// The guests' cache: QR token → table, table → guest view.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GuestCache {
+    /// Held while the venue's tables and settings have not moved (its bills may have: a
+    /// payment does not change what a QR token names).
     tables: Stamped<GuestTable>,
+    /// Held while nothing of the venue has moved.
     views: Stamped<Bytes>,
 }
 
+impl Default for GuestCache {
+    fn default() -> Self {
+        GuestCache { tables: Stamped::new(Generations::tables_current), views: Stamped::new(Generations::is_current) }
+    }
+}
+
 impl GuestCache {
-    /// The table `qr_token` names, from memory when nothing of its venue changed since it was
-    /// read; `None` for a token that names none (never kept: guessing fills no memory).
+    /// The table `qr_token` names, from memory when nothing of its venue's tables or settings
+    /// changed since it was read; `None` for a token that names none (never kept: guessing
+    /// fills no memory).
     pub async fn table(&self, store: &Store, qr_token: &str) -> Result<Option<GuestTable>, crate::app::AppError> {
         let generations = store.generations();
         if let Some(table) = self.tables.get(generations, qr_token) {
@@ -116,7 +130,7 @@ mod tests {
     #[test]
     fn an_entry_holds_until_its_venue_moves() {
         let generations = Generations::default();
-        let map = Stamped::default();
+        let map = Stamped::new(Generations::is_current);
         let stamp = generations.stamp();
         map.put(&generations, "t1".into(), "v1".into(), stamp, 1);
         map.put(&generations, "t2".into(), "v2".into(), stamp, 2);
@@ -131,7 +145,7 @@ mod tests {
     #[test]
     fn a_value_read_before_a_change_is_never_trusted_after_it() {
         let generations = Generations::default();
-        let map = Stamped::default();
+        let map = Stamped::new(Generations::is_current);
         // Stamped, then the database is read, and a write commits before the value is kept.
         let stamp = generations.stamp();
         generations.moved(&Touched::Venues(vec!["v1".into()]));
@@ -142,7 +156,7 @@ mod tests {
     #[test]
     fn a_full_map_drops_stale_entries_first() {
         let generations = Generations::default();
-        let map = Stamped::default();
+        let map = Stamped::new(Generations::is_current);
         let stamp = generations.stamp();
         for i in 0..MAX_ENTRIES {
             map.put(&generations, format!("t{i}"), if i == 0 { "live" } else { "stale" }.into(), stamp, i);
@@ -150,6 +164,21 @@ mod tests {
         generations.moved(&Touched::Venues(vec!["stale".into()]));
         map.put(&generations, "new".into(), "live".into(), generations.stamp(), 0);
         assert_eq!(map.get(&generations, "t0"), Some(0));
-        assert_eq!(map.0.read().expect("not poisoned").len(), 2);
+        assert_eq!(map.entries.read().expect("not poisoned").len(), 2);
+    }
+
+    #[test]
+    fn a_qr_token_holds_through_payments_but_not_a_change_of_tables() {
+        let generations = Generations::default();
+        let cache = GuestCache::default();
+        let table = GuestTable { table_id: "t1".into(), venue_id: "v1".into(), payment_provider: "sandbox".into() };
+        let stamp = generations.stamp();
+        cache.tables.put(&generations, "qr1".into(), "v1".into(), stamp, table.clone());
+        cache.views.put(&generations, "t1".into(), "v1".into(), stamp, Bytes::from_static(b"{}"));
+        generations.moved(&Touched::Bills(vec!["v1".into()]));
+        assert_eq!(cache.tables.get(&generations, "qr1"), Some(table), "a payment names no other table");
+        assert_eq!(cache.views.get(&generations, "t1"), None, "but changes what the guest sees");
+        generations.moved(&Touched::Venues(vec!["v1".into()]));
+        assert_eq!(cache.tables.get(&generations, "qr1"), None, "a rotation, say");
     }
 }

@@ -48,7 +48,12 @@ fn event_parts(event: &ProviderEvent) -> (&str, &'static str, Option<&str>) {
 
 /// Applies one outcome of `provider` in its own write transaction (a verified webhook).
 pub async fn receive(store: &Store, provider: &'static str, event: ProviderEvent) -> AppResult<Applied> {
-    store.write(move |conn| -> AppResult<Applied> { apply_event(conn, provider, &event) }).await
+    store
+        .write(move |conn| -> AppResult<Applied> {
+            tablepay_store::changes::keeps_tables();
+            apply_event(conn, provider, &event)
+        })
+        .await
 }
 
 /// Applies one provider outcome. Call inside a write transaction.
@@ -130,6 +135,7 @@ pub async fn confirm_sandbox(
     }
     store
         .write(move |conn| -> AppResult<_> {
+            tablepay_store::changes::keeps_tables();
             let payment =
                 stored::find_of_provider(conn, payment_id.as_str(), "sandbox")?.ok_or(AppError::NotFound("payment"))?;
             let reference = payment
@@ -198,8 +204,10 @@ async fn succeed_unlocked(store: &Store, payment_id: &PaymentId) -> AppResult<At
     let bill_id = record.bill.id.clone();
     let written = store
         .write(move |conn| -> Result<bool, RolledBack> {
-            // Touches nothing a guest sees unless it writes the success, with its event.
+            // Touches nothing a guest sees unless it writes the success, with its event; never
+            // a table.
             tablepay_store::changes::touches_no_guest_view();
+            tablepay_store::changes::keeps_tables();
             if !tablepay_store::bills::advance(conn, &bill_id, version, now)? {
                 return Ok(false);
             }
