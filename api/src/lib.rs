@@ -229,7 +229,8 @@ fn ensure_problem(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandl
 /// jemalloc, not glibc's malloc: a busy server allocates on many threads at once (the HTTP
 /// workers and the database threads), and glibc's arenas, capped at two to keep memory small,
 /// spent a fifth of its CPU on their locks and free lists. jemalloc gave 44 % more pay flows on
-/// SQLite, its peak RSS still under the goal (60 MiB against 55) (`bench/`; its settings are in `.cargo/config.toml`). SQLite's
-/// own allocations still go to glibc's malloc. mimalloc was faster still but tripled peak RSS.
+/// SQLite (`bench/`), its peak RSS 60–64 MiB against 55, still within the goal of 64; its
+/// settings are in `.cargo/config.toml`. SQLite's own allocations still go to glibc's malloc.
+/// mimalloc was faster still but took peak RSS to 250 MiB.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
