@@ -119,7 +119,7 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     );
     out.push_str("# TYPE tablepay_outbox_lag_seconds gauge\n");
     let _ = writeln!(out, "tablepay_outbox_lag_seconds {}", oldest_due.unwrap_or(0.0));
-    out.push_str("# HELP tablepay_db_statements_total SQL statements run by this process's connection pool.\n");
+    out.push_str("# HELP tablepay_db_statements_total SQL statements run by this process's connection pool, its liveness tests aside.\n");
     out.push_str("# TYPE tablepay_db_statements_total counter\n");
     let _ = writeln!(out, "tablepay_db_statements_total {}", state.db.queries_run());
     out.push_str("# HELP tablepay_db_write_transactions_total Write transactions this process committed.\n");

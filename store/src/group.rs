@@ -120,9 +120,10 @@ impl GroupCommit {
     }
 
     /// Queues `f`, to be committed with the writers queued beside it (or to fail). The answer
-    /// comes on the receiver; when the second value is true no leader was running and the
-    /// caller must start one ([`GroupCommit::lead`], on a blocking thread).
-    pub(crate) fn queue<T, E, F>(&self, f: F) -> (oneshot::Receiver<Result<T, E>>, bool)
+    /// comes on the receiver. When no leader was running, the caller is handed the
+    /// [`Leadership`] and must run it on a blocking thread; dropped without running (a runtime
+    /// shutting down never starts it), it fails the writers queued, this one included.
+    pub(crate) fn queue<T, E, F>(&self, f: F) -> (oneshot::Receiver<Result<T, E>>, Option<Leadership>)
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -132,37 +133,40 @@ impl GroupCommit {
         let mut queue = self.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
         queue.writers.push(Box::new(Writer { f, answer }));
         let lead = !std::mem::replace(&mut queue.leading, true);
-        (answered, lead)
+        (answered, lead.then(|| Leadership { inner: self.0.clone(), done: false }))
     }
+}
 
-    /// Runs batches (of up to [`MAX_BATCH`] writers) until the queue is empty. Blocks: call
-    /// on a blocking thread, once for each time [`GroupCommit::queue`] asked for a leader.
-    pub(crate) fn lead(&self, pool: &DbPool) {
-        let mut leader = Leader { inner: &self.0, done: false };
+/// The duty to run the queued writers, held by one caller at a time. A leadership that ends
+/// any other way than by finding the queue empty (never run, or unwinding from a panic outside
+/// any writer) fails the writers still queued rather than leave them waiting for a leader that
+/// is gone, and lets the next writer lead.
+pub(crate) struct Leadership {
+    inner: Arc<Inner>,
+    done: bool,
+}
+
+impl Leadership {
+    /// Runs batches (of up to [`MAX_BATCH`] writers) until the queue is empty. Blocks: call on
+    /// a blocking thread.
+    pub(crate) fn lead(mut self, pool: &DbPool) {
         loop {
             let batch: Vec<Box<dyn Job>> = {
-                let mut queue = leader.inner.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut queue = self.inner.queue.lock().unwrap_or_else(PoisonError::into_inner);
                 if queue.writers.is_empty() {
                     queue.leading = false;
-                    leader.done = true;
+                    self.done = true;
                     return;
                 }
                 let n = queue.writers.len().min(MAX_BATCH);
                 queue.writers.drain(..n).collect()
             };
-            run_batch(pool, batch, &leader.inner.signals);
+            run_batch(pool, batch, &self.inner.signals);
         }
     }
 }
 
-/// The running leader. One that unwinds (a panic outside any writer) fails the writers still
-/// queued rather than leave them waiting for a leader that is gone.
-struct Leader<'a> {
-    inner: &'a Inner,
-    done: bool,
-}
-
-impl Drop for Leader<'_> {
+impl Drop for Leadership {
     fn drop(&mut self) {
         if self.done {
             return;
@@ -173,7 +177,7 @@ impl Drop for Leader<'_> {
             std::mem::take(&mut queue.writers)
         };
         for job in stranded {
-            job.abandon(StoreError::Pool("the writers' leader failed; retry".into()));
+            job.abandon(StoreError::Pool("the writers' leader did not run; retry".into()));
         }
     }
 }
@@ -294,6 +298,26 @@ mod tests {
         // The first writer of 0 is i = 0, which refuses itself (0 % 7 == 0): then 3 (or the
         // next multiple of 3 not a multiple of 7) writes it.
         assert_eq!(committed.len(), expected);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// A leader that never runs (its runtime shut down before it started) fails the writers
+    /// queued behind it instead of leaving them waiting, and the next writer leads.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_leadership_dropped_unrun_fails_its_writers_and_the_next_writer_leads() {
+        let path = std::env::temp_dir().join(format!("tablepay-group-{}.db", crate::new_id()));
+        let store = Store::connect(&DatabaseUrl::Sqlite(path.to_string_lossy().into_owned()), 4).expect("open");
+        let group = store.group.clone().expect("SQLite commits in groups");
+        let (answered, leadership) = group.queue(|_| -> Result<(), StoreError> { Ok(()) });
+        let (queued_behind, none) = group.queue(|_| -> Result<(), StoreError> { Ok(()) });
+        assert!(none.is_none(), "one leader at a time");
+        drop(leadership.expect("the first writer leads"));
+        for answer in [answered, queued_behind] {
+            let failed = tokio::time::timeout(std::time::Duration::from_secs(5), answer).await.expect("answered");
+            assert!(matches!(failed, Ok(Err(StoreError::Pool(_)))), "{failed:?}");
+        }
+        let written = store.write(|c| Ok::<_, StoreError>(diesel::sql_query("SELECT 1").execute(c)?)).await;
+        assert!(written.is_ok(), "{written:?}");
         let _ = std::fs::remove_file(&path);
     }
 

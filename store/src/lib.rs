@@ -101,7 +101,8 @@ fn redact(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
-    /// Counts every SQL statement run, for tests and benchmarks that show a route's cost.
+    /// Counts every SQL statement run, for tests and benchmarks that show a route's cost (the
+    /// pool's own tests of idle connections aside).
     queries: Arc<AtomicU64>,
     /// When a statement last found one of the pool's connections closed (see [`Deaths`]).
     deaths: Arc<Deaths>,
@@ -165,12 +166,18 @@ impl std::ops::DerefMut for Pooled {
 /// the pool's other connections are tested before their next use (see [`Deaths`]).
 const ALIVE_WITHOUT_TEST: Duration = Duration::from_millis(500);
 
-/// Counts every statement on `counter`; marks `closed` and notes the death when one finds the
-/// connection gone.
+thread_local! {
+    /// The pool is testing a connection: its `SELECT 1` is not the application's SQL, and is
+    /// not counted (whether it runs depends on how long the connection idled).
+    static TESTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Counts every statement on `counter` but the pool's tests; marks `closed` and notes the
+/// death when one finds the connection gone.
 fn instrument<C: Connection>(conn: &mut C, counter: &Arc<AtomicU64>, closed: &Arc<AtomicBool>, deaths: &Arc<Deaths>) {
     let (counter, closed, deaths) = (counter.clone(), closed.clone(), deaths.clone());
     conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
-        InstrumentationEvent::StartQuery { .. } => {
+        InstrumentationEvent::StartQuery { .. } if !TESTING.with(std::cell::Cell::get) => {
             counter.fetch_add(1, Ordering::Relaxed);
         }
         InstrumentationEvent::FinishQuery {
@@ -222,7 +229,10 @@ impl ManageConnection for Manager {
         if conn.returned.elapsed() < ALIVE_WITHOUT_TEST && self.deaths.none_since(conn.returned) {
             return Ok(());
         }
-        conn.conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        TESTING.with(|t| t.set(true));
+        let tested = conn.conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError);
+        TESTING.with(|t| t.set(false));
+        tested
     }
 
     fn has_broken(&self, conn: &mut Pooled) -> bool {
@@ -456,11 +466,11 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         if let Some(group) = &self.group {
-            let (answered, lead) = group.queue(f);
-            if lead {
+            let (answered, leadership) = group.queue(f);
+            if let Some(leadership) = leadership {
                 // Not awaited: the batches run to their end even if this caller stops waiting.
-                let (group, pool) = (group.clone(), self.pool.clone());
-                drop(tokio::task::spawn_blocking(move || group.lead(&pool)));
+                let pool = self.pool.clone();
+                drop(tokio::task::spawn_blocking(move || leadership.lead(&pool)));
             }
             answered.await.map_err(|_| StoreError::Blocking("the writer's batch ended without it".into()))?
         } else {
