@@ -406,9 +406,12 @@ fn kill_other_connections(url: &str) -> usize {
     }
     let mut conn = diesel::PgConnection::establish(url).expect("connect to the test database");
     let killed = diesel::sql_query(
-        // CASE, not AND: PostgreSQL may evaluate AND's operands in any order.
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-         AND CASE WHEN pid = pg_backend_pid() THEN false ELSE pg_terminate_backend(pid) END",
+        // The sessions are chosen in a materialized CTE, apart from the terminating: PostgreSQL
+        // evaluates one WHERE's conditions in any order, and terminated other tests' sessions
+        // (every database's) before checking the database.
+        "WITH mine AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) \
+         SELECT pid FROM mine WHERE pg_terminate_backend(pid)",
     )
     .load::<Session>(&mut conn)
     .expect("terminate the server's sessions");
