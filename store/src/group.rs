@@ -22,7 +22,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use tokio::sync::oneshot;
 
 use crate::changes::{self, Touched};
-use crate::outbox::Emitted;
+use crate::outbox::{self, Emitted};
 use crate::{DbConn, DbPool, Signals, StoreError};
 
 /// At most this many writers share one transaction, so the first of them waits for a bounded
@@ -64,7 +64,13 @@ where
 {
     fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Outcome> {
         let Writer { f, answer } = *self;
-        let result = changes::recording(|| savepoint(conn, f));
+        let result = changes::recording(|| {
+            savepoint(conn, |conn| {
+                let (value, held) = outbox::holding(|| f(conn))?;
+                outbox::insert_held(conn, held)?;
+                Ok(value)
+            })
+        });
         Box::new(Ran { result, answer })
     }
 

@@ -490,8 +490,10 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
             let (value, touched, emitted) = write_transaction(&mut conn, |conn| -> Result<_, E> {
-                let (value, touched, emitted) = changes::recording(|| f(conn))?;
+                let ((value, held), touched, emitted) = changes::recording(|| outbox::holding(|| f(conn)))?;
                 dialect::notify_changes(conn, &signals.origin, &touched, emitted)?;
+                // Last, as the venue's row is locked from here to the commit.
+                outbox::insert_held(conn, held)?;
                 Ok((value, touched, emitted))
             })?;
             signals.committed(&touched, emitted);

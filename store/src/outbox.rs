@@ -3,7 +3,7 @@
 //! transactions wrote one, so that [`crate::Store::write`] can wake the delivery worker and
 //! the live feeds after commit.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -76,28 +76,90 @@ impl NewEvent {
 }
 
 /// Writes an event, numbered within its venue, and one pending delivery per enabled endpoint
-/// of the venue that subscribes to its type; [`crate::Store::write`] tells this and other
-/// processes at commit. Call inside a
-/// write transaction: numbering under the venue's row lock makes the order of numbers the
-/// order of commits.
-pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<Event> {
+/// of the venue that subscribes to its type; answers the event's id. [`crate::Store::write`]
+/// tells this and other processes at commit. Call inside a write transaction: numbering under
+/// the venue's row lock makes the order of numbers the order of commits. In a transaction of
+/// [`crate::Store::write`], the event and its deliveries are held and inserted as the
+/// transaction's last statements (see [`holding`]).
+pub fn append(conn: &mut DbConn, new: NewEvent) -> StoreResult<String> {
     append_except(conn, new, None)
 }
 
 /// [`append`], with no delivery to `except` (the endpoint the event is about, which just
 /// failed to receive: telling it that it failed would only fail again).
-pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> StoreResult<Event> {
-    let event = dialect::insert_numbered_event(conn, new)?;
-    let endpoints = crate::endpoints::enabled_of_venue(conn, &event.venue_id)?;
+pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> StoreResult<String> {
+    let id = new_id();
+    let endpoints = crate::endpoints::enabled_of_venue(conn, &new.venue_id)?;
     let deliveries: Vec<WebhookDelivery> = endpoints
         .iter()
-        .filter(|e| subscribes(e, &event.event_type) && Some(e.id.as_str()) != except)
-        .map(|e| new_delivery(&e.id, &event, event.created_at))
+        .filter(|e| subscribes(e, &new.event_type) && Some(e.id.as_str()) != except)
+        .map(|e| delivery(&e.id, &id, &new.venue_id, &new.event_type, new.created_at))
         .collect();
-    let due = crate::batch_insert!(conn, webhook_deliveries::table, deliveries) > 0;
-    crate::changes::touch_venue(&event.venue_id);
-    mark_emitted(Emitted { events: true, deliveries: due });
-    Ok(event)
+    crate::changes::touch_venue(&new.venue_id);
+    mark_emitted(Emitted { events: true, deliveries: !deliveries.is_empty() });
+    let event = HeldEvent { id: id.clone(), new, deliveries };
+    let now = HELD.with(|held| match &mut *held.borrow_mut() {
+        Some(held) => {
+            held.0.push(event);
+            None
+        }
+        None => Some(event),
+    });
+    if let Some(event) = now {
+        insert_held(conn, Held(vec![event]))?;
+    }
+    Ok(id)
+}
+
+thread_local! {
+    /// The events appended by the write transaction running on this thread, while
+    /// [`holding`] holds them.
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// Events appended in a transaction and not yet inserted, oldest first.
+#[derive(Default)]
+pub(crate) struct Held(Vec<HeldEvent>);
+
+struct HeldEvent {
+    id: String,
+    new: NewEvent,
+    deliveries: Vec<WebhookDelivery>,
+}
+
+/// Runs a write transaction's work, holding the events it appends instead of inserting them;
+/// the caller inserts them with [`insert_held`] as the transaction's last statements. Numbering
+/// an event locks its venue's row until the transaction ends, which serializes the venue's
+/// writers: numbered last, a transaction holds that lock for its commit alone, not for
+/// everything it does after its first event (on PostgreSQL the venue's writers waited on it
+/// for most of their time). What `f` appended is dropped when it fails.
+pub(crate) fn holding<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Held), E> {
+    /// Ends the holding however `f` ends, a panic included.
+    struct Holding;
+    impl Drop for Holding {
+        fn drop(&mut self) {
+            HELD.with(|held| held.borrow_mut().take());
+        }
+    }
+    HELD.with(|held| held.borrow_mut().replace(Held::default()));
+    let _holding = Holding;
+    let value = f()?;
+    let held = HELD.with(|held| held.borrow_mut().take()).unwrap_or_default();
+    Ok((value, held))
+}
+
+/// Inserts held events, each numbered within its venue, and their deliveries. The venues'
+/// rows are locked in the order of their ids (a venue's events keep theirs), so that two
+/// transactions with events of the same venues never wait on each other in a circle.
+pub(crate) fn insert_held(conn: &mut DbConn, mut held: Held) -> StoreResult<()> {
+    held.0.sort_by(|a, b| a.new.venue_id.cmp(&b.new.venue_id));
+    let mut deliveries = Vec::new();
+    for event in held.0 {
+        dialect::insert_numbered_event(conn, event.id, event.new)?;
+        deliveries.extend(event.deliveries);
+    }
+    crate::batch_insert!(conn, webhook_deliveries::table, deliveries);
+    Ok(())
 }
 
 /// An endpoint's `event_types` is a JSON array of types; empty (or unreadable) means every
@@ -112,14 +174,20 @@ pub fn current_seq(conn: &mut DbConn, venue_id: &str) -> StoreResult<i64> {
     Ok(venues::table.find(venue_id).select(venues::event_seq).first(conn)?)
 }
 
-/// A first, pending delivery of `event` to an endpoint, due at once.
-pub fn new_delivery(endpoint_id: &str, event: &Event, now: NaiveDateTime) -> WebhookDelivery {
+/// A first, pending delivery of the event `event_id` to an endpoint, due at once.
+fn delivery(
+    endpoint_id: &str,
+    event_id: &str,
+    venue_id: &str,
+    event_type: &str,
+    now: NaiveDateTime,
+) -> WebhookDelivery {
     WebhookDelivery {
         id: new_id(),
-        venue_id: event.venue_id.clone(),
+        venue_id: venue_id.to_owned(),
         endpoint_id: endpoint_id.to_owned(),
-        event_id: event.id.clone(),
-        event_type: event.event_type.clone(),
+        event_id: event_id.to_owned(),
+        event_type: event_type.to_owned(),
         status: DeliveryStatus::Pending,
         attempts: 0,
         next_attempt_at: now,

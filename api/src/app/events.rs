@@ -54,7 +54,7 @@ pub fn emit_except(
     data: Value,
     except: Option<&str>,
 ) -> AppResult<String> {
-    Ok(outbox::append_except(conn, new_event(venue_id, event_type, data)?, except)?.id)
+    Ok(outbox::append_except(conn, new_event(venue_id, event_type, data)?, except)?)
 }
 
 /// An event of `venue_id` as the outbox takes it, made now: worked out before a transaction
