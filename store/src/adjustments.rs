@@ -51,9 +51,12 @@ pub fn record_decision(conn: &mut DbConn, id: &str, decision: &AdjustmentDecisio
 /// be approved is refused when made). Must run inside a transaction.
 pub fn dry_run<T, E: From<StoreError>>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
     let mut outcome = None;
-    let savepoint = conn.transaction::<(), diesel::result::Error, _>(|c| {
-        outcome = Some(f(c));
-        Err(diesel::result::Error::RollbackTransaction)
+    // The events `f` appends are held to the end of the transaction: forgotten with the rest.
+    let savepoint = crate::outbox::forgetting(|| {
+        conn.transaction::<(), diesel::result::Error, _>(|c| {
+            outcome = Some(f(c));
+            Err(diesel::result::Error::RollbackTransaction)
+        })
     });
     match (outcome, savepoint) {
         (_, Err(e)) if !matches!(e, diesel::result::Error::RollbackTransaction) => Err(StoreError::from(e).into()),

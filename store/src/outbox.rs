@@ -148,6 +148,21 @@ pub(crate) fn holding<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Held
     Ok((value, held))
 }
 
+/// Runs `f`, work that is rolled back to a savepoint, and forgets the events it appended: held
+/// events would otherwise outlive the rollback that undid what they report.
+pub(crate) fn forgetting<T>(f: impl FnOnce() -> T) -> T {
+    let before = HELD.with(|held| held.borrow().as_ref().map(|h| h.0.len()));
+    let value = f();
+    if let Some(len) = before {
+        HELD.with(|held| {
+            if let Some(held) = &mut *held.borrow_mut() {
+                held.0.truncate(len);
+            }
+        });
+    }
+    value
+}
+
 /// Inserts held events, each numbered within its venue, and their deliveries. The venues'
 /// rows are locked in the order of their ids (a venue's events keep theirs), so that two
 /// transactions with events of the same venues never wait on each other in a circle.

@@ -524,6 +524,63 @@ async fn a_discount_down_to_what_is_paid_settles_the_table(app: TestApp) {
     assert_eq!(now["status"], "paid", "nothing left to pay: the table settled");
 }
 
+/// A comp above the server's limit is tried in a savepoint that is always rolled back (would it
+/// ever apply?). Tried on a bill it would settle, that trial settles the table in the
+/// savepoint: nothing of it, `table.settled` included, may outlive the rollback. The table
+/// settles once, when a manager approves.
+async fn a_comp_waiting_for_approval_settles_nothing_until_approved(app: TestApp) {
+    let app =
+        spawn_app_with(app.backend, &[("TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")]).await.expect("app starts");
+    let (venue, ana, _) = venue_with_staff(&app).await;
+    let receiver = Receiver::start().await;
+    app.post(
+        &format!("/v1/venues/{}/webhook-endpoints", venue.id),
+        Some(&venue.pos_key),
+        json!({"url": receiver.url, "event_types": ["table.settled"]}),
+    )
+    .await
+    .expect(201);
+    let (bill, qr) = bill_with_qr(
+        &app,
+        &venue,
+        "T1",
+        json!([{"name": "Menu", "quantity": 1, "unit_price": 2000}, {"name": "Wine", "quantity": 1, "unit_price": 1500}]),
+    )
+    .await;
+    let p = app
+        .pay(
+            &qr,
+            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"]}]}}),
+        )
+        .await
+        .expect(201);
+    app.confirm(&id(&p), CARD_OK).await.expect(200);
+    // The wine (16.50 with tax) is all that is left, and above Ana's limit of 10.00.
+    let waiting = app
+        .post(
+            &format!("/v1/bills/{}/adjustments", id(&bill)),
+            Some(&ana),
+            json!({"type": "comp", "item_id": bill["items"][1]["id"], "reason": "corked"}),
+        )
+        .await
+        .expect(202);
+    assert_eq!(waiting["status"], "pending_approval");
+    let open = app.get(&format!("/v1/bills/{}", id(&bill)), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(open["status"], "open");
+    assert_eq!(open["totals"]["remaining"], 1650);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(receiver.of_type("table.settled").is_empty(), "the rolled-back trial settled nothing");
+    app.post(&format!("/v1/adjustments/{}/approve", id(&waiting)), Some(&venue.manager_key), json!({}))
+        .await
+        .expect(200);
+    let settled = receiver.wait_for("table.settled", 1, Duration::from_secs(5)).await;
+    assert_eq!(settled.len(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.of_type("table.settled").len(), 1, "table.settled once");
+    let paid = app.get(&format!("/v1/bills/{}", id(&bill)), Some(&venue.pos_key)).await.expect(200);
+    assert_eq!(paid["status"], "paid");
+}
+
 async fn a_refund_with_an_unknown_outcome_is_retried_not_repeated(app: TestApp) {
     let stripe = MockServer::start().await;
     let app = stripe_app(app.backend, &stripe).await;
@@ -636,6 +693,7 @@ async fn staff_list_the_feedback_newest_first(app: TestApp) {
 backend_tests!(
     staff_list_the_feedback_newest_first,
     a_discount_down_to_what_is_paid_settles_the_table,
+    a_comp_waiting_for_approval_settles_nothing_until_approved,
     a_refund_with_an_unknown_outcome_is_retried_not_repeated,
     comps_apply_within_the_limit_and_wait_above_it,
     an_adjustment_never_goes_below_what_is_paid,
