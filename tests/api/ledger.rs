@@ -57,7 +57,8 @@ async fn private_app(app: TestApp) -> TestApp {
     .expect("app starts")
 }
 
-async fn settled_hook(app: &TestApp, venue: &Venue) -> Receiver {
+/// A webhook receiver subscribed to the venue's `table.settled`.
+pub(crate) async fn settled_hook(app: &TestApp, venue: &Venue) -> Receiver {
     let receiver = Receiver::start().await;
     app.post(
         &format!("/v1/venues/{}/webhook-endpoints", venue.id),

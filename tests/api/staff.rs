@@ -60,6 +60,18 @@ fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
+/// A guest pays the bill's first line, by card.
+async fn pay_first_line(app: &TestApp, bill: &Value, qr: &str) {
+    let p = app
+        .pay(
+            qr,
+            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"]}]}}),
+        )
+        .await
+        .expect(201);
+    app.confirm(&id(&p), CARD_OK).await.expect(200);
+}
+
 async fn total(app: &TestApp, venue: &Venue, bill: &Value) -> i64 {
     app.get(&format!("/v1/bills/{}", id(bill)), Some(&venue.pos_key)).await.expect(200)["totals"]["total"]
         .as_i64()
@@ -175,14 +187,7 @@ async fn an_adjustment_never_goes_below_what_is_paid(app: TestApp) {
         json!([{"name": "Menu", "quantity": 1, "unit_price": 2000}, {"name": "Tea", "quantity": 1, "unit_price": 400}]),
     )
     .await;
-    let p = app
-        .pay(
-            &qr,
-            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"]}]}}),
-        )
-        .await
-        .expect(201);
-    app.confirm(&id(&p), CARD_OK).await.expect(200);
+    pay_first_line(&app, &bill, &qr).await;
     let path = format!("/v1/bills/{}/adjustments", id(&bill));
     app.post(
         &path,
@@ -504,14 +509,7 @@ async fn a_discount_down_to_what_is_paid_settles_the_table(app: TestApp) {
         json!([{"name": "Menu", "quantity": 1, "unit_price": 2000}, {"name": "Tea", "quantity": 1, "unit_price": 400}]),
     )
     .await;
-    let p = app
-        .pay(
-            &qr,
-            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"]}]}}),
-        )
-        .await
-        .expect(201);
-    app.confirm(&id(&p), CARD_OK).await.expect(200);
+    pay_first_line(&app, &bill, &qr).await;
     app.post(
         &format!("/v1/bills/{}/adjustments", id(&bill)),
         Some(&venue.manager_key),
@@ -532,14 +530,7 @@ async fn a_comp_waiting_for_approval_settles_nothing_until_approved(app: TestApp
     let app =
         spawn_app_with(app.backend, &[("TABLEPAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")]).await.expect("app starts");
     let (venue, ana, _) = venue_with_staff(&app).await;
-    let receiver = Receiver::start().await;
-    app.post(
-        &format!("/v1/venues/{}/webhook-endpoints", venue.id),
-        Some(&venue.pos_key),
-        json!({"url": receiver.url, "event_types": ["table.settled"]}),
-    )
-    .await
-    .expect(201);
+    let receiver = crate::ledger::settled_hook(&app, &venue).await;
     let (bill, qr) = bill_with_qr(
         &app,
         &venue,
@@ -547,14 +538,7 @@ async fn a_comp_waiting_for_approval_settles_nothing_until_approved(app: TestApp
         json!([{"name": "Menu", "quantity": 1, "unit_price": 2000}, {"name": "Wine", "quantity": 1, "unit_price": 1500}]),
     )
     .await;
-    let p = app
-        .pay(
-            &qr,
-            json!({"bill_id": bill["id"], "split": {"type": "items", "items": [{"item_id": bill["items"][0]["id"]}]}}),
-        )
-        .await
-        .expect(201);
-    app.confirm(&id(&p), CARD_OK).await.expect(200);
+    pay_first_line(&app, &bill, &qr).await;
     // The wine (16.50 with tax) is all that is left, and above Ana's limit of 10.00.
     let waiting = app
         .post(
