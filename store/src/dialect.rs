@@ -125,7 +125,7 @@ pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitte
 
 /// PostgreSQL statements of fixed text written by hand (diesel has no data-modifying `WITH`),
 /// prepared once per connection like diesel's own: a `sql_query` is parsed and planned anew
-/// each time it runs, which was a tenth of PostgreSQL's work in the pay-flow benchmark.
+/// each time it runs, and these run once or twice in every write transaction.
 macro_rules! prepared_pg_statement {
     ($name:ident, $sql_type:ty) => {
         impl diesel::query_builder::QueryId for $name<'_> {
