@@ -98,14 +98,15 @@ pub fn append_except(conn: &mut DbConn, new: NewEvent, except: Option<&str>) -> 
     crate::changes::touch_venue(&new.venue_id);
     mark_emitted(Emitted { events: true, deliveries: !deliveries.is_empty() });
     let event = HeldEvent { id: id.clone(), new, deliveries };
-    let now = HELD.with(|held| match &mut *held.borrow_mut() {
+    // Held while `holding` runs; otherwise (a transaction not of `Store::write`) inserted at once.
+    let at_once = HELD.with(|held| match &mut *held.borrow_mut() {
         Some(held) => {
             held.0.push(event);
             None
         }
         None => Some(event),
     });
-    if let Some(event) = now {
+    if let Some(event) = at_once {
         insert_held(conn, Held(vec![event]))?;
     }
     Ok(id)
