@@ -12,6 +12,7 @@ use children::{Children, WideRow};
 pub use memo::{Committed, Memo};
 
 use crate::new_id;
+use crate::prepared::{AdvanceBill, run_on};
 use crate::rows::{
     Adjustment, AdjustmentLine, Bill, BillItem, DiningTable, Payment, PaymentItem, Staff, Tender, Venue,
 };
@@ -119,9 +120,7 @@ impl BillRecord {
 /// first. On PostgreSQL the row stays locked until the transaction ends, as [`crate::lock_bill`]
 /// would lock it.
 pub fn advance(conn: &mut DbConn, bill_id: &str, version: i64, now: NaiveDateTime) -> StoreResult<bool> {
-    let moved = diesel::update(bills::table.find(bill_id).filter(bills::version.eq(version)))
-        .set((bills::version.eq(bills::version + 1), bills::updated_at.eq(now)))
-        .execute(conn)?;
+    let moved = run_on!(conn, AdvanceBill { bill_id, version, now }, execute)?;
     Ok(moved == 1)
 }
 

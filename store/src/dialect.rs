@@ -11,6 +11,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::changes::Touched;
 use crate::outbox::{Emitted, NewEvent};
+use crate::prepared::NextEventSeq;
 use crate::rows::Event;
 use crate::{DatabaseUrl, DbConn, Signals, StoreError};
 
@@ -212,18 +213,14 @@ fn payload(emitted: Emitted, tables_kept: bool, origin: &str, venues: &str) -> S
 /// - PostgreSQL: one statement, the venue's counter moved in a data-modifying `WITH`.
 /// - SQLite: which has none, `UPDATE … RETURNING` then the `INSERT`.
 pub(crate) fn insert_numbered_event(conn: &mut DbConn, id: String, new: NewEvent) -> Result<Event, StoreError> {
-    use crate::schema::{events, venues};
-    use diesel::{ExpressionMethods, QueryDsl};
+    use crate::schema::events;
     match conn {
         DbConn::Pg(c) => {
             let seq = NumberedEvent { id: &id, new: &new }.get_result::<i64>(c)?;
             Ok(new.numbered(id, seq))
         }
         DbConn::Sqlite(c) => {
-            let seq = diesel::update(venues::table.find(&new.venue_id))
-                .set(venues::event_seq.eq(venues::event_seq + 1))
-                .returning(venues::event_seq)
-                .get_result(c)?;
+            let seq = NextEventSeq { venue_id: &new.venue_id }.get_result::<i64>(c)?;
             let event = new.numbered(id, seq);
             diesel::insert_into(events::table).values(&event).execute(c)?;
             Ok(event)

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod issued;
 pub mod outbox;
 pub mod payments;
+mod prepared;
 pub mod refunds;
 pub mod rows;
 pub mod schema;

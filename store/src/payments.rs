@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use tablepay_domain::PaymentStatus;
 
+use crate::prepared::{InsertPayment, InsertProviderEvent, UpdatePayment, run_on};
 use crate::rows::{Payment, PaymentItem, ProviderEventRecord};
 use crate::schema::{bills, payment_items, payments, provider_events};
 use crate::{DbConn, StoreResult, unique_violation};
@@ -14,13 +15,13 @@ use crate::{DbConn, StoreResult, unique_violation};
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = payments)]
 pub struct PaymentChanges {
-    status: Option<&'static str>,
-    failure_code: Option<Option<String>>,
-    succeeded_at: Option<Option<NaiveDateTime>>,
-    refunded_amount: Option<i64>,
-    provider_ref: Option<Option<String>>,
-    client_secret: Option<Option<String>>,
-    updated_at: NaiveDateTime,
+    pub(crate) status: Option<&'static str>,
+    pub(crate) failure_code: Option<Option<String>>,
+    pub(crate) succeeded_at: Option<Option<NaiveDateTime>>,
+    pub(crate) refunded_amount: Option<i64>,
+    pub(crate) provider_ref: Option<Option<String>>,
+    pub(crate) client_secret: Option<Option<String>>,
+    pub(crate) updated_at: NaiveDateTime,
 }
 
 impl PaymentChanges {
@@ -152,7 +153,8 @@ pub fn find_by_idempotency_key(conn: &mut DbConn, bill_id: &str, key: &str) -> S
 /// Stores a new payment and the parts it takes (one statement for the payment, one per 500
 /// parts).
 pub fn insert(conn: &mut DbConn, payment: &Payment, parts: &[PaymentItem]) -> StoreResult<()> {
-    diesel::insert_into(payments::table).values(payment.clone()).execute(conn)?;
+    let statement = InsertPayment { payment, status: payment.status.as_str(), split_type: payment.split_type.as_str() };
+    run_on!(conn, statement, execute)?;
     crate::batch_insert!(conn, payment_items::table, parts.to_vec());
     Ok(())
 }
@@ -176,7 +178,7 @@ pub fn late_captures_to_refund(conn: &mut DbConn, limit: i64) -> StoreResult<Vec
 pub const LATE_CAPTURE: &str = "captured_after_release";
 
 pub fn update(conn: &mut DbConn, payment_id: &str, changes: &PaymentChanges) -> StoreResult<()> {
-    diesel::update(payments::table.find(payment_id)).set(changes).execute(conn)?;
+    run_on!(conn, UpdatePayment { payment_id, changes }, execute)?;
     Ok(())
 }
 
@@ -195,7 +197,7 @@ pub fn due_to_expire(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Store
 /// savepoint: on PostgreSQL a failed statement would otherwise abort the whole transaction,
 /// and a duplicate is an expected outcome here.
 pub fn record_provider_event(conn: &mut DbConn, event: &ProviderEventRecord) -> StoreResult<bool> {
-    let inserted = conn.transaction(|c| diesel::insert_into(provider_events::table).values(event).execute(c));
+    let inserted = conn.transaction(|c| run_on!(c, InsertProviderEvent { event }, execute));
     match inserted {
         Ok(_) => Ok(true),
         Err(e) if unique_violation(&e).is_some() => Ok(false),
@@ -207,7 +209,7 @@ pub fn record_provider_event(conn: &mut DbConn, event: &ProviderEventRecord) -> 
 /// anyway (rolled back whole): false for a duplicate, after which on PostgreSQL the transaction
 /// can run nothing more.
 pub fn record_new_provider_event(conn: &mut DbConn, event: &ProviderEventRecord) -> StoreResult<bool> {
-    match diesel::insert_into(provider_events::table).values(event).execute(conn) {
+    match run_on!(conn, InsertProviderEvent { event }, execute) {
         Ok(_) => Ok(true),
         Err(e) if unique_violation(&e).is_some() => Ok(false),
         Err(e) => Err(e.into()),
