@@ -213,14 +213,9 @@ impl ManageConnection for Manager {
                 instrument(&mut conn, &self.queries, &closed, &self.deaths);
                 // `temp_store = MEMORY`: the savepoint of each writer in a group commit keeps
                 // its journal in memory, not in a temporary file opened and deleted per batch.
-                // `cache_size` 1 MiB, half SQLite's default: in WAL mode a connection drops its
-                // whole page cache when another has committed since its last read, so under
-                // writes a reader's cache rarely outlives a request; the memory is better
-                // spent on the bills remembered (see `bills::Memo`).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
-                     PRAGMA cache_size = -1024;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 DbConn::Sqlite(conn)

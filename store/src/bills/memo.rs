@@ -18,10 +18,8 @@ use crate::{DbConn, StoreResult};
 
 /// Rows (lines, payments, parts, adjustments and their lines, tenders) remembered at most, of
 /// all bills together: beyond, the least recently used bills are forgotten. A row takes about
-/// 0.5 to 1 KB. The benchmark's pay flow (200 bills of ~100 payments each) fits; at 10 000
-/// its bills were forgotten and read again. Raised together with SQLite's page caches halved
-/// (see `Manager::connect`), the benchmark's peak RSS went down (64.1 → 59.6 MiB, SQLite).
-const CAPACITY: usize = 30_000;
+/// 0.5 to 1 KB, so this keeps the memo under 10 MB or so.
+const CAPACITY: usize = 10_000;
 
 /// The remembered bills of this process.
 #[derive(Default)]
