@@ -153,8 +153,7 @@ pub fn find_by_idempotency_key(conn: &mut DbConn, bill_id: &str, key: &str) -> S
 /// Stores a new payment and the parts it takes (one statement for the payment, one per 500
 /// parts).
 pub fn insert(conn: &mut DbConn, payment: &Payment, parts: &[PaymentItem]) -> StoreResult<()> {
-    let statement = InsertPayment { payment, status: payment.status.as_str(), split_type: payment.split_type.as_str() };
-    run_on!(conn, statement, execute)?;
+    run_on!(conn, InsertPayment { payment }, execute)?;
     crate::batch_insert!(conn, payment_items::table, parts.to_vec());
     Ok(())
 }

@@ -1,13 +1,15 @@
 //! The pay path's writes as statements of fixed text, prepared once per connection on both
 //! backends.
 //!
-//! diesel prepares and caches a statement only when its text cannot vary: it never caches an
-//! `UPDATE`, nor an `INSERT` of a row with optional columns (a `None` becomes `DEFAULT`, so the
-//! text depends on the values). Each such statement is built, parsed and planned anew every
-//! time it runs, which on SQLite happens on the one writer every other write waits for. These
-//! are the writes every payment makes; each names every column it sets, binds `NULL` for
-//! nothing, and has a static [`QueryId`](diesel::query_builder::QueryId), so diesel prepares it
-//! once per connection and only binds it afterwards.
+//! diesel prepares and caches a statement only when its text cannot vary. It never caches an
+//! `UPDATE`, and on PostgreSQL not an `INSERT` of a row with optional columns either (a `None`
+//! becomes `DEFAULT`); on SQLite it caches such an insert by its text, which it builds and hashes
+//! on every run. So each of these was built every time it ran, and most were parsed and
+//! planned anew too (on SQLite, on the one writer every other write waits for). These are the
+//! writes every payment makes; each names every column it may set and never sends `DEFAULT`,
+//! so its text is the same every time, and has a static
+//! [`QueryId`](diesel::query_builder::QueryId): diesel prepares it once per connection and only
+//! binds it afterwards.
 
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
@@ -78,8 +80,6 @@ fixed_statement!(AdvanceBill -> diesel::sql_types::Untyped, |s, out| {
 /// `INSERT INTO payments` with every column.
 pub(crate) struct InsertPayment<'a> {
     pub payment: &'a Payment,
-    pub status: &'a str,
-    pub split_type: &'a str,
 }
 
 fixed_statement!(InsertPayment -> diesel::sql_types::Untyped, |s, out| {
@@ -95,9 +95,9 @@ fixed_statement!(InsertPayment -> diesel::sql_types::Untyped, |s, out| {
     out.push_sql(", ");
     out.push_bind_param::<Text, _>(&p.bill_id)?;
     out.push_sql(", ");
-    out.push_bind_param::<Text, _>(s.status)?;
+    out.push_bind_param::<Text, _>(p.status.as_str())?;
     out.push_sql(", ");
-    out.push_bind_param::<Text, _>(s.split_type)?;
+    out.push_bind_param::<Text, _>(p.split_type.as_str())?;
     out.push_sql(", ");
     out.push_bind_param::<BigInt, _>(&p.amount)?;
     out.push_sql(", ");
