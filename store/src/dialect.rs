@@ -11,7 +11,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::changes::Touched;
 use crate::outbox::{Emitted, NewEvent};
-use crate::prepared::NextEventSeq;
+use crate::prepared::{NextEventSeq, statement_id};
 use crate::rows::Event;
 use crate::{DatabaseUrl, DbConn, Signals, StoreError};
 
@@ -124,21 +124,10 @@ pub fn notify_changes(conn: &mut DbConn, origin: &str, touched: &Touched, emitte
     Ok(())
 }
 
-/// PostgreSQL statements of fixed text written by hand (diesel has no data-modifying `WITH`),
-/// prepared once per connection like diesel's own: a `sql_query` is parsed and planned anew
-/// each time it runs, and these run once or twice in every write transaction.
-macro_rules! prepared_pg_statement {
-    ($name:ident, $sql_type:ty) => {
-        impl diesel::query_builder::QueryId for $name<'_> {
-            type QueryId = $name<'static>;
-            const HAS_STATIC_QUERY_ID: bool = true;
-        }
-        impl diesel::query_builder::Query for $name<'_> {
-            type SqlType = $sql_type;
-        }
-        impl<Conn> RunQueryDsl<Conn> for $name<'_> {}
-    };
-}
+// PostgreSQL statements of fixed text written by hand (diesel has no data-modifying `WITH`),
+// prepared once per connection like diesel's own (see `crate::prepared`): a `sql_query` is
+// parsed and planned anew each time it runs, and these run once or twice in every write
+// transaction.
 
 /// `new` inserted as the event `id`, numbered by its venue's counter in the same statement.
 struct NumberedEvent<'a> {
@@ -146,7 +135,7 @@ struct NumberedEvent<'a> {
     new: &'a NewEvent,
 }
 
-prepared_pg_statement!(NumberedEvent, diesel::sql_types::BigInt);
+statement_id!(NumberedEvent, diesel::sql_types::BigInt);
 
 impl QueryFragment<Pg> for NumberedEvent<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
@@ -175,7 +164,7 @@ struct Notify<'a> {
     payload: &'a str,
 }
 
-prepared_pg_statement!(Notify, diesel::sql_types::Untyped);
+statement_id!(Notify, diesel::sql_types::Untyped);
 
 impl QueryFragment<Pg> for Notify<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {

@@ -12,20 +12,19 @@
 //! binds it afterwards.
 
 use chrono::NaiveDateTime;
+use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
-use diesel::{QueryResult, RunQueryDsl};
 
 use crate::payments::PaymentChanges;
 use crate::rows::{Payment, ProviderEventRecord};
 
-/// Implements a statement of fixed text for both backends from one body, which writes its SQL
-/// to `$out` (bind parameters through `push_bind_param`, which numbers them for PostgreSQL) and
-/// reads its values from `$s`.
-macro_rules! fixed_statement {
-    ($name:ident -> $sql_type:ty, |$s:ident, $out:ident| $body:block) => {
+/// Gives a statement of fixed text the static query id by which diesel caches its prepared
+/// form (`QueryId`), its result type (`Query`) and `RunQueryDsl`.
+macro_rules! statement_id {
+    ($name:ident, $sql_type:ty) => {
         impl diesel::query_builder::QueryId for $name<'_> {
             type QueryId = $name<'static>;
             const HAS_STATIC_QUERY_ID: bool = true;
@@ -33,7 +32,17 @@ macro_rules! fixed_statement {
         impl diesel::query_builder::Query for $name<'_> {
             type SqlType = $sql_type;
         }
-        impl<Conn> RunQueryDsl<Conn> for $name<'_> {}
+        impl<Conn> diesel::RunQueryDsl<Conn> for $name<'_> {}
+    };
+}
+pub(crate) use statement_id;
+
+/// Implements a statement of fixed text for both backends from one body, which writes its SQL
+/// to `$out` (bind parameters through `push_bind_param`, which numbers them for PostgreSQL) and
+/// reads its values from `$s`.
+macro_rules! fixed_statement {
+    ($name:ident -> $sql_type:ty, |$s:ident, $out:ident| $body:block) => {
+        statement_id!($name, $sql_type);
         impl QueryFragment<Pg> for $name<'_> {
             fn walk_ast<'b>(&'b self, mut $out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
                 let $s = self;
