@@ -11,9 +11,9 @@ use crate::schema::{bills, payment_items, payments, provider_events};
 use crate::{DbConn, StoreResult, unique_violation};
 
 /// What changes on a payment: each `Some` is written, each `None` left as it is. Nullable
-/// columns take `Some(None)` to clear them. `updated_at` is always written.
-#[derive(Debug, Clone, AsChangeset)]
-#[diesel(table_name = payments)]
+/// columns take `Some(None)` to clear them. `updated_at` is always written (by
+/// `prepared::UpdatePayment`).
+#[derive(Debug, Clone)]
 pub struct PaymentChanges {
     pub(crate) status: Option<&'static str>,
     pub(crate) failure_code: Option<Option<String>>,
