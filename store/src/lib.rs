@@ -526,8 +526,8 @@ mod tests {
 
     /// Every pooled SQLite connection commits durably: in WAL mode, and with the log synced at
     /// each commit (`synchronous = FULL` is 2), not only at checkpoints.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_connections_commit_durably() {
+    #[test]
+    fn sqlite_connections_commit_durably() {
         #[derive(diesel::QueryableByName)]
         struct Synchronous {
             #[diesel(sql_type = diesel::sql_types::Integer)]
