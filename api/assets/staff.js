@@ -817,7 +817,6 @@
     $('tender-section').hidden = !open;
     const left = b.totals.remaining;
     if (S.tenderFor !== b.id + ':' + left) { S.tenderFor = b.id + ':' + left; $('tender-amount').value = left > 0 ? toDec(left) : ''; }
-    $('tender-submit').textContent = t('recordTender');
   }
 
   async function voidTender(x, button) {
